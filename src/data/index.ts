@@ -1,0 +1,29 @@
+/**
+ * Data layer: loading, splitting, standardising and batching classification data sets
+ * held as plain typed arrays.
+ *
+ * @module
+ */
+export { type Batch, type BatchOptions, batchesPerEpoch, batchIterator } from "./batches.js";
+export {
+  DIGITS_N,
+  DIGITS_SIDE,
+  dataFileUrl,
+  IRIS_FEATURES,
+  loadDigits,
+  loadIris,
+} from "./builtin.js";
+export { type LoadCsvOptions, loadCsv, parseCsv, readTextFile } from "./csv.js";
+export {
+  classCounts,
+  DataError,
+  type Dataset,
+  gatherRows,
+  makeDataset,
+  oneHot,
+  randomSubset,
+  subset,
+  withFeatures,
+} from "./dataset.js";
+export { type Split, type SplitOptions, stratifiedSplit } from "./split.js";
+export { applyStandardizer, fitStandardizer, type Standardizer } from "./standardize.js";

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import {
+  classCounts,
+  loadDigits,
+  loadIris,
+  makeDataset,
+  stratifiedSplit,
+} from "../../src/data/index.js";
+
+const digits = loadDigits();
+
+describe("stratifiedSplit", () => {
+  it("splits digits 80/20: 359 test, 1438 train", () => {
+    const { train, test } = stratifiedSplit(digits, { seed: 0 });
+    expect(test.n).toBe(359);
+    expect(train.n).toBe(1438);
+    expect(train.n + test.n).toBe(digits.n);
+    expect(train.d).toBe(64);
+    expect(test.numClasses).toBe(10);
+    expect(test.classNames).toEqual(digits.classNames);
+  });
+
+  it("is stratified: per class, test count within ±1 of n_c·f, the rest in train", () => {
+    for (const f of [0.2, 0.1, 0.5]) {
+      const { train, test } = stratifiedSplit(digits, { seed: 3, testFraction: f });
+      const all = classCounts(digits);
+      const te = classCounts(test);
+      const tr = classCounts(train);
+      for (let c = 0; c < 10; c++) {
+        expect(Math.abs(te[c] - all[c] * f)).toBeLessThanOrEqual(1);
+        expect(tr[c] + te[c]).toBe(all[c]);
+      }
+    }
+  });
+
+  it("gives disjoint splits that cover every sample, with matching rows", () => {
+    const s = stratifiedSplit(digits, { seed: 1 });
+    const seen = new Uint8Array(digits.n);
+    for (const i of s.trainIndices) seen[i]++;
+    for (const i of s.testIndices) seen[i]++;
+    expect(seen.every((v) => v === 1)).toBe(true);
+    // ascending, and rows/labels copied from the source
+    for (let k = 1; k < s.testIndices.length; k++) {
+      expect(s.testIndices[k]).toBeGreaterThan(s.testIndices[k - 1]);
+    }
+    const k = 17;
+    const src = s.testIndices[k];
+    expect(s.test.y[k]).toBe(digits.y[src]);
+    expect(Array.from(s.test.x.subarray(k * 64, k * 64 + 64))).toEqual(
+      Array.from(digits.x.subarray(src * 64, src * 64 + 64)),
+    );
+  });
+
+  it("is deterministic for a seed and differs across seeds", () => {
+    const a = stratifiedSplit(digits, { seed: 42 });
+    const b = stratifiedSplit(digits, { seed: 42 });
+    const c = stratifiedSplit(digits, { seed: 43 });
+    expect(Array.from(a.testIndices)).toEqual(Array.from(b.testIndices));
+    expect(Array.from(a.train.x)).toEqual(Array.from(b.train.x));
+    expect(Array.from(a.testIndices)).not.toEqual(Array.from(c.testIndices));
+  });
+
+  it("keeps at least one training sample per class; testFraction 0 puts all in train", () => {
+    // two samples per class, f = 0.9 would round both into test without the cap
+    const tiny = makeDataset(new Float64Array([0, 1, 2, 3]), new Int32Array([0, 0, 1, 1]), {
+      d: 1,
+      numClasses: 2,
+    });
+    const s = stratifiedSplit(tiny, { seed: 0, testFraction: 0.9 });
+    expect(Array.from(classCounts(s.train))).toEqual([1, 1]);
+    expect(Array.from(classCounts(s.test))).toEqual([1, 1]);
+    const iris = loadIris();
+    const z = stratifiedSplit(iris, { seed: 0, testFraction: 0 });
+    expect(z.train.n).toBe(150);
+    expect(z.test.n).toBe(0);
+  });
+
+  it("rejects a testFraction outside [0, 1)", () => {
+    expect(() => stratifiedSplit(digits, { seed: 0, testFraction: 1 })).toThrow(
+      /testFraction must be in \[0, 1\), got 1/,
+    );
+    expect(() => stratifiedSplit(digits, { seed: 0, testFraction: -0.1 })).toThrow(/testFraction/);
+    expect(() => stratifiedSplit(digits, { seed: 0, testFraction: Number.NaN })).toThrow(
+      /testFraction/,
+    );
+  });
+});
