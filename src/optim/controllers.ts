@@ -1,0 +1,199 @@
+/**
+ * The ρ-controllers (SPEC §3) as ordinary chain links: placed last in a chain, they see the
+ * update `p` the optimizer is about to apply and rescale it against the convergence radius
+ * along `p`. They never read or write the optimizer's moments — those belong to earlier links.
+ *
+ * The radius itself comes from the training loop through `extra.radius` (see
+ * {@link RadiusCallback}), so these links stay independent of the model, the data and the
+ * probe method; a user can drive them with any radius estimate they trust.
+ */
+import { tree } from "@jax-js/jax";
+import { treeGlobalNormHost, treeScale } from "./tree-math.js";
+import type { ArrayTree, GradientTransformation, UpdateExtra } from "./types.js";
+
+/** Which radii a controller asks for: the output softmax only, or all of them (transformers). */
+export type RadiusKind = "output" | "all";
+
+/** A radius estimate along a direction, and which bound produced it. */
+export interface ControllerRadius {
+  /** The radius `ρ` along the direction, in parameter-space length units (may be Infinity). */
+  rho: number;
+  /** Which radius was smallest (`"output"`, `"attention"`, `"ffn"`), for telemetry. */
+  binding?: string;
+}
+
+/**
+ * Radius along the (unnormalised) update `p`, supplied by the training loop in
+ * `extra.radius`. `p` is **borrowed** (take `.ref` to keep anything); `norm = ‖p‖ > 0` is
+ * passed so the callback can normalise without recomputing it. Because the directional
+ * derivative is linear in the direction, `a(p/‖p‖) = a(p)/‖p‖`.
+ */
+export type RadiusCallback = (p: ArrayTree, norm: number, kind: RadiusKind) => ControllerRadius;
+
+/** What a controller did this step, reported through `extra.onControl`. */
+export interface ControlReport {
+  /** Controller name (`"rhoClip"`, `"rhoSet"`). */
+  controller: string;
+  /** Length of the proposed update `‖p‖` (for ρ-set: of the unscaled direction `‖u‖`). */
+  proposedNorm: number;
+  /** Radius along the update. */
+  rho: number;
+  /** Factor the update was multiplied by (ρ-set: the learning rate η, with sign folded in). */
+  scale: number;
+  /** Length of the update actually returned, `τ`. */
+  tau: number;
+  /** Which radius bound, when reported by the callback. */
+  binding?: string;
+}
+
+function radiusFrom(extra: UpdateExtra | undefined, who: string): RadiusCallback {
+  const cb = extra?.radius;
+  if (typeof cb !== "function") {
+    throw new Error(`${who}: the training loop must pass extra.radius (a RadiusCallback)`);
+  }
+  return cb as RadiusCallback;
+}
+
+function report(extra: UpdateExtra | undefined, r: ControlReport): void {
+  const cb = extra?.onControl;
+  if (typeof cb === "function") (cb as (r: ControlReport) => void)(r);
+}
+
+function stateless(link: GradientTransformation["update"]): GradientTransformation {
+  return {
+    init(params) {
+      tree.dispose(params);
+      return {};
+    },
+    update: link,
+  };
+}
+
+/** Options of {@link rhoClip}. */
+export interface RhoClipOptions {
+  /** Largest allowed normalised step `r = τ/ρ` (default 1, the theory's boundary; 0.5 is a conservative start). */
+  rMax?: number;
+  /** `"output"` (default) or `"all"` (the all-radii controller for transformers). */
+  radius?: RadiusKind;
+}
+
+/**
+ * ρ-clip, the safety clip: `s = min(1, rMax·ρ(p/‖p‖)/‖p‖)`, returns `s·p`. The replacement
+ * for gradient-norm clipping, for any optimizer chain (it must be the last link). A zero
+ * update or an infinite radius (all slopes equal) is passed through unchanged.
+ */
+export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
+  const rMax = options.rMax ?? 1;
+  if (!(rMax > 0) || !Number.isFinite(rMax)) {
+    throw new RangeError(`rhoClip: rMax must be a positive finite number, got ${rMax}`);
+  }
+  const kind = options.radius ?? "output";
+  return stateless((updates, state, params, extra) => {
+    tree.dispose(state);
+    tree.dispose(params);
+    const norm = treeGlobalNormHost(tree.ref(updates));
+    if (!(norm > 0)) {
+      report(extra, {
+        controller: "rhoClip",
+        proposedNorm: norm,
+        rho: Number.POSITIVE_INFINITY,
+        scale: 1,
+        tau: norm,
+      });
+      return [updates, {}];
+    }
+    const { rho, binding } = radiusFrom(extra, "rhoClip")(updates, norm, kind);
+    const s = Math.min(1, (rMax * rho) / norm);
+    report(extra, {
+      controller: "rhoClip",
+      proposedNorm: norm,
+      rho,
+      scale: s,
+      tau: s * norm,
+      binding,
+    });
+    return [s < 1 ? treeScale(updates, s) : updates, {}];
+  });
+}
+
+/** Options of {@link rhoSet}. */
+export interface RhoSetOptions {
+  /** Target normalised step `r = τ/ρ` (e.g. 0.5–2). */
+  rTarget: number;
+  /** `"output"` (default) or `"all"` (the all-radii controller). */
+  radius?: RadiusKind;
+  /**
+   * Learning-rate cap, used also when the radius is infinite (all slopes equal); default
+   * Infinity, in which case such a step is left at zero length rather than made infinite.
+   */
+  maxLearningRate?: number;
+}
+
+/**
+ * ρ-set, schedule-free: from the optimizer's unscaled ascent direction `u` (gradient,
+ * momentum buffer or Adam's `m̂/(√v̂+ε)`), sets `η = rTarget·ρ(u/‖u‖)/‖u‖` and returns `−η·u`,
+ * so the applied step has length exactly `τ = rTarget·ρ`. Use it in place of the
+ * learning-rate link: `chain(scaleByAdam(), rhoSet({rTarget: 1}))`.
+ */
+export function rhoSet(options: RhoSetOptions): GradientTransformation {
+  const { rTarget } = options;
+  if (!(rTarget > 0) || !Number.isFinite(rTarget)) {
+    throw new RangeError(`rhoSet: rTarget must be a positive finite number, got ${rTarget}`);
+  }
+  const cap = options.maxLearningRate ?? Number.POSITIVE_INFINITY;
+  if (!(cap > 0)) throw new RangeError(`rhoSet: maxLearningRate must be positive, got ${cap}`);
+  const kind = options.radius ?? "output";
+  return stateless((updates, state, params, extra) => {
+    tree.dispose(state);
+    tree.dispose(params);
+    const norm = treeGlobalNormHost(tree.ref(updates));
+    if (!(norm > 0)) {
+      report(extra, {
+        controller: "rhoSet",
+        proposedNorm: norm,
+        rho: Number.POSITIVE_INFINITY,
+        scale: 0,
+        tau: 0,
+      });
+      return [treeScale(updates, 0), {}];
+    }
+    const { rho, binding } = radiusFrom(extra, "rhoSet")(updates, norm, kind);
+    let eta = Math.min((rTarget * rho) / norm, cap);
+    if (!Number.isFinite(eta)) eta = 0;
+    report(extra, {
+      controller: "rhoSet",
+      proposedNorm: norm,
+      rho,
+      scale: eta,
+      tau: eta * norm,
+      binding,
+    });
+    return [treeScale(updates, -eta), {}];
+  });
+}
+
+/** Options of {@link allRadii}. */
+export interface AllRadiiOptions {
+  /** `"set"`: schedule-free (needs `rTarget`); `"clip"`: safety clip (uses `rMax`). */
+  mode: "set" | "clip";
+  /** Target r for `"set"` mode. */
+  rTarget?: number;
+  /** Cap on r for `"clip"` mode (default 1). */
+  rMax?: number;
+  /** Learning-rate cap for `"set"` mode. */
+  maxLearningRate?: number;
+}
+
+/**
+ * The all-radii controller for transformers: ρ-set or ρ-clip driven by
+ * `ρ_net = min(ρ_out, ρ_attn, ρ_ffn)` (SPEC §3). The callback reports which one binds.
+ */
+export function allRadii(options: AllRadiiOptions): GradientTransformation {
+  if (options.mode === "clip") return rhoClip({ rMax: options.rMax, radius: "all" });
+  if (options.rTarget === undefined) throw new RangeError("allRadii: mode 'set' needs rTarget");
+  return rhoSet({
+    rTarget: options.rTarget,
+    maxLearningRate: options.maxLearningRate,
+    radius: "all",
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Composable optimizers in the style of optax, on `@jax-js/jax`, API-compatible with the upstream
+ * `@jax-js/optax` package (same names, `[updates, state]` tuples, move-semantics ownership).
+ *
+ * ```ts
+ * const opt = chain(clipByGlobalNorm(1), adamw(1e-3, { weightDecay: 1e-2 }));
+ * let state = opt.init(tree.ref(params));
+ * const [p, next] = opt.update(grads, state, tree.ref(params)); // p: the step about to be applied
+ * params = applyUpdates(params, p);
+ * state = next;
+ * ```
+ *
+ * See `types.ts` for the ownership rules and `schedules.ts` for how step counts stay jittable.
+ */
+export {
+  type AdamWOptions,
+  adam,
+  adamDirection,
+  adamw,
+  adamwDirection,
+  type SgdOptions,
+  sgd,
+  sgdDirection,
+} from "./alias.js";
+export { applyUpdates, chain, findState } from "./combine.js";
+export {
+  constantSchedule,
+  incrementCount,
+  initCount,
+  makeSchedule,
+  type ScalarOrSchedule,
+  type Schedule,
+  type SpikeScheduleOptions,
+  scheduleValue,
+  spikeSchedule,
+} from "./schedules.js";
+export {
+  type AddDecayedWeightsOptions,
+  addDecayedWeights,
+  type CountState,
+  clipByGlobalNorm,
+  type DecayMask,
+  identity,
+  type ScaleByAdamOptions,
+  type ScaleByAdamState,
+  type ScaleByExtraOptions,
+  scale,
+  scaleByAdam,
+  scaleByExtra,
+  scaleByLearningRate,
+  scaleBySchedule,
+  setToZero,
+  type TraceOptions,
+  type TraceState,
+  trace,
+} from "./transforms.js";
+export {
+  readScalar,
+  readScalarAsync,
+  type Scalar,
+  treeAdd,
+  treeAddScaled,
+  treeGlobalNorm,
+  treeGlobalNormHost,
+  treeLeaves,
+  treeMapArrays,
+  treeMul,
+  treeNumel,
+  treeScale,
+  treeSub,
+  treeSumOfSquares,
+  treeVdot,
+  treeZerosLike,
+} from "./tree-math.js";
+export type {
+  ArrayTree,
+  EmptyState,
+  GradientTransformation,
+  OptState,
+  UpdateExtra,
+} from "./types.js";

@@ -1,0 +1,462 @@
+/**
+ * The gradient transformations (optax-style links). See `types.ts` for the ownership convention:
+ * `init` consumes `params`; `update` consumes `updates`, `state` and `params` and borrows `extra`.
+ *
+ * Every transform here is jittable as long as its schedules (if any) carry a device twin (see
+ * `schedules.ts`): counts live on the device as int32 0-d arrays and nothing is read back.
+ */
+import {
+  type Array as JaxArray,
+  type JsTree,
+  type JsTreeDef,
+  numpy as np,
+  tree,
+} from "@jax-js/jax";
+import {
+  incrementCount,
+  initCount,
+  type ScalarOrSchedule,
+  type Schedule,
+  scheduleValue,
+} from "./schedules.js";
+import {
+  treeGlobalNorm,
+  treeLeaves,
+  treeMapArrays,
+  treeScale,
+  treeZerosLike,
+} from "./tree-math.js";
+import type {
+  ArrayTree,
+  EmptyState,
+  GradientTransformation,
+  OptState,
+  UpdateExtra,
+} from "./types.js";
+
+/** State of transforms that count their steps: the number of updates already made, int32 0-d. */
+export interface CountState {
+  [key: string]: JaxArray;
+  /** Updates made so far (int32 0-d); the next update uses the schedule at this step. */
+  count: JaxArray;
+}
+
+/** State of {@link trace}: the momentum buffer, shaped like the parameters. */
+export interface TraceState {
+  [key: string]: ArrayTree;
+  /** The momentum buffer `buf`. */
+  trace: ArrayTree;
+}
+
+/**
+ * State of {@link scaleByAdam}: step count, first (`mu`) and second (`nu`) moments, and the
+ * bias-correction denominators `debias1 = 1 − b1^t`, `debias2 = 1 − b2^t` (float32 0-d).
+ */
+export interface ScaleByAdamState {
+  [key: string]: ArrayTree;
+  /** Updates made so far, `t` (int32 0-d). */
+  count: JaxArray;
+  /** First moment `m` (not bias-corrected). */
+  mu: ArrayTree;
+  /** Second moment `v` (not bias-corrected). */
+  nu: ArrayTree;
+  /** `1 − b1^t`. */
+  debias1: JaxArray;
+  /** `1 − b2^t`. */
+  debias2: JaxArray;
+}
+
+/** A fresh empty state (for stateless links). */
+function emptyState(): EmptyState {
+  return {};
+}
+
+/** The no-op transformation: returns the updates unchanged and keeps no state. */
+export function identity(): GradientTransformation {
+  return {
+    init(params) {
+      tree.dispose(params);
+      return emptyState();
+    },
+    update(updates, state, params) {
+      tree.dispose(params);
+      tree.dispose(state);
+      return [updates, emptyState()];
+    },
+  };
+}
+
+/** Replace the updates by zeros (freezes parameters). Keeps no state. */
+export function setToZero(): GradientTransformation {
+  return {
+    init(params) {
+      tree.dispose(params);
+      return emptyState();
+    },
+    update(updates, state, params) {
+      tree.dispose(params);
+      tree.dispose(state);
+      return [treeZerosLike(updates), emptyState()];
+    },
+  };
+}
+
+/** Multiply the updates by a constant factor `s`. Keeps no state. */
+export function scale(s: number): GradientTransformation {
+  return {
+    init(params) {
+      tree.dispose(params);
+      return emptyState();
+    },
+    update(updates, state, params) {
+      tree.dispose(params);
+      tree.dispose(state);
+      return [treeScale(updates, s), emptyState()];
+    },
+  };
+}
+
+/**
+ * Multiply the updates by `schedule(step)`, step counted from 0 (the first update uses
+ * `schedule(0)`). State: {@link CountState}. Jittable when the schedule has a device twin.
+ */
+export function scaleBySchedule(schedule: Schedule): GradientTransformation {
+  return {
+    init(params) {
+      tree.dispose(params);
+      return { count: initCount() } satisfies CountState;
+    },
+    update(updates, state, params) {
+      tree.dispose(params);
+      const { count } = state as CountState;
+      const factor = scheduleValue(schedule, count.ref);
+      return [treeScale(updates, factor), { count: incrementCount(count) } satisfies CountState];
+    },
+  };
+}
+
+/** Negate a schedule's values on host and device. */
+function negateSchedule(schedule: Schedule): Schedule {
+  const device = schedule.device;
+  const host = (step: number) => -schedule(step);
+  if (!device) return host;
+  return Object.assign(host, { device: (count: JaxArray) => device(count).mul(-1) });
+}
+
+/**
+ * Scale by the learning rate (a constant or a schedule) with the sign flipped by default, so that
+ * {@link applyUpdates} descends: `updates ← −lr · updates`.
+ */
+export function scaleByLearningRate(
+  learningRate: ScalarOrSchedule,
+  flipSign = true,
+): GradientTransformation {
+  if (typeof learningRate === "number") return scale(flipSign ? -learningRate : learningRate);
+  return scaleBySchedule(flipSign ? negateSchedule(learningRate) : learningRate);
+}
+
+/** Whether `value` is a jax-js array or tracer (duck-typed: inside `jit` it is a tracer, not an `Array`). */
+function isArrayValue(value: unknown): value is JaxArray {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "shape" in value &&
+    "ref" in value &&
+    typeof (value as { dispose?: unknown }).dispose === "function"
+  );
+}
+
+/** Options of {@link scaleByExtra}. */
+export interface ScaleByExtraOptions {
+  /** Multiply by `−value` instead (a learning rate passed in). Default false. */
+  flipSign?: boolean;
+}
+
+/**
+ * Multiply the updates by `extra[key]`, a JS number or a 0-d array (borrowed), supplied by the
+ * caller at each `update`. This is how a per-step value computed outside the chain (a host-side
+ * schedule, a controller's step size) enters a jitted update as a traced scalar argument.
+ * Throws if `extra[key]` is missing. Keeps no state.
+ */
+export function scaleByExtra(key: string, opts: ScaleByExtraOptions = {}): GradientTransformation {
+  const sign = opts.flipSign ? -1 : 1;
+  return {
+    init(params) {
+      tree.dispose(params);
+      return emptyState();
+    },
+    update(updates, state, params, extra?: UpdateExtra) {
+      tree.dispose(params);
+      tree.dispose(state);
+      const value = extra?.[key];
+      if (typeof value === "number") return [treeScale(updates, sign * value), emptyState()];
+      if (isArrayValue(value)) {
+        const factor = sign === 1 ? value.ref : value.ref.mul(sign);
+        return [treeScale(updates, factor), emptyState()];
+      }
+      tree.dispose(updates);
+      throw new Error(`scaleByExtra: extra.${key} must be a number or a 0-d array`);
+    },
+  };
+}
+
+/** Options of {@link trace}. */
+export interface TraceOptions {
+  /** Momentum coefficient μ. Default 0.9. */
+  decay?: number;
+  /** Nesterov momentum. Default false. */
+  nesterov?: boolean;
+}
+
+/**
+ * Momentum, with PyTorch `SGD(momentum=μ, dampening=0)` semantics (identical to optax `trace`):
+ * `buf ← μ·buf + g`; the output is `g + μ·buf` with `nesterov`, else `buf` (heavy ball).
+ * State: {@link TraceState}; its `trace` is the momentum buffer (the ρ-set "unscaled direction"
+ * for momentum SGD is exactly this link's output).
+ */
+export function trace({
+  decay = 0.9,
+  nesterov = false,
+}: TraceOptions = {}): GradientTransformation {
+  return {
+    init(params) {
+      return { trace: treeZerosLike(params) } satisfies TraceState;
+    },
+    update(updates, state, params) {
+      tree.dispose(params);
+      const { trace: prev } = state as TraceState;
+      const buf = treeMapArrays(
+        (g, t) => t.mul(decay).add(g),
+        tree.ref(updates),
+        prev as typeof updates,
+      );
+      let out: typeof updates;
+      if (nesterov) {
+        out = treeMapArrays((g, b) => b.mul(decay).add(g), updates, tree.ref(buf));
+      } else {
+        tree.dispose(updates);
+        out = tree.ref(buf) as typeof updates;
+      }
+      return [out, { trace: buf } satisfies TraceState];
+    },
+  };
+}
+
+/** Options of {@link scaleByAdam}. */
+export interface ScaleByAdamOptions {
+  /** Decay of the first moment. Default 0.9. */
+  b1?: number;
+  /** Decay of the second moment. Default 0.999. */
+  b2?: number;
+  /** Added to `√v̂` in the denominator. Default 1e-8. */
+  eps?: number;
+  /** Added to `v̂` inside the square root (optax `eps_root`). Default 0. */
+  epsRoot?: number;
+  /** Nesterov (NAdam-style, as optax) first moment. Default false. */
+  nesterov?: boolean;
+}
+
+/** `1 − b^0 = 0`: the initial bias-correction denominator, float32 0-d. */
+function initDebias(): JaxArray {
+  return np.array(0, { dtype: np.float32 });
+}
+
+/**
+ * Advance a bias-correction denominator `d = 1 − b^t` to `1 − b^(t+1) = b·d + (1 − b)` (consumes
+ * `d`). The recurrence is a contraction, so float32 keeps full relative accuracy, whereas forming
+ * `1 − b^t` directly loses four digits at `b = 0.999` in the first steps. Two scalar ops, jittable.
+ */
+function advanceDebias(b: number, d: JaxArray): JaxArray {
+  return d.mul(b).add(1 - b);
+}
+
+/**
+ * Adam's direction `m̂ / (√(v̂ + epsRoot) + eps)` with bias correction `m̂ = m/(1−b1^t)`,
+ * `v̂ = v/(1−b2^t)`, t the 1-based step — the same quantity PyTorch's `Adam` and optax's
+ * `scale_by_adam` divide the learning rate into. No learning rate, no sign: this *is* the
+ * unscaled direction `u` the ρ-set controller needs (chain it without a learning-rate link).
+ * State: {@link ScaleByAdamState}.
+ */
+export function scaleByAdam({
+  b1 = 0.9,
+  b2 = 0.999,
+  eps = 1e-8,
+  epsRoot = 0,
+  nesterov = false,
+}: ScaleByAdamOptions = {}): GradientTransformation {
+  for (const [name, b] of [
+    ["b1", b1],
+    ["b2", b2],
+  ] as const) {
+    if (!(b >= 0 && b < 1)) throw new Error(`scaleByAdam: ${name} must be in [0, 1), got ${b}`);
+  }
+  return {
+    init(params) {
+      const mu = treeZerosLike(tree.ref(params));
+      const nu = treeZerosLike(params);
+      return {
+        count: initCount(),
+        mu,
+        nu,
+        debias1: initDebias(),
+        debias2: initDebias(),
+      } satisfies ScaleByAdamState;
+    },
+    update(updates, state, params) {
+      tree.dispose(params);
+      const old = state as ScaleByAdamState;
+      const mu = treeMapArrays((g, m) => m.mul(b1).add(g.mul(1 - b1)), tree.ref(updates), old.mu);
+      const nu = treeMapArrays(
+        (g, v) => v.mul(b2).add(np.square(g).mul(1 - b2)),
+        tree.ref(updates),
+        old.nu,
+      );
+      const count = incrementCount(old.count);
+      const debias1 = advanceDebias(b1, old.debias1);
+      const debias2 = advanceDebias(b2, old.debias2);
+      const c2 = np.reciprocal(debias2.ref);
+      const denom = (v: JaxArray) => {
+        const vHat = v.mul(c2.ref);
+        return np.sqrt(epsRoot === 0 ? vHat : vHat.add(epsRoot)).add(eps);
+      };
+      let out: typeof updates;
+      if (nesterov) {
+        // m̂ = b1·m/(1−b1^(t+1)) + (1−b1)·g/(1−b1^t)
+        const cm = np.reciprocal(advanceDebias(b1, debias1.ref)).mul(b1);
+        const cg = np.reciprocal(debias1.ref).mul(1 - b1);
+        out = treeMapArrays(
+          (g, m, v) => m.mul(cm.ref).add(g.mul(cg.ref)).div(denom(v)),
+          updates,
+          tree.ref(mu) as typeof updates,
+          tree.ref(nu) as typeof updates,
+        );
+        cm.dispose();
+        cg.dispose();
+      } else {
+        tree.dispose(updates);
+        const c1 = np.reciprocal(debias1.ref);
+        out = treeMapArrays(
+          (m, v) => m.mul(c1.ref).div(denom(v)),
+          tree.ref(mu) as typeof updates,
+          tree.ref(nu) as typeof updates,
+        );
+        c1.dispose();
+      }
+      c2.dispose();
+      return [out, { count, mu, nu, debias1, debias2 } satisfies ScaleByAdamState];
+    },
+  };
+}
+
+/** Leaves to decay: a tree of booleans shaped like the parameters, or a function building one. */
+export type DecayMask = JsTree<boolean> | ((params: ArrayTree) => JsTree<boolean>);
+
+/** Options of {@link addDecayedWeights}. */
+export interface AddDecayedWeightsOptions {
+  /** Decoupled weight-decay coefficient (constant or schedule). Default 0. */
+  weightDecay?: ScalarOrSchedule;
+  /**
+   * Which leaves decay: a tree of JS booleans with the parameters' structure, or a function of the
+   * (borrowed) parameters returning one. Leaves marked `false` (biases, norms…) are left alone.
+   * Default: every leaf.
+   */
+  mask?: DecayMask | null;
+}
+
+/** Flatten a mask (tree of booleans, or a function of the borrowed params building one). */
+function maskLeaves(mask: DecayMask, params: ArrayTree, count: number): boolean[] {
+  const built = typeof mask === "function" ? mask(params) : mask;
+  const leaves: unknown[] = tree.leaves(built);
+  if (leaves.length !== count || leaves.some((x) => typeof x !== "boolean")) {
+    throw new Error(
+      `addDecayedWeights: mask must be a tree of ${count} booleans shaped like the parameters`,
+    );
+  }
+  return leaves as boolean[];
+}
+
+/**
+ * Decoupled weight decay (AdamW): `updates ← updates + wd·params`, placed *before* the
+ * learning-rate link as in optax's `adamw`, so the applied step is `−lr·(u + wd·θ)` — identical to
+ * PyTorch's `AdamW`. Requires `params`. Accepts the options object (upstream signature) or just the
+ * coefficient. State: {@link CountState} for a scheduled decay, empty otherwise.
+ */
+export function addDecayedWeights(
+  opts: AddDecayedWeightsOptions | number = {},
+): GradientTransformation {
+  const { weightDecay = 0, mask = null } = typeof opts === "number" ? { weightDecay: opts } : opts;
+  const scheduled = typeof weightDecay === "function";
+  return {
+    init(params) {
+      tree.dispose(params);
+      return scheduled ? ({ count: initCount() } satisfies CountState) : emptyState();
+    },
+    update(updates, state, params) {
+      if (params === undefined) {
+        tree.dispose(updates);
+        tree.dispose(state);
+        throw new Error("addDecayedWeights requires params to be provided");
+      }
+      let newState: OptState;
+      let wd: number | JaxArray;
+      if (scheduled) {
+        const { count } = state as CountState;
+        wd = scheduleValue(weightDecay, count.ref);
+        newState = { count: incrementCount(count) } satisfies CountState;
+      } else {
+        tree.dispose(state);
+        wd = weightDecay as number;
+        newState = emptyState();
+      }
+      if (wd === 0) {
+        tree.dispose(params);
+        return [updates, newState];
+      }
+      const [uLeaves, treedef]: [JaxArray[], JsTreeDef] = tree.flatten(updates as ArrayTree);
+      const pLeaves = treeLeaves(params);
+      if (pLeaves.length !== uLeaves.length) {
+        tree.dispose(uLeaves);
+        tree.dispose(pLeaves);
+        if (typeof wd !== "number") wd.dispose();
+        throw new Error("addDecayedWeights: params and updates differ in structure");
+      }
+      const decay = mask === null ? null : maskLeaves(mask, params, pLeaves.length);
+      const out = uLeaves.map((u, i) => {
+        const p = pLeaves[i];
+        if (decay !== null && !decay[i]) {
+          p.dispose();
+          return u;
+        }
+        return u.add(p.mul(typeof wd === "number" ? wd : wd.ref));
+      });
+      if (typeof wd !== "number") wd.dispose();
+      return [tree.unflatten(treedef, out) as typeof updates, newState];
+    },
+  };
+}
+
+/**
+ * Clip the updates to global L2 norm at most `maxNorm` (optax `clip_by_global_norm`): unchanged
+ * when `‖u‖ < maxNorm`, else scaled by `maxNorm/‖u‖`. The gradient-norm-clipping baseline.
+ * Keeps no state.
+ */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
+  if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
+  return {
+    init(params) {
+      tree.dispose(params);
+      return emptyState();
+    },
+    update(updates, state, params) {
+      tree.dispose(params);
+      tree.dispose(state);
+      const norm = treeGlobalNorm(tree.ref(updates));
+      const factor = np.where(
+        np.less(norm.ref, maxNorm),
+        1,
+        np.array(maxNorm, { dtype: np.float32 }).div(norm),
+      );
+      return [treeScale(updates, factor), emptyState()];
+    },
+  };
+}

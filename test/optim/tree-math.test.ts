@@ -1,0 +1,100 @@
+import { defaultDevice, init, numpy as np, tree } from "@jax-js/jax";
+import { beforeAll, describe, expect, test } from "vitest";
+import {
+  readScalarAsync,
+  treeAdd,
+  treeAddScaled,
+  treeGlobalNorm,
+  treeGlobalNormHost,
+  treeMul,
+  treeNumel,
+  treeScale,
+  treeSub,
+  treeSumOfSquares,
+  treeVdot,
+  treeZerosLike,
+} from "../../src/optim/index.js";
+import { expectClose, fromJax, leafAt, randomRef, rng, SPEC, toJax } from "./helpers.js";
+import { refMap, refNorm } from "./reference.js";
+
+beforeAll(async () => {
+  await init("wasm");
+  defaultDevice("wasm");
+});
+
+describe("tree math", () => {
+  const u = rng(1);
+  const a = randomRef(u);
+  const b = randomRef(u);
+
+  test("leafwise add, sub, mul, scale, axpy match float64", () => {
+    expectClose(
+      fromJax(treeAdd(toJax(a), toJax(b))),
+      refMap((x, y) => x + y, a, b),
+    );
+    expectClose(
+      fromJax(treeSub(toJax(a), toJax(b))),
+      refMap((x, y) => x - y, a, b),
+    );
+    expectClose(
+      fromJax(treeMul(toJax(a), toJax(b))),
+      refMap((x, y) => x * y, a, b),
+    );
+    expectClose(
+      fromJax(treeScale(toJax(a), -0.25)),
+      refMap((x) => -0.25 * x, a),
+    );
+    expectClose(
+      fromJax(treeScale(toJax(a), np.array(3))),
+      refMap((x) => 3 * x, a),
+    );
+    expectClose(
+      fromJax(treeAddScaled(toJax(a), toJax(b), 0.5)),
+      refMap((x, y) => x + 0.5 * y, a, b),
+    );
+    expectClose(
+      fromJax(treeAddScaled(toJax(a), toJax(b), np.array(-2))),
+      refMap((x, y) => x - 2 * y, a, b),
+    );
+  });
+
+  test("zerosLike keeps shapes and dtypes", () => {
+    const z = treeZerosLike(toJax(a));
+    expectClose(
+      fromJax(z),
+      refMap(() => 0, a),
+    );
+    expect(leafAt(z, ["dense", "w"]).dtype).toBe(np.float32);
+    tree.dispose(z);
+  });
+
+  test("reductions: sum of squares, global norm (device and host), vdot, numel", async () => {
+    const n = refNorm(a);
+    expect(treeSumOfSquares(toJax(a)).item()).toBeCloseTo(n * n, 4);
+    expect(treeGlobalNorm(toJax(a)).item()).toBeCloseTo(n, 5);
+    expect(treeGlobalNormHost(toJax(a))).toBeCloseTo(n, 5);
+    expect(await readScalarAsync(treeGlobalNorm(toJax(a)))).toBeCloseTo(n, 5);
+    let dot = 0;
+    for (let i = 0; i < a.length; i++)
+      for (let j = 0; j < a[i].length; j++) dot += a[i][j] * b[i][j];
+    expect(treeVdot(toJax(a), toJax(b)).item()).toBeCloseTo(dot, 4);
+    const t = toJax(a);
+    expect(treeNumel(t)).toBe(SPEC.reduce((s, l) => s + l.shape.reduce((p, q) => p * q, 1), 0));
+    tree.dispose(t);
+    expect(treeGlobalNormHost({})).toBe(0);
+  });
+
+  test("ownership: arguments are consumed, refs passed in survive", () => {
+    const ta = toJax(a);
+    const tb = toJax(b);
+    const out = treeAdd(tree.ref(ta), tree.ref(tb));
+    for (const leaf of [...tree.leaves(ta), ...tree.leaves(tb)]) expect(leaf.refCount).toBe(1);
+    const n = treeGlobalNorm(tree.ref(out));
+    n.dispose();
+    for (const leaf of tree.leaves(out)) expect(leaf.refCount).toBe(1);
+    const consumed = toJax(a);
+    tree.dispose(treeScale(consumed, 2));
+    for (const leaf of tree.leaves(consumed)) expect(leaf.refCount).toBe(0);
+    tree.dispose([ta, tb, out]);
+  });
+});
