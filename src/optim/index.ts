@@ -24,6 +24,18 @@ export {
 } from "./alias.js";
 export { applyUpdates, chain, findState } from "./combine.js";
 export {
+  type AllRadiiOptions,
+  allRadii,
+  type ControllerRadius,
+  type ControlReport,
+  type RadiusCallback,
+  type RadiusKind,
+  type RhoClipOptions,
+  type RhoSetOptions,
+  rhoClip,
+  rhoSet,
+} from "./controllers.js";
+export {
   constantSchedule,
   incrementCount,
   initCount,
@@ -34,6 +46,13 @@ export {
   scheduleValue,
   spikeSchedule,
 } from "./schedules.js";
+export {
+  type BuiltOptimizer,
+  buildOptimizer,
+  type ControllerSpec,
+  type OptimizerSpec,
+  type SpikeSpec,
+} from "./spec.js";
 export {
   type AddDecayedWeightsOptions,
   addDecayedWeights,

@@ -1,0 +1,152 @@
+import { init } from "@jax-js/jax";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  type ArrayTree,
+  adamDirection,
+  type ControlReport,
+  chain,
+  findState,
+  type RadiusCallback,
+  rhoClip,
+  rhoSet,
+  sgd,
+} from "../../src/optim/index.js";
+import { fromJax, randomRef, rng, toJax } from "./helpers.js";
+
+beforeAll(async () => {
+  await init("wasm");
+});
+
+function norm(ref: Float64Array[]): number {
+  let s = 0;
+  for (const leaf of ref) for (const v of leaf) s += v * v;
+  return Math.sqrt(s);
+}
+
+/** A radius callback with a fixed ρ that records what it was called with. */
+function fixedRadius(rho: number): { cb: RadiusCallback; calls: number[] } {
+  const calls: number[] = [];
+  const cb: RadiusCallback = (_p, n) => {
+    calls.push(n);
+    return { rho, binding: "output" };
+  };
+  return { cb, calls };
+}
+
+describe("rhoClip", () => {
+  it("scales a step longer than rMax·ρ down to exactly rMax·ρ, keeping its direction", () => {
+    const g = randomRef(rng(1));
+    const lr = 0.5;
+    const { cb, calls } = fixedRadius(0.1);
+    const reports: ControlReport[] = [];
+    const opt = chain(sgd(lr), rhoClip({ rMax: 0.5 }));
+    const state = opt.init(toJax(randomRef(rng(2))));
+    const [u] = opt.update(toJax(g), state, undefined, {
+      radius: cb,
+      onControl: (r: ControlReport) => reports.push(r),
+    });
+    const out = fromJax(u);
+    const proposed = lr * norm(g);
+    expect(calls[0]).toBeCloseTo(proposed, 5);
+    expect(norm(out)).toBeCloseTo(0.05, 5);
+    const s = 0.05 / proposed;
+    out.forEach((leaf, i) => leaf.forEach((v, j) => expect(v).toBeCloseTo(-lr * s * g[i][j], 5)));
+    expect(reports[0].scale).toBeCloseTo(s, 6);
+    expect(reports[0].tau).toBeCloseTo(0.05, 6);
+  });
+
+  it("leaves a step inside the radius untouched", () => {
+    const g = randomRef(rng(3));
+    const { cb } = fixedRadius(1e6);
+    const opt = chain(sgd(0.1), rhoClip());
+    const [u] = opt.update(toJax(g), opt.init(toJax(randomRef(rng(4)))), undefined, { radius: cb });
+    fromJax(u).forEach((leaf, i) =>
+      leaf.forEach((v, j) => expect(v).toBeCloseTo(-0.1 * g[i][j], 6)),
+    );
+  });
+
+  it("does not touch the optimizer's moments", () => {
+    const g = randomRef(rng(5));
+    const clipped = chain(sgd(1, { momentum: 0.9 }), rhoClip());
+    const plain = sgd(1, { momentum: 0.9 });
+    let sc = clipped.init(toJax(randomRef(rng(6))));
+    let sp = plain.init(toJax(randomRef(rng(6))));
+    const { cb } = fixedRadius(1e-3);
+    for (let i = 0; i < 3; i++) {
+      [, sc] = clipped.update(toJax(g), sc, undefined, { radius: cb });
+      [, sp] = plain.update(toJax(g), sp, undefined);
+    }
+    const bufClipped = fromJax(findState(sc, "trace") as ArrayTree);
+    const bufPlain = fromJax(findState(sp, "trace") as ArrayTree);
+    expect(bufClipped).toEqual(bufPlain);
+  });
+
+  it("passes a zero update through without asking for a radius", () => {
+    const zero = randomRef(rng(7)).map((l) => l.map(() => 0));
+    const { cb, calls } = fixedRadius(1);
+    const opt = rhoClip();
+    const [u] = opt.update(toJax(zero), opt.init(toJax(zero)), undefined, { radius: cb });
+    expect(calls).toHaveLength(0);
+    expect(norm(fromJax(u))).toBe(0);
+  });
+
+  it("treats an infinite radius (all slopes equal) as no clip", () => {
+    const g = randomRef(rng(8));
+    const opt = rhoClip();
+    const [u] = opt.update(toJax(g), opt.init(toJax(g)), undefined, {
+      radius: fixedRadius(Number.POSITIVE_INFINITY).cb,
+    });
+    expect(norm(fromJax(u))).toBeCloseTo(norm(g), 5);
+  });
+
+  it("says what is missing when the loop passes no radius", () => {
+    const g = randomRef(rng(9));
+    const opt = rhoClip();
+    expect(() => opt.update(toJax(g), opt.init(toJax(g)), undefined, {})).toThrow(
+      "rhoClip: the training loop must pass extra.radius (a RadiusCallback)",
+    );
+    expect(() => rhoClip({ rMax: 0 })).toThrow(
+      "rhoClip: rMax must be a positive finite number, got 0",
+    );
+  });
+});
+
+describe("rhoSet", () => {
+  it("makes the applied step exactly rTarget·ρ long, against the Adam direction", () => {
+    const g = randomRef(rng(10));
+    const { cb } = fixedRadius(0.2);
+    const reports: ControlReport[] = [];
+    const opt = chain(adamDirection(), rhoSet({ rTarget: 2 }));
+    const [u] = opt.update(toJax(g), opt.init(toJax(randomRef(rng(11)))), undefined, {
+      radius: cb,
+      onControl: (r: ControlReport) => reports.push(r),
+    });
+    const out = fromJax(u);
+    expect(norm(out)).toBeCloseTo(0.4, 5);
+    // First Adam step: m̂/(√v̂+ε) = g/(|g|+ε) ≈ sign(g); the step points against it.
+    out.forEach((leaf, i) =>
+      leaf.forEach((v, j) => {
+        if (Math.abs(g[i][j]) > 1e-3) expect(Math.sign(v)).toBe(-Math.sign(g[i][j]));
+      }),
+    );
+    expect(reports[0].tau).toBeCloseTo(0.4, 6);
+  });
+
+  it("takes a zero step when the radius is infinite and no cap is set", () => {
+    const g = randomRef(rng(12));
+    const opt = rhoSet({ rTarget: 1 });
+    const [u] = opt.update(toJax(g), opt.init(toJax(g)), undefined, {
+      radius: fixedRadius(Number.POSITIVE_INFINITY).cb,
+    });
+    expect(norm(fromJax(u))).toBe(0);
+  });
+
+  it("respects maxLearningRate", () => {
+    const g = randomRef(rng(13));
+    const opt = rhoSet({ rTarget: 1, maxLearningRate: 0.01 });
+    const [u] = opt.update(toJax(g), opt.init(toJax(g)), undefined, {
+      radius: fixedRadius(1e9).cb,
+    });
+    expect(norm(fromJax(u))).toBeCloseTo(0.01 * norm(g), 5);
+  });
+});
