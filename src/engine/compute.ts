@@ -1,0 +1,257 @@
+/**
+ * Borrow-semantics entry points for host code: loss and gradient, logits, predictions,
+ * evaluation. None of them consumes its arguments; every array or tree they return is new and
+ * owned by the caller.
+ *
+ * The traced functions are wrapped in `jit` and cached per (model object, kind, mode,
+ * temperature); jax-js itself re-specialises a jitted function per argument shapes/dtypes, so
+ * one cache entry serves every batch size (the first call at a new shape pays a compile).
+ */
+import { type Array as JaxArray, jit, lax, nn, numpy as np, valueAndGrad } from "@jax-js/jax";
+import type { Model, ModelState, Params } from "../models/types.js";
+import { takeScalar, takeToHost } from "./arrays.js";
+import { logSoftmax, meanOver } from "./numerics.js";
+import { type ArrayTree, refTree } from "./tree.js";
+
+/** A jitted function as `jit` returns it (jax-js's own constraint on the traced function). */
+type Traceable = Parameters<typeof jit>[0];
+type AnyJitted = ReturnType<typeof jit<Traceable>>;
+
+const jitCache = new WeakMap<Model, Map<string, AnyJitted>>();
+
+/**
+ * A compiled function may hold device constants; free them when its model is garbage
+ * collected, so short-lived models (one per seed or per sweep point) do not leak buffers.
+ */
+const releaseOnCollect = new FinalizationRegistry<Map<string, AnyJitted>>((perModel) => {
+  for (const fn of perModel.values()) fn.dispose();
+});
+
+/**
+ * Fetch or create a cached jitted function for a model. `key` must capture everything the
+ * traced function closes over besides the model itself.
+ */
+export function cachedJit<F extends Traceable>(
+  model: Model,
+  key: string,
+  make: () => F,
+): ReturnType<typeof jit<F>> {
+  let perModel = jitCache.get(model);
+  if (!perModel) {
+    perModel = new Map();
+    jitCache.set(model, perModel);
+    releaseOnCollect.register(model, perModel, model);
+  }
+  let fn = perModel.get(key);
+  if (!fn) {
+    fn = jit(make()) as unknown as AnyJitted;
+    perModel.set(key, fn);
+  }
+  return fn as unknown as ReturnType<typeof jit<F>>;
+}
+
+/** Drop a model's compiled functions (frees their captured constants). */
+export function clearJitCache(model: Model): void {
+  const perModel = jitCache.get(model);
+  if (!perModel) return;
+  for (const fn of perModel.values()) fn.dispose();
+  jitCache.delete(model);
+  releaseOnCollect.unregister(model);
+}
+
+/**
+ * Mean softmax cross-entropy of logits [batch, K] against int32 labels [batch].
+ * Traceable; CONSUMES both arguments.
+ */
+export function crossEntropy(logits: JaxArray, labels: JaxArray): JaxArray {
+  const k = logits.shape[logits.ndim - 1]!;
+  const logp = logSoftmax(logits, -1);
+  const onehot = nn.oneHot(labels, k).astype(logp.dtype);
+  return meanOver(logp.mul(onehot).sum(-1), 0).neg();
+}
+
+/** Options of `lossAndGrad`. */
+export interface LossOptions {
+  /** "train" (default) uses batch statistics and updates BatchNorm running statistics. */
+  mode?: "train" | "eval";
+  /** Overrides the model's configured temperature. */
+  temperature?: number;
+}
+
+/** Result of `lossAndGrad` (all arrays owned by the caller). */
+export interface LossAndGrad {
+  /** Mean cross-entropy over the batch. */
+  loss: number;
+  /** Fraction of the batch whose argmax logit is the label (from the same forward pass). */
+  accuracy: number;
+  /** Gradient with respect to every parameter (caller owns it). */
+  grads: Params;
+  /**
+   * State after the step (caller owns it): updated running statistics for BatchNorm models in
+   * train mode, otherwise new references to the input state. Dispose the old state when
+   * adopting this one.
+   */
+  state: ModelState;
+}
+
+function temperatureKey(model: Model, t: number | undefined): string {
+  return String(t ?? model.config.temperature);
+}
+
+/**
+ * Loss and gradient on one batch. Borrows `params`, `state`, `x` [batch, inputDim] and `y`
+ * (int32 labels [batch]).
+ */
+export function lossAndGrad(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+  y: JaxArray,
+  opts: LossOptions = {},
+): LossAndGrad {
+  const mode = opts.mode ?? "train";
+  const temperature = opts.temperature;
+  const fn = cachedJit(model, `lossAndGrad:${mode}:${temperatureKey(model, temperature)}`, () => {
+    const lossFn = (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) => {
+      const out = model.forward(p, xb, { mode, state: s, temperature });
+      const correct = lax.stopGradient(
+        np.argmax(out.logits.ref, -1).equal(yb.ref).astype(np.int32).sum(),
+      );
+      const loss = crossEntropy(out.logits, yb);
+      const aux = { state: (out.state ?? {}) as ArrayTree, correct };
+      return [loss, aux] as [JaxArray, { state: ArrayTree; correct: JaxArray }];
+    };
+    const vg = valueAndGrad(lossFn, { hasAux: true });
+    return (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) => vg(p, s, xb, yb);
+  });
+  const [[lossArr, aux], grads] = fn(refTree(params), refTree(state), x.ref, y.ref) as [
+    [JaxArray, { state: ArrayTree; correct: JaxArray }],
+    Params,
+  ];
+  const loss = takeScalar(lossArr);
+  const accuracy = takeScalar(aux.correct) / x.shape[0]!;
+  const newState = Object.keys(aux.state).length > 0 ? (aux.state as ModelState) : refTree(state);
+  return { loss, accuracy, grads, state: newState };
+}
+
+/** Options of the eval-mode logit functions. */
+export interface LogitOptions {
+  /** Overrides the model's configured temperature. */
+  temperature?: number;
+}
+
+/** Eval-mode logits [batch, K] as a new device array. Borrows everything. */
+export function logits(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+  opts: LogitOptions = {},
+): JaxArray {
+  const fn = cachedJit(model, `logits:${temperatureKey(model, opts.temperature)}`, () => {
+    return (p: Params, s: ModelState, xb: JaxArray) =>
+      model.apply(p, xb, { mode: "eval", state: s, temperature: opts.temperature });
+  });
+  return fn(refTree(params), refTree(state), x.ref) as JaxArray;
+}
+
+/** Eval-mode logits read back to the host, row-major [batch × K]. Borrows everything. */
+export function logitsHost(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+  opts: LogitOptions = {},
+): Float64Array {
+  return takeToHost(logits(model, params, state, x, opts));
+}
+
+/** Row-wise argmax of a row-major [n × k] matrix (first maximum wins). */
+export function argmaxRows(values: ArrayLike<number>, k: number): Int32Array {
+  const n = Math.floor(values.length / k);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bestVal = values[i * k]!;
+    for (let j = 1; j < k; j++) {
+      const v = values[i * k + j]!;
+      if (v > bestVal) {
+        bestVal = v;
+        best = j;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Eval-mode predicted classes. Borrows everything. */
+export function predict(model: Model, params: Params, state: ModelState, x: JaxArray): Int32Array {
+  return argmaxRows(logitsHost(model, params, state, x), model.config.numClasses);
+}
+
+/** Loss and accuracy of a model on a labelled sample set. */
+export interface Evaluation {
+  /** Mean cross-entropy (natural log) over the samples. */
+  loss: number;
+  /** Fraction of samples whose argmax logit is the label. */
+  accuracy: number;
+  /** Number of samples. */
+  n: number;
+  /** Predicted classes. */
+  predictions: Int32Array;
+}
+
+/**
+ * Eval-mode loss and accuracy against host labels, computed in chunks of `chunk` rows.
+ * Borrows `params`, `state` and `x`.
+ */
+export function evaluate(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+  labels: ArrayLike<number>,
+  opts: LogitOptions & { chunk?: number } = {},
+): Evaluation {
+  const n = x.shape[0]!;
+  if (labels.length !== n) throw new Error(`evaluate: ${labels.length} labels for ${n} samples`);
+  const k = model.config.numClasses;
+  const chunk = Math.max(1, opts.chunk ?? 1024);
+  const z = new Float64Array(n * k);
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const xb = n <= chunk ? x.ref : x.ref.slice([start, end]);
+    z.set(takeToHost(logits(model, params, state, xb, opts)), start * k);
+    xb.dispose();
+  }
+  return evaluateLogits(z, labels, k);
+}
+
+/** Loss/accuracy from host logits (row-major [n × k]) and labels. */
+export function evaluateLogits(
+  z: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  k: number,
+): Evaluation {
+  const n = labels.length;
+  const predictions = argmaxRows(z, k);
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < k; j++) m = Math.max(m, z[i * k + j]!);
+    let s = 0;
+    for (let j = 0; j < k; j++) s += Math.exp(z[i * k + j]! - m);
+    const y = labels[i]!;
+    loss += m + Math.log(s) - z[i * k + y]!;
+    if (predictions[i] === y) correct++;
+  }
+  return {
+    loss: n ? loss / n : Number.NaN,
+    accuracy: n ? correct / n : Number.NaN,
+    n,
+    predictions,
+  };
+}

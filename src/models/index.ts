@@ -1,0 +1,11 @@
+export * from "./cnn.js";
+export * from "./cnnBn.js";
+export * from "./common.js";
+export * from "./errors.js";
+export * from "./layers.js";
+export * from "./linear.js";
+export * from "./mlp.js";
+export * from "./mlpLn.js";
+export * from "./registry.js";
+export * from "./transformer.js";
+export type * from "./types.js";

@@ -1,0 +1,363 @@
+/**
+ * The training loop: data → model → optimizer proposes p → probe (JVP) → radius → controller
+ * scales p → apply → telemetry. One loop serves every experiment; what varies (model,
+ * optimizer chain, controller, sample set, probe method) comes in as options.
+ *
+ * All jax-js ownership bookkeeping of the loop lives here and in `src/engine`; callers get
+ * plain numbers back in {@link StepRecord}s.
+ */
+import type { Array as JaxArray } from "@jax-js/jax";
+import { tree } from "@jax-js/jax";
+import { batchIterator } from "../data/batches.js";
+import { type Dataset, gatherRows } from "../data/dataset.js";
+import { labelsToDevice, toDevice } from "../engine/arrays.js";
+import { evaluate, lossAndGrad } from "../engine/compute.js";
+import { initEngine } from "../engine/runtime.js";
+import { disposeTree, refTree } from "../engine/tree.js";
+import type { Model, ModelState, Params } from "../models/types.js";
+import { applyUpdates, chain } from "../optim/combine.js";
+import type {
+  ControllerRadius,
+  ControlReport,
+  RadiusCallback,
+  RadiusKind,
+} from "../optim/controllers.js";
+import { buildOptimizer, type ControllerSpec, type OptimizerSpec } from "../optim/spec.js";
+import { treeGlobalNormHost } from "../optim/tree-math.js";
+import type { ArrayTree, GradientTransformation, OptState } from "../optim/types.js";
+import { type DirectionalOptions, directionalLogitDerivatives } from "../probe/directional.js";
+import { hasInternals, probeNetwork } from "../probe/network.js";
+import {
+  type ProbeResult,
+  RadiusEstimator,
+  type RadiusOptions,
+  type RadiusReport,
+} from "../probe/radius.js";
+
+/** How the loop measures the radius along each step. */
+export interface ProbeOptions extends RadiusOptions {
+  /** Exact forward-mode JVP (default) or central finite differences. */
+  method?: DirectionalOptions["method"];
+  /** Samples per probe chunk (bounds memory on large sets). */
+  chunk?: number;
+  /**
+   * Measure the radius for telemetry every this many steps even when no controller needs
+   * it (default 1; 0 = only when a controller asks).
+   */
+  every?: number;
+}
+
+/** Everything a training run needs. */
+export interface TrainOptions {
+  model: Model;
+  data: { train: Dataset; test: Dataset };
+  /** A declarative optimizer spec (preferred: its learning rate is reported) or a raw chain. */
+  optimizer: OptimizerSpec | GradientTransformation;
+  /** Controller: a spec (with a spec optimizer) or a chain link appended last. */
+  controller?: ControllerSpec | GradientTransformation;
+  /** Number of optimizer steps. */
+  steps: number;
+  /** Mini-batch size, or `"full"` for full-batch steps on the training split (default 64). */
+  batchSize?: number | "full";
+  /** Evaluate on the test split every this many steps, and after the last (default 10; 0 = last only). */
+  evalEvery?: number;
+  /** Seed of initialisation and batch order (default 0). */
+  seed?: number;
+  /** Radius measurement. */
+  probe?: ProbeOptions;
+  /** Called after every step with its record. */
+  onStep?: (record: StepRecord) => void;
+}
+
+/** Telemetry of one step. */
+export interface StepRecord {
+  step: number;
+  /** Mini-batch loss before the step. */
+  loss: number;
+  /** Mini-batch accuracy before the step (eval-free: from the training forward pass). */
+  batchAccuracy: number;
+  /** Test accuracy after the step (eval steps only). */
+  testAccuracy?: number;
+  /** Test loss after the step (eval steps only). */
+  testLoss?: number;
+  /** Length of the update actually applied, τ = ‖p‖ (0 when skipped). */
+  tau: number;
+  /** Radius ρ_a along the applied step (NaN when not measured this step). */
+  rhoA: number;
+  /** Normalised step r = τ/ρ_a. */
+  r: number;
+  /** Exact set-level ρ* along the step, when `probe.exact` is on. */
+  rhoStar?: number;
+  /** Base learning rate × controller scale (ρ-set: the η it chose). */
+  effectiveLearningRate: number;
+  /** Which radius bound (`output`, `attention`, `ffn`) when measured. */
+  binding?: string;
+  /** The step had a non-finite loss or gradient and was not applied. */
+  skipped: boolean;
+  /** Wall time of the whole step, ms (evaluation excluded). */
+  wallMs: number;
+}
+
+/** What a run returns. */
+export interface TrainResult {
+  history: StepRecord[];
+  /** Final parameters and model state (caller owns them; `disposeTree` when done). */
+  params: Params;
+  state: ModelState;
+  /** Steps not applied because of a non-finite loss or gradient. */
+  skippedSteps: number;
+  /** Final test accuracy and loss. */
+  finalTestAccuracy: number;
+  finalTestLoss: number;
+  /** One-line description of the optimizer chain. */
+  label: string;
+}
+
+function isTransform(x: unknown): x is GradientTransformation {
+  return typeof x === "object" && x !== null && "init" in x && "update" in x;
+}
+
+function checkOptions(o: TrainOptions): void {
+  if (!Number.isInteger(o.steps) || o.steps < 1) {
+    throw new RangeError(`steps must be a positive integer, got ${o.steps}`);
+  }
+  const bs = o.batchSize ?? 64;
+  if (bs !== "full" && (!Number.isInteger(bs) || bs < 1)) {
+    throw new RangeError(`batchSize must be a positive integer or "full", got ${bs}`);
+  }
+  if (o.data.train.d !== o.model.config.inputDim) {
+    throw new RangeError(
+      `model expects ${o.model.config.inputDim} features but the data has ${o.data.train.d}`,
+    );
+  }
+  if (o.data.train.numClasses > o.model.config.numClasses) {
+    throw new RangeError(
+      `model has ${o.model.config.numClasses} classes but the data has ${o.data.train.numClasses}`,
+    );
+  }
+  if (isTransform(o.optimizer) && o.controller && !isTransform(o.controller)) {
+    throw new RangeError("a controller spec needs an optimizer spec (or pass the controller link)");
+  }
+}
+
+/** Resolves the optimizer/controller options into one chain. */
+function resolveChain(o: TrainOptions): {
+  transform: GradientTransformation;
+  learningRateAt: (step: number) => number;
+  label: string;
+} {
+  if (!isTransform(o.optimizer)) {
+    if (o.controller === undefined || !isTransform(o.controller)) {
+      const built = buildOptimizer(o.optimizer, o.controller as ControllerSpec | undefined);
+      return built;
+    }
+    const built = buildOptimizer(o.optimizer);
+    return {
+      ...built,
+      transform: chain(built.transform, o.controller),
+      label: `${built.label} + custom`,
+    };
+  }
+  const transform = o.controller
+    ? chain(o.optimizer, o.controller as GradientTransformation)
+    : o.optimizer;
+  return { transform, learningRateAt: () => Number.NaN, label: "custom chain" };
+}
+
+/**
+ * Trains `model` and returns its history. Deterministic for a seed: the same options give a
+ * bit-identical history on the same machine.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  checkOptions(options);
+  await initEngine();
+  const { model, data } = options;
+  const { train: trainSet, test: testSet } = data;
+  const dtype = model.config.dtype;
+  const seed = options.seed ?? 0;
+  const evalEvery = options.evalEvery ?? 10;
+  const probeOpts = options.probe ?? {};
+  const probeEvery = probeOpts.every ?? 1;
+  const { transform, learningRateAt, label } = resolveChain(options);
+  const estimator = new RadiusEstimator(trainSet.n, { ...probeOpts, seed: probeOpts.seed ?? seed });
+  const directional: DirectionalOptions = {
+    method: probeOpts.method ?? "jvp",
+    chunk: probeOpts.chunk,
+  };
+
+  const init = model.init(seed);
+  let params: Params = init.params;
+  let state: ModelState = init.state;
+  let optState: OptState = transform.init(refTree(params));
+
+  const xTrain = toDevice(trainSet.x, [trainSet.n, trainSet.d], dtype);
+  const xTest = toDevice(testSet.x, [testSet.n, testSet.d], dtype);
+  const fullBatch = options.batchSize === "full";
+  const batchSize = fullBatch ? trainSet.n : ((options.batchSize as number | undefined) ?? 64);
+  const allRows = Int32Array.from({ length: trainSet.n }, (_, i) => i);
+  const yTrainFull = fullBatch ? labelsToDevice(trainSet.y) : null;
+  const batches = fullBatch
+    ? null
+    : batchIterator(trainSet, { batchSize, seed: seed + 1, dropLast: false });
+
+  const history: StepRecord[] = [];
+  let skipped = 0;
+  let last = { accuracy: Number.NaN, loss: Number.NaN };
+
+  try {
+    for (let step = 0; step < options.steps; step++) {
+      const t0 = performance.now();
+      let rows: Int32Array;
+      let xb: JaxArray;
+      let yb: JaxArray;
+      if (fullBatch) {
+        rows = allRows;
+        xb = xTrain.ref;
+        yb = yTrainFull!.ref;
+      } else {
+        const b = batches!.next().value!;
+        rows = b.indices;
+        xb = toDevice(b.x, [b.size, trainSet.d], dtype);
+        yb = labelsToDevice(b.y);
+      }
+
+      const lg = lossAndGrad(model, params, state, xb, yb);
+      const gradNorm = treeGlobalNormHost(refTree(lg.grads));
+      const record: StepRecord = {
+        step,
+        loss: lg.loss,
+        batchAccuracy: lg.accuracy,
+        tau: 0,
+        rhoA: Number.NaN,
+        r: Number.NaN,
+        effectiveLearningRate: learningRateAt(step),
+        skipped: false,
+        wallMs: 0,
+      };
+
+      if (!Number.isFinite(lg.loss) || !Number.isFinite(gradNorm)) {
+        // Never apply a step computed from non-finite numbers: it would poison the
+        // parameters and the optimizer's moments alike.
+        disposeTree(lg.grads);
+        disposeTree(lg.state);
+        record.skipped = true;
+        record.effectiveLearningRate = 0;
+        skipped++;
+      } else {
+        disposeTree(state);
+        state = lg.state;
+
+        // The probe closes over this step's batch and parameters; the controller (if any)
+        // calls it along its proposed update, otherwise telemetry calls it after the chain.
+        let measured: (RadiusReport & ControllerRadius) | null = null;
+        const radius: RadiusCallback = (p: ArrayTree, norm: number, kind: RadiusKind) => {
+          const direction = p as Params;
+          const all = kind === "all" && hasInternals(model);
+          let internal = {
+            rhoAttention: Number.POSITIVE_INFINITY,
+            rhoFfn: Number.POSITIVE_INFINITY,
+          };
+          const probe = (indices: Int32Array | null): ProbeResult => {
+            const x =
+              indices === null
+                ? xTrain.ref
+                : indices === rows
+                  ? xb.ref
+                  : toDevice(gatherRows(trainSet, indices), [indices.length, trainSet.d], dtype);
+            try {
+              if (all) {
+                const net = probeNetwork(model, params, state, direction, norm, x, directional);
+                internal = net;
+                return net.output;
+              }
+              const out = directionalLogitDerivatives(
+                model,
+                params,
+                state,
+                direction,
+                x,
+                directional,
+              );
+              // a is linear in the direction: a(p/‖p‖) = a(p)/‖p‖.
+              for (let i = 0; i < out.a.length; i++) out.a[i] /= norm;
+              return out;
+            } finally {
+              x.dispose();
+            }
+          };
+          const report = estimator.estimate(probe, rows);
+          const candidates: [string, number][] = [
+            ["output", report.rhoA],
+            ["attention", internal.rhoAttention],
+            ["ffn", internal.rhoFfn],
+          ];
+          const [binding, rho] = candidates.reduce((a, b) => (b[1] < a[1] ? b : a));
+          measured = { ...report, rho, binding };
+          return { rho, binding };
+        };
+        let control: ControlReport | null = null;
+        const onControl = (r: ControlReport) => {
+          control = r;
+        };
+
+        const [updates, nextOpt] = transform.update(lg.grads, optState, refTree(params), {
+          radius,
+          onControl,
+        });
+        optState = nextOpt;
+        const tau = treeGlobalNormHost(refTree(updates));
+        if (!Number.isFinite(tau)) {
+          disposeTree(updates);
+          record.skipped = true;
+          record.effectiveLearningRate = 0;
+          skipped++;
+        } else {
+          const wantProbe = probeEvery > 0 && step % probeEvery === 0;
+          if (measured === null && wantProbe && tau > 0) radius(updates, tau, "output");
+          params = applyUpdates(params, updates);
+          record.tau = tau;
+          const m = measured as (RadiusReport & ControllerRadius) | null;
+          if (m !== null) {
+            record.rhoA = m.rho;
+            record.r = tau / m.rho;
+            record.binding = m.binding;
+            if (m.rhoStar !== undefined) record.rhoStar = m.rhoStar;
+          }
+          const c = control as ControlReport | null;
+          if (c !== null) {
+            record.effectiveLearningRate =
+              c.controller === "rhoSet" ? c.scale : learningRateAt(step) * c.scale;
+          }
+        }
+      }
+      xb.dispose();
+      yb.dispose();
+      record.wallMs = performance.now() - t0;
+
+      const isLast = step === options.steps - 1;
+      if (isLast || (evalEvery > 0 && (step + 1) % evalEvery === 0)) {
+        const ev = evaluate(model, params, state, xTest, testSet.y);
+        record.testAccuracy = ev.accuracy;
+        record.testLoss = ev.loss;
+        last = { accuracy: ev.accuracy, loss: ev.loss };
+      }
+      history.push(record);
+      options.onStep?.(record);
+    }
+  } finally {
+    xTrain.dispose();
+    xTest.dispose();
+    yTrainFull?.dispose();
+    tree.dispose(optState);
+  }
+
+  return {
+    history,
+    params,
+    state,
+    skippedSteps: skipped,
+    finalTestAccuracy: last.accuracy,
+    finalTestLoss: last.loss,
+    label,
+  };
+}
