@@ -1,6 +1,5 @@
 export * from "./arrays.js";
 export * from "./compute.js";
 export * from "./numerics.js";
-export * from "./rng.js";
 export * from "./runtime.js";
 export * from "./tree.js";

@@ -7,12 +7,12 @@
  * when asked to).
  *
  * Initialisers draw on the host from a stream keyed by (seed, parameter path) — see
- * `src/engine/rng.ts` — and upload in the requested dtype.
+ * `src/util/random.ts` (one stream per tensor name) — and upload in the requested dtype.
  */
 import { type Array as JaxArray, lax, nn, numpy as np } from "@jax-js/jax";
 import { type FloatDType, toDevice } from "../engine/arrays.js";
 import { constLike, divConst, erf, meanOver, softmax } from "../engine/numerics.js";
-import { Rng } from "../engine/rng.js";
+import { Rng } from "../util/random.js";
 import { ModelConfigError } from "./errors.js";
 import type { ModelState, Params } from "./types.js";
 
@@ -246,11 +246,15 @@ export function initDense(
   const bound = 1 / Math.sqrt(fanIn);
   return {
     w: toDevice(
-      new Rng(seed, `${path}.w`).uniformArray(fanIn * fanOut, -bound, bound),
+      new Rng(seed).fork(`${path}.w`).uniformArray(fanIn * fanOut, -bound, bound),
       [fanIn, fanOut],
       dtype,
     ),
-    b: toDevice(new Rng(seed, `${path}.b`).uniformArray(fanOut, -bound, bound), [fanOut], dtype),
+    b: toDevice(
+      new Rng(seed).fork(`${path}.b`).uniformArray(fanOut, -bound, bound),
+      [fanOut],
+      dtype,
+    ),
   };
 }
 
@@ -268,9 +272,9 @@ export function initConv(
   const shape = [outChannels, inChannels, ...kernel];
   const n = outChannels * fanIn;
   return {
-    w: toDevice(new Rng(seed, `${path}.w`).uniformArray(n, -bound, bound), shape, dtype),
+    w: toDevice(new Rng(seed).fork(`${path}.w`).uniformArray(n, -bound, bound), shape, dtype),
     b: toDevice(
-      new Rng(seed, `${path}.b`).uniformArray(outChannels, -bound, bound),
+      new Rng(seed).fork(`${path}.b`).uniformArray(outChannels, -bound, bound),
       [outChannels],
       dtype,
     ),
@@ -302,7 +306,7 @@ export function initNormal(
   dtype: FloatDType,
 ): JaxArray {
   const n = shape.reduce((a, b) => a * b, 1);
-  return toDevice(new Rng(seed, path).normalArray(n, 0, std), shape, dtype);
+  return toDevice(new Rng(seed).fork(path).normalArray(n, 0, std), shape, dtype);
 }
 
 /** Divide logits by the temperature (no-op at T = 1). Consumes z. */

@@ -147,6 +147,20 @@ export class Rng {
     return r * Math.cos(theta);
   }
 
+  /** `n` uniform draws in [lo, hi) as a Float64Array (parameter initialisation). */
+  uniformArray(n: number, lo: number, hi: number): Float64Array {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * this.uniform();
+    return out;
+  }
+
+  /** `n` normal draws with the given mean and standard deviation as a Float64Array. */
+  normalArray(n: number, mean = 0, std = 1): Float64Array {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
+    return out;
+  }
+
   /**
    * Uniform integer in [0, n), exactly unbiased (rejection sampling).
    * @param n a positive integer ≤ 2^32.

@@ -1,0 +1,4 @@
+/** The probe: directional logit derivatives (JVP or finite differences) and set-level radii. */
+export * from "./directional.js";
+export * from "./network.js";
+export * from "./radius.js";

@@ -1,0 +1,2 @@
+/** The training loop and its telemetry. */
+export * from "./train.js";
