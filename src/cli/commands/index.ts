@@ -4,9 +4,15 @@
  */
 import { explainCommand } from "./explain.js";
 import { radiusCommand } from "./radius.js";
+import { reportCommand, runCommand } from "./run.js";
 import type { CliCommand } from "./types.js";
 
 export type { CliCommand, CommandContext } from "./types.js";
 
 /** The registered sub-commands, in the order `ghosts --help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [radiusCommand, explainCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  radiusCommand,
+  explainCommand,
+  runCommand,
+  reportCommand,
+];

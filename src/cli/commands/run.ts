@@ -1,0 +1,255 @@
+/**
+ * `ghosts run <experiment|all>`: reproduces the paper's experiments (cached, resumable,
+ * optionally parallel), prints each one's main table and verdict and writes the HTML
+ * report. `ghosts report`: rebuilds the report from the results on disk.
+ */
+import { statSync } from "node:fs";
+import Table from "cli-table3";
+import { DataError, loadCsv } from "../../data/index.js";
+import {
+  type AnyExperiment,
+  createProgressReporter,
+  type DataSpec,
+  ExperimentInputError,
+  type ExperimentReport,
+  formatDuration,
+  RunFailedError,
+  runExperiment,
+} from "../../experiments/framework/index.js";
+import { EXPERIMENTS, getExperiment, UnknownExperimentError } from "../../experiments/registry.js";
+import { NoResultsError, writeReportFromDisk } from "../../report/html.js";
+import { formatNumber } from "../../report/stats.js";
+import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
+import type { CliIO } from "../io.js";
+import type { CliCommand } from "./types.js";
+
+/** Default results folder. */
+export const DEFAULT_OUT = "results";
+
+/** Raw options of `ghosts run`, as commander gives them. */
+export type RunCliOptions = {
+  quick?: boolean;
+  seeds?: string;
+  out?: string;
+  data?: string;
+  standardize?: boolean;
+  labelColumn?: string;
+  jobs?: string;
+};
+
+/** Parses `--seeds`: comma-separated distinct non-negative integers. */
+export function parseSeeds(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(",").map((s) => s.trim());
+  const seeds = parts.map((s) => (/^\d+$/.test(s) ? Number(s) : Number.NaN));
+  if (parts.length === 0 || seeds.some((s) => !Number.isSafeInteger(s))) {
+    throw new UsageError(
+      `--seeds must be a comma-separated list of non-negative integers, got '${text}'`,
+    );
+  }
+  const dup = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (dup !== undefined) throw new UsageError(`--seeds lists seed ${dup} twice`);
+  return seeds;
+}
+
+/** Parses `--jobs`: an integer ≥ 1 (default 1). */
+export function parseJobs(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--jobs must be an integer ≥ 1, got '${text}'`);
+  }
+  return n;
+}
+
+function statKind(path: string): "file" | "dir" | null {
+  try {
+    const s = statSync(path);
+    return s.isDirectory() ? "dir" : s.isFile() ? "file" : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Parses `--data` (`FILE.csv`, `cifar10:DIR` or `digits`; default digits) with
+ * `--standardize` and `--label-column`, checking that the file or folder exists and that a
+ * CSV file loads.
+ */
+export function parseData(
+  opts: Pick<RunCliOptions, "data" | "standardize" | "labelColumn">,
+): DataSpec {
+  const text = opts.data;
+  const csv = text !== undefined && text !== "digits" && !text.startsWith("cifar10:");
+  if (!csv && opts.standardize) throw new UsageError("--standardize needs --data FILE.csv");
+  if (!csv && opts.labelColumn !== undefined) {
+    throw new UsageError("--label-column needs --data FILE.csv");
+  }
+  if (text === undefined || text === "digits") return { kind: "digits" };
+  if (text.startsWith("cifar10:")) {
+    const dir = text.slice("cifar10:".length);
+    if (dir === "" || statKind(dir) !== "dir") {
+      throw new UsageError(`--data ${text}: no such directory '${dir}'`);
+    }
+    return { kind: "cifar10", dir };
+  }
+  const kind = statKind(text);
+  if (kind !== "file") {
+    throw new UsageError(`--data ${text}: ${kind === "dir" ? "is a directory" : "no such file"}`);
+  }
+  let labelColumn: number | undefined;
+  if (opts.labelColumn !== undefined) {
+    labelColumn = /^-?\d+$/.test(opts.labelColumn.trim()) ? Number(opts.labelColumn) : Number.NaN;
+    if (!Number.isSafeInteger(labelColumn)) {
+      throw new UsageError(`--label-column must be an integer, got '${opts.labelColumn}'`);
+    }
+  }
+  try {
+    loadCsv(text, { labelColumn }); // fail now, with the file's own message, not in a run
+  } catch (err) {
+    if (err instanceof DataError) throw new UsageError(err.message);
+    throw err;
+  }
+  const spec: DataSpec = { kind: "csv", path: text, standardize: opts.standardize === true };
+  if (labelColumn !== undefined) spec.labelColumn = labelColumn;
+  return spec;
+}
+
+/** The first table of a report and the verdict, as terminal text. */
+export function formatReportSummary(title: string, report: ExperimentReport): string {
+  const lines: string[] = [title];
+  const first = report.tables[0];
+  if (first !== undefined) {
+    const t = new Table({
+      head: first.columns,
+      style: { head: [], border: [] },
+      chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+    });
+    t.push(...first.rows.map((r) => r.map((v) => (typeof v === "string" ? v : formatNumber(v)))));
+    lines.push(first.title, t.toString());
+    if (first.note !== undefined) lines.push(first.note);
+  }
+  lines.push(`verdict: ${report.verdict.reproduced} — ${report.verdict.sentence}`);
+  return lines.join("\n") + "\n";
+}
+
+/** Maps the framework's errors to the CLI's: bad input exits 2, bugs exit 1. */
+function toCliError(err: unknown): unknown {
+  if (err instanceof RunFailedError) {
+    return new CliError(err.message, err.userError ? 2 : EXIT_INTERNAL);
+  }
+  if (
+    err instanceof UnknownExperimentError ||
+    err instanceof ExperimentInputError ||
+    err instanceof DataError ||
+    err instanceof NoResultsError
+  ) {
+    return new UsageError(err.message);
+  }
+  return err;
+}
+
+async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<void> {
+  let defs: AnyExperiment[];
+  if (name === "all") {
+    defs = Object.values(EXPERIMENTS);
+    if (defs.length === 0) throw new UsageError("no experiments are registered");
+  } else {
+    try {
+      defs = [getExperiment(name)];
+    } catch (err) {
+      throw toCliError(err);
+    }
+  }
+  const seeds = parseSeeds(opts.seeds);
+  const jobs = parseJobs(opts.jobs);
+  const data = parseData(opts);
+  const out = opts.out ?? DEFAULT_OUT;
+  if (out.trim() === "") throw new UsageError("--out must not be empty");
+  if (statKind(out) === "file") throw new UsageError(`--out ${out}: is a file, not a directory`);
+
+  for (const def of defs) {
+    const progress = createProgressReporter(
+      io.stderr as { write(s: string): unknown; isTTY?: boolean },
+    );
+    try {
+      const outcome = await runExperiment(def, {
+        out,
+        quick: opts.quick === true,
+        seeds,
+        data,
+        jobs,
+        onEvent: progress.onEvent,
+      });
+      io.stdout.write(
+        formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
+          `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
+      );
+    } catch (err) {
+      throw toCliError(err);
+    } finally {
+      progress.stop();
+    }
+  }
+  const { path } = await writeReportFromDisk(out, EXPERIMENTS);
+  io.stdout.write(`report: ${path}\n`);
+}
+
+async function runReport(opts: { out?: string }, io: CliIO): Promise<void> {
+  const out = opts.out ?? DEFAULT_OUT;
+  try {
+    const { path, experiments } = await writeReportFromDisk(out, EXPERIMENTS);
+    io.stdout.write(
+      `report: ${path} (${experiments.length} experiment${experiments.length === 1 ? "" : "s"})\n`,
+    );
+  } catch (err) {
+    throw toCliError(err);
+  }
+}
+
+/** `ghosts run <experiment|all> [options]`. */
+export const runCommand: CliCommand = {
+  name: "run",
+  register(program, { io }) {
+    program
+      .command("run")
+      .summary("reproduce an experiment of the paper (or all), with its report")
+      .description(
+        [
+          "Runs EXPERIMENT (or every registered one with 'all'): each independent run",
+          "(seed × method × setting) is stored under OUT/EXPERIMENT/runs/ as soon as it",
+          "finishes, so an interrupted command, rerun, continues where it stopped.",
+          "Writes OUT/EXPERIMENT/summary.json, the figures as SVG, and the HTML report",
+          "OUT/index.html; prints each experiment's main table and verdict.",
+          `Experiments: ${Object.keys(EXPERIMENTS).join(", ") || "(none registered)"}.`,
+        ].join("\n"),
+      )
+      .argument("<experiment>", "experiment id, or 'all'")
+      .option("--quick", "fast smoke version: fewer seeds, steps and grid points")
+      .option("--seeds <list>", "comma-separated seeds, e.g. 0,1,2,3,4 (default: the experiment's)")
+      .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
+      .option(
+        "--data <source>",
+        "FILE.csv (features + integer label) or cifar10:DIR (default: digits)",
+      )
+      .option("--standardize", "z-score CSV features, fitted on the training split only")
+      .option("--label-column <n>", "0-based label column of the CSV; negative counts from the end")
+      .option("-j, --jobs <n>", "runs executed in parallel worker threads (default 1)")
+      .action((name: string, opts: RunCliOptions) => runRun(name, opts, io));
+  },
+};
+
+/** `ghosts report [--out dir]`. */
+export const reportCommand: CliCommand = {
+  name: "report",
+  register(program, { io }) {
+    program
+      .command("report")
+      .summary("rebuild the HTML report from the results on disk")
+      .description(
+        `Rebuilds OUT/index.html from every OUT/*/summary.json (default OUT: ${DEFAULT_OUT}).`,
+      )
+      .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
+      .action((opts: { out?: string }) => runReport(opts, io));
+  },
+};

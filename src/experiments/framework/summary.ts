@@ -1,0 +1,111 @@
+/**
+ * The `summary.json` file of an experiment: the framework's metadata with the experiment's
+ * own summary spread beside it, and the run files under `runs/`.
+ *
+ * @module
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { decodeJson } from "./json.js";
+import type { DataSpec, JsonObject, JsonValue } from "./types.js";
+
+/** The framework's fields of `summary.json`; an experiment's summary must not use these keys. */
+export type SummaryMeta = {
+  /** The experiment id. */
+  experiment: string;
+  title: string;
+  /** The package version that wrote the file. */
+  version: string;
+  /** The plan's `config`. */
+  config: JsonObject;
+  /** The seeds used (`config.seeds`, else the `--seeds` given, else null). */
+  seeds: number[] | null;
+  data: DataSpec;
+  quick: boolean;
+  /** Number of runs in the plan. */
+  runs: number;
+  /** How many of them were computed by this invocation (the others came from the cache). */
+  computedRuns: number;
+  /** Wall-clock seconds of the invocation that wrote the file. */
+  durationSeconds: number;
+  /** Sum of the execution seconds of all runs, cached ones included. */
+  computeSeconds: number;
+  /** ISO 8601 time the file was written. */
+  generatedAt: string;
+};
+
+/** The keys of {@link SummaryMeta}. */
+export const SUMMARY_META_KEYS: readonly (keyof SummaryMeta)[] = [
+  "experiment",
+  "title",
+  "version",
+  "config",
+  "seeds",
+  "data",
+  "quick",
+  "runs",
+  "computedRuns",
+  "durationSeconds",
+  "computeSeconds",
+  "generatedAt",
+];
+
+/** The keys of {@link SummaryMeta} that depend on timing or on what was cached. */
+export const SUMMARY_TIMING_KEYS: readonly (keyof SummaryMeta)[] = [
+  "computedRuns",
+  "durationSeconds",
+  "computeSeconds",
+  "generatedAt",
+];
+
+/** Contents of `summary.json`: metadata plus the experiment's summary `S`. */
+export type SummaryFile<S extends JsonObject = JsonObject> = SummaryMeta & S;
+
+/** Splits a summary file into the framework's metadata and the experiment's summary. */
+export function splitSummaryFile<S extends JsonObject = JsonObject>(
+  file: SummaryFile<S>,
+): { meta: SummaryMeta; summary: S } {
+  const meta: Record<string, unknown> = {};
+  const summary: Record<string, unknown> = {};
+  const metaKeys = new Set<string>(SUMMARY_META_KEYS);
+  for (const [k, v] of Object.entries(file)) (metaKeys.has(k) ? meta : summary)[k] = v;
+  return { meta: meta as SummaryMeta, summary: summary as S };
+}
+
+/** Reads and decodes `<dir>/summary.json`; `null` when absent or not a valid summary. */
+export async function readSummaryFile(dir: string): Promise<SummaryFile | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, "summary.json"), "utf8");
+  } catch {
+    return null;
+  }
+  let value: JsonValue;
+  try {
+    value = decodeJson(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+  if (typeof value.experiment !== "string" || typeof value.config !== "object") return null;
+  return value as SummaryFile;
+}
+
+/** Every `<out>/*\/summary.json` present, keyed by the experiment id of the folder. */
+export async function readAllSummaries(out: string): Promise<Map<string, SummaryFile>> {
+  const found = new Map<string, SummaryFile>();
+  let entries: string[];
+  try {
+    entries = (await readdir(out, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return found;
+  }
+  for (const name of entries) {
+    const file = await readSummaryFile(join(out, name));
+    if (file !== null && file.experiment === name) found.set(name, file);
+  }
+  return found;
+}
