@@ -8,6 +8,10 @@
  *
  * @module
  */
+import { aggregation } from "./aggregation.js";
+import { archGrid } from "./arch-grid.js";
+import { baselines } from "./baselines.js";
+import { calibration } from "./calibration.js";
 import {
   type AnyExperiment,
   type ExperimentDefinition,
@@ -15,6 +19,13 @@ import {
   type JsonObject,
   type JsonValue,
 } from "./framework/types.js";
+import { lrSpike } from "./lr-spike.js";
+import { naturalInstability } from "./natural-instability.js";
+import { phaseTransition } from "./phase-transition.js";
+import { randomDirections } from "./random-directions.js";
+import { temperature } from "./temperature.js";
+import { theory } from "./theory.js";
+import { transformerRadii } from "./transformer-radii.js";
 
 /** The registered experiments by id, in registration order. */
 export const EXPERIMENTS: Record<string, AnyExperiment> = {};
@@ -67,6 +78,19 @@ export function getExperiment(id: string): AnyExperiment {
   return def;
 }
 
-// Experiments, in the order of the paper (SPEC §5). Add new ones here:
-// import { phaseTransition } from "./phase-transition.js";
-// registerExperiment(phaseTransition);
+// Experiments, in the order of the table (SPEC §5 first, then the open questions).
+for (const def of [
+  phaseTransition,
+  randomDirections,
+  temperature,
+  lrSpike,
+  archGrid,
+  transformerRadii,
+  naturalInstability,
+  calibration,
+  aggregation,
+  baselines,
+  theory,
+] as AnyExperiment[]) {
+  registerExperiment(def);
+}

@@ -5,6 +5,7 @@ import { ModelConfigError } from "./common.js";
 import { buildLinear } from "./linear.js";
 import { buildMlpGelu, buildMlpRelu } from "./mlp.js";
 import { buildMlpLn } from "./mlpLn.js";
+import { buildResNet18, buildResNetSmall } from "./resnet.js";
 import { buildTransformer, type TransformerOptions } from "./transformer.js";
 import type { Model, ModelConfig } from "./types.js";
 
@@ -17,7 +18,10 @@ export interface ArchitectureOptions {
 /** Builds a model for a given input width and class count. */
 export type ModelBuilder = (config: ModelConfig & ArchitectureOptions) => Model;
 
-/** The six architectures of SPEC §4 plus the LR-spike protocol's ReLU MLP. */
+/**
+ * The six architectures of SPEC §4, the LR-spike protocol's ReLU MLP, and the residual CNNs
+ * of the natural-instability experiment.
+ */
 export const MODEL_REGISTRY = {
   linear: buildLinear,
   mlp: buildMlpGelu,
@@ -29,6 +33,8 @@ export const MODEL_REGISTRY = {
     config.tokens === undefined
       ? buildTransformer(config)
       : buildTransformer(config, { tokens: config.tokens }),
+  "resnet-small": buildResNetSmall,
+  resnet18: buildResNet18,
 } as const satisfies Record<string, ModelBuilder>;
 
 /** A registered architecture name. */

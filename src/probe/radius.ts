@@ -6,6 +6,7 @@
  * `a` matrix and logits, so the strategies are testable on plain arrays and reusable by any
  * model backend.
  */
+import { rhoTop2 } from "../theory/binary.js";
 import { nearestGhost } from "../theory/ghost.js";
 import { type Aggregate, aggregateSpreads, rhoAFromSpread, spreads } from "../theory/spread.js";
 import { Rng } from "../util/random.js";
@@ -46,6 +47,15 @@ export type SampleSet =
   | { window: number }
   | { bottleneck: number };
 
+/**
+ * Which radius a report hands to the controller (the calibration study's question):
+ * - `"rhoA"`: `π / aggregate(Δ_a)`, the guaranteed lower bound (default);
+ * - `"rhoStar"`: the exact set-level ρ* (certified ghost search over the probed samples);
+ * - `"top2"`: `min_i ρ_top2(x_i)` over the probed samples, the per-sample label/rival
+ *   estimate — not a bound, it may exceed ρ*.
+ */
+export type RadiusDrive = "rhoA" | "rhoStar" | "top2";
+
 /** Options of a {@link RadiusEstimator}. */
 export interface RadiusOptions {
   /** Which samples to probe (default `"train"`). */
@@ -56,6 +66,10 @@ export interface RadiusOptions {
   exact?: boolean;
   /** Seed of the random-subset stream (default 0). */
   seed?: number;
+  /** Which radius {@link RadiusReport.driven} holds (default `"rhoA"`). */
+  drive?: RadiusDrive;
+  /** Labels of the training split by row; `drive: "top2"` needs them (its pair is label/rival). */
+  labels?: ArrayLike<number>;
 }
 
 /** What one radius evaluation found. */
@@ -72,6 +86,13 @@ export interface RadiusReport {
   rhoStar?: number;
   /** Whether every ghost that decided {@link rhoStar} carried its certificate. */
   certified?: boolean;
+  /** `min_i ρ_top2(x_i)` over the probed samples, when `drive` is `"top2"`. */
+  rhoTop2?: number;
+  /**
+   * The radius a controller should use, per the `drive` option: {@link rhoA} (windowed as
+   * usual), or the probed set's {@link rhoStar} or {@link rhoTop2} (never windowed).
+   */
+  driven: number;
 }
 
 /** The exact set-level radius and how it was found. */
@@ -150,6 +171,8 @@ export class RadiusEstimator {
   readonly sampleSet: SampleSet;
   readonly aggregate: Aggregate;
   readonly exact: boolean;
+  readonly drive: RadiusDrive;
+  private readonly labels: ArrayLike<number> | null;
   private readonly trainSize: number;
   private readonly rng: Rng;
   private readonly windowHistory: number[] = [];
@@ -167,6 +190,14 @@ export class RadiusEstimator {
         throw new RangeError(`aggregate quantile must be in (0, 1], got ${q}`);
     }
     this.exact = options.exact ?? false;
+    this.drive = options.drive ?? "rhoA";
+    if (this.drive !== "rhoA" && this.drive !== "rhoStar" && this.drive !== "top2") {
+      throw new RangeError(`unknown radius drive ${JSON.stringify(this.drive)}`);
+    }
+    this.labels = options.labels ?? null;
+    if (this.drive === "top2" && (this.labels === null || this.labels.length < trainSize)) {
+      throw new RangeError(`drive "top2" needs the labels of all ${trainSize} training samples`);
+    }
     this.trainSize = trainSize;
     this.rng = new Rng(options.seed ?? 0).fork("radius-subset");
   }
@@ -215,11 +246,25 @@ export class RadiusEstimator {
       spread: aggregated,
       samples: result.n,
       bindingSample: rowIndex(argmax),
+      driven: rho,
     };
-    if (this.exact) {
+    if (this.exact || this.drive === "rhoStar") {
       const star = setRhoStar(result, s);
       report.rhoStar = star.rhoStar;
       report.certified = star.certified;
+      if (this.drive === "rhoStar") report.driven = star.rhoStar;
+    }
+    if (this.drive === "top2") {
+      const labels = this.labels as ArrayLike<number>;
+      const k = result.k;
+      let best = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < result.n; i++) {
+        const z = result.logits.subarray(i * k, (i + 1) * k);
+        const a = result.a.subarray(i * k, (i + 1) * k);
+        best = Math.min(best, rhoTop2(z, a, labels[rowIndex(i)]));
+      }
+      report.rhoTop2 = best;
+      report.driven = best;
     }
     return report;
   }

@@ -10,8 +10,8 @@ import type { Array as JaxArray } from "@jax-js/jax";
 import { tree } from "@jax-js/jax";
 import { batchIterator } from "../data/batches.js";
 import { type Dataset, gatherRows } from "../data/dataset.js";
-import { labelsToDevice, toDevice } from "../engine/arrays.js";
-import { evaluate, lossAndGrad } from "../engine/compute.js";
+import { labelsToDevice, takeScalar, toDevice } from "../engine/arrays.js";
+import { cachedJit, crossEntropy, evaluate, lossAndGrad } from "../engine/compute.js";
 import { initEngine } from "../engine/runtime.js";
 import { disposeTree, refTree } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
@@ -22,8 +22,9 @@ import type {
   RadiusCallback,
   RadiusKind,
 } from "../optim/controllers.js";
+import type { LossExtra } from "../optim/loss-extra.js";
 import { buildOptimizer, type ControllerSpec, type OptimizerSpec } from "../optim/spec.js";
-import { treeGlobalNormHost } from "../optim/tree-math.js";
+import { readScalar, treeGlobalNormHost, treeVdot } from "../optim/tree-math.js";
 import type { ArrayTree, GradientTransformation, OptState } from "../optim/types.js";
 import { type DirectionalOptions, directionalLogitDerivatives } from "../probe/directional.js";
 import { hasInternals, probeNetwork } from "../probe/network.js";
@@ -45,6 +46,19 @@ export interface ProbeOptions extends RadiusOptions {
    * it (default 1; 0 = only when a controller asks).
    */
   every?: number;
+  /**
+   * Sees every probe the loop makes: the step, the per-sample slopes `a` along the UNIT step
+   * direction and logits, and the training-split rows probed (`null` = the whole split, in
+   * order). Borrowed host arrays: copy what you keep. For calibration studies.
+   */
+  onProbe?: (step: number, result: ProbeResult, rows: Int32Array | null) => void;
+  /**
+   * A second radius, measured along the applied step (τ > 0) every `every` steps (default 1)
+   * for comparison only: it never drives a controller. E.g. `{sampleSet: "train"}` as the
+   * ground truth a cheaper estimator is judged against. Output radius only; its time is left
+   * out of `wallMs`.
+   */
+  reference?: RadiusOptions & { every?: number };
 }
 
 /** Everything a training run needs. */
@@ -67,6 +81,12 @@ export interface TrainOptions {
   probe?: ProbeOptions;
   /** Called after every step with its record. */
   onStep?: (record: StepRecord) => void;
+  /**
+   * Called after each test evaluation with the step's record and the parameters and model
+   * state just evaluated. BORROWED: valid during the call only; `refTree` them to keep them
+   * (e.g. to snapshot the model when it first reaches a target accuracy).
+   */
+  onEval?: (record: StepRecord, params: Params, state: ModelState) => void;
 }
 
 /** Telemetry of one step. */
@@ -86,8 +106,12 @@ export interface StepRecord {
   rhoA: number;
   /** Normalised step r = τ/ρ_a. */
   r: number;
-  /** Exact set-level ρ* along the step, when `probe.exact` is on. */
+  /** Exact set-level ρ* along the step, when `probe.exact` is on (or `probe.drive` is "rhoStar"). */
   rhoStar?: number;
+  /** Set-level top-2 estimate along the step, when `probe.drive` is "top2". */
+  rhoTop2?: number;
+  /** Radius along the applied step from `probe.reference` (absent off its cadence, skipped or τ = 0). */
+  rhoReference?: number;
   /** Base learning rate × controller scale (ρ-set: the η it chose). */
   effectiveLearningRate: number;
   /** Which radius bound (`output`, `attention`, `ffn`) when measured. */
@@ -111,6 +135,26 @@ export interface TrainResult {
   finalTestLoss: number;
   /** One-line description of the optimizer chain. */
   label: string;
+}
+
+/**
+ * Batch loss at θ + u in train mode, like the step's own loss (BatchNorm on batch
+ * statistics; the new running statistics are dropped). Borrows everything.
+ */
+function trialLoss(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+  y: JaxArray,
+  u: Params,
+): number {
+  const fn = cachedJit(model, "trialLoss", () => {
+    return (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) =>
+      crossEntropy(model.apply(p, xb, { mode: "train", state: s }), yb);
+  });
+  const trial = applyUpdates(refTree(params), refTree(u));
+  return takeScalar(fn(trial, refTree(state), x.ref, y.ref) as JaxArray);
 }
 
 function isTransform(x: unknown): x is GradientTransformation {
@@ -179,7 +223,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const probeOpts = options.probe ?? {};
   const probeEvery = probeOpts.every ?? 1;
   const { transform, learningRateAt, label } = resolveChain(options);
-  const estimator = new RadiusEstimator(trainSet.n, { ...probeOpts, seed: probeOpts.seed ?? seed });
+  const estimator = new RadiusEstimator(trainSet.n, {
+    labels: trainSet.y,
+    ...probeOpts,
+    seed: probeOpts.seed ?? seed,
+  });
+  const referenceEstimator = probeOpts.reference
+    ? new RadiusEstimator(trainSet.n, {
+        ...probeOpts.reference,
+        seed: probeOpts.reference.seed ?? seed,
+      })
+    : null;
   const directional: DirectionalOptions = {
     method: probeOpts.method ?? "jvp",
     chunk: probeOpts.chunk,
@@ -207,6 +261,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     for (let step = 0; step < options.steps; step++) {
       const t0 = performance.now();
+      let referenceMs = 0;
       let rows: Int32Array;
       let xb: JaxArray;
       let yb: JaxArray;
@@ -268,6 +323,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               if (all) {
                 const net = probeNetwork(model, params, state, direction, norm, x, directional);
                 internal = net;
+                probeOpts.onProbe?.(step, net.output, indices);
                 return net.output;
               }
               const out = directionalLogitDerivatives(
@@ -280,30 +336,48 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
               );
               // a is linear in the direction: a(p/‖p‖) = a(p)/‖p‖.
               for (let i = 0; i < out.a.length; i++) out.a[i] /= norm;
+              probeOpts.onProbe?.(step, out, indices);
               return out;
             } finally {
               x.dispose();
             }
           };
           const report = estimator.estimate(probe, rows);
-          const candidates: [string, number][] = [
-            ["output", report.rhoA],
-            ["attention", internal.rhoAttention],
-            ["ffn", internal.rhoFfn],
-          ];
-          const [binding, rho] = candidates.reduce((a, b) => (b[1] < a[1] ? b : a));
+          // Telemetry keeps ρ_a; the controller gets the radius `probe.drive` asks for.
+          const smallest = (output: number): [string, number] =>
+            (
+              [
+                ["output", output],
+                ["attention", internal.rhoAttention],
+                ["ffn", internal.rhoFfn],
+              ] as [string, number][]
+            ).reduce((a, b) => (b[1] < a[1] ? b : a));
+          const [binding, rho] = smallest(report.rhoA);
           measured = { ...report, rho, binding };
-          return { rho, binding };
+          if (report.driven === report.rhoA) return { rho, binding };
+          const [drivenBinding, driven] = smallest(report.driven);
+          return { rho: driven, binding: drivenBinding };
         };
         let control: ControlReport | null = null;
         const onControl = (r: ControlReport) => {
           control = r;
         };
 
+        // Loss-aware links (Armijo, Polyak: optim/loss-extra.ts) need the batch loss at trial
+        // points and ⟨∇f, u⟩; the gradient is kept for that by one more reference (no copy).
+        const gradsForDot = refTree(lg.grads);
+        const lossExtra: LossExtra = {
+          loss: lg.loss,
+          gradNorm,
+          lossAt: (u) => trialLoss(model, params, state, xb, yb, u as Params),
+          gradDot: (u) => readScalar(treeVdot(refTree(gradsForDot), tree.ref(u) as Params)),
+        };
         const [updates, nextOpt] = transform.update(lg.grads, optState, refTree(params), {
           radius,
           onControl,
+          ...lossExtra,
         });
+        disposeTree(gradsForDot);
         optState = nextOpt;
         const tau = treeGlobalNormHost(refTree(updates));
         if (!Number.isFinite(tau)) {
@@ -314,6 +388,32 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         } else {
           const wantProbe = probeEvery > 0 && step % probeEvery === 0;
           if (measured === null && wantProbe && tau > 0) radius(updates, tau, "output");
+          const referenceEvery = probeOpts.reference?.every ?? 1;
+          if (referenceEstimator !== null && tau > 0 && step % referenceEvery === 0) {
+            const t1 = performance.now();
+            const reference = referenceEstimator.estimate((indices) => {
+              const x =
+                indices === null
+                  ? xTrain.ref
+                  : toDevice(gatherRows(trainSet, indices), [indices.length, trainSet.d], dtype);
+              try {
+                const out = directionalLogitDerivatives(
+                  model,
+                  params,
+                  state,
+                  updates as Params,
+                  x,
+                  directional,
+                );
+                for (let i = 0; i < out.a.length; i++) out.a[i] /= tau;
+                return out;
+              } finally {
+                x.dispose();
+              }
+            }, rows);
+            record.rhoReference = reference.rhoA;
+            referenceMs = performance.now() - t1;
+          }
           params = applyUpdates(params, updates);
           record.tau = tau;
           const m = measured as (RadiusReport & ControllerRadius) | null;
@@ -322,6 +422,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             record.r = tau / m.rho;
             record.binding = m.binding;
             if (m.rhoStar !== undefined) record.rhoStar = m.rhoStar;
+            if (m.rhoTop2 !== undefined) record.rhoTop2 = m.rhoTop2;
           }
           const c = control as ControlReport | null;
           if (c !== null) {
@@ -332,7 +433,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       xb.dispose();
       yb.dispose();
-      record.wallMs = performance.now() - t0;
+      record.wallMs = performance.now() - t0 - referenceMs;
 
       const isLast = step === options.steps - 1;
       if (isLast || (evalEvery > 0 && (step + 1) % evalEvery === 0)) {
@@ -340,6 +441,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         record.testAccuracy = ev.accuracy;
         record.testLoss = ev.loss;
         last = { accuracy: ev.accuracy, loss: ev.loss };
+        options.onEval?.(record, params, state);
       }
       history.push(record);
       options.onStep?.(record);

@@ -64,7 +64,8 @@ const expectedCounts: Record<string, number> = {
     10,
 };
 
-describe.each(MODEL_NAMES)("%s", (name) => {
+// The residual nets have their own suite (test/models/resnet.test.ts).
+describe.each([...PAPER_ARCHITECTURES, "mlp-relu"])("%s", (name) => {
   it("has the SPEC's parameter count and [batch, classes] logits in float32 and float64", () => {
     for (const [dtype, x] of [
       ["float32", x32],
@@ -308,6 +309,8 @@ describe("registry", () => {
       "cnn-bn",
       "transformer",
     ]);
-    expect([...MODEL_NAMES].sort()).toEqual([...PAPER_ARCHITECTURES, "mlp-relu"].sort());
+    expect([...MODEL_NAMES].sort()).toEqual(
+      [...PAPER_ARCHITECTURES, "mlp-relu", "resnet-small", "resnet18"].sort(),
+    );
   });
 });

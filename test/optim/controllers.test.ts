@@ -50,7 +50,11 @@ describe("rhoClip", () => {
     expect(calls[0]).toBeCloseTo(proposed, 5);
     expect(norm(out)).toBeCloseTo(0.05, 5);
     const s = 0.05 / proposed;
-    out.forEach((leaf, i) => leaf.forEach((v, j) => expect(v).toBeCloseTo(-lr * s * g[i][j], 5)));
+    out.forEach((leaf, i) => {
+      leaf.forEach((v, j) => {
+        expect(v).toBeCloseTo(-lr * s * g[i][j], 5);
+      });
+    });
     expect(reports[0].scale).toBeCloseTo(s, 6);
     expect(reports[0].tau).toBeCloseTo(0.05, 6);
   });
@@ -60,9 +64,11 @@ describe("rhoClip", () => {
     const { cb } = fixedRadius(1e6);
     const opt = chain(sgd(0.1), rhoClip());
     const [u] = opt.update(toJax(g), opt.init(toJax(randomRef(rng(4)))), undefined, { radius: cb });
-    fromJax(u).forEach((leaf, i) =>
-      leaf.forEach((v, j) => expect(v).toBeCloseTo(-0.1 * g[i][j], 6)),
-    );
+    fromJax(u).forEach((leaf, i) => {
+      leaf.forEach((v, j) => {
+        expect(v).toBeCloseTo(-0.1 * g[i][j], 6);
+      });
+    });
   });
 
   it("does not touch the optimizer's moments", () => {
@@ -124,11 +130,11 @@ describe("rhoSet", () => {
     const out = fromJax(u);
     expect(norm(out)).toBeCloseTo(0.4, 5);
     // First Adam step: m̂/(√v̂+ε) = g/(|g|+ε) ≈ sign(g); the step points against it.
-    out.forEach((leaf, i) =>
+    out.forEach((leaf, i) => {
       leaf.forEach((v, j) => {
         if (Math.abs(g[i][j]) > 1e-3) expect(Math.sign(v)).toBe(-Math.sign(g[i][j]));
-      }),
-    );
+      });
+    });
     expect(reports[0].tau).toBeCloseTo(0.4, 6);
   });
 

@@ -2,6 +2,7 @@
  * Every `ghosts` sub-command, in help order. To add one (run, demo, train, …): write
  * `commands/<name>.ts` exporting a {@link CliCommand} and append it here.
  */
+import { demoCommand } from "./demo.js";
 import { explainCommand } from "./explain.js";
 import { radiusCommand } from "./radius.js";
 import { reportCommand, runCommand } from "./run.js";
@@ -15,4 +16,5 @@ export const COMMANDS: readonly CliCommand[] = [
   explainCommand,
   runCommand,
   reportCommand,
+  demoCommand,
 ];

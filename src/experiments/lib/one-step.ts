@@ -1,0 +1,651 @@
+/**
+ * One-step machinery shared by the experiments that probe the loss along a single direction
+ * (phase transition, random directions, temperature): train a model to a snapshot, pick a
+ * direction (normalised negative gradient or a seeded Gaussian), measure the radius ρ_a along
+ * it, and sweep step lengths τ to see what one step of that length does.
+ *
+ * Ownership follows `src/engine`: every function BORROWS its array arguments (params, state,
+ * directions, device samples) and returns arrays the caller owns. Host results are plain
+ * numbers / typed arrays.
+ *
+ * @module
+ */
+import type { Array as JaxArray } from "@jax-js/jax";
+import type { Dataset } from "../../data/dataset.js";
+import { type FloatDType, floatDtypeOf, labelsToDevice, toDevice } from "../../engine/arrays.js";
+import { cachedJit, evaluateLogits, lossAndGrad } from "../../engine/compute.js";
+import { initEngine } from "../../engine/runtime.js";
+import {
+  axpyTree,
+  disposeTree,
+  normTree,
+  refTree,
+  scaleTree,
+  treeLeaves,
+  treeSize,
+  unflattenFromHost,
+} from "../../engine/tree.js";
+import type { Model, ModelState, Params } from "../../models/types.js";
+import type { OptimizerSpec } from "../../optim/spec.js";
+import { type DirectionalOptions, directionalLogitDerivatives } from "../../probe/directional.js";
+import { spreads as spreadsOf } from "../../theory/spread.js";
+import { type ProbeOptions, type StepRecord, train } from "../../train/train.js";
+import { Rng } from "../../util/random.js";
+
+/** Raised for invalid one-step requests (empty grids, bad targets, zero gradients). */
+export class OneStepError extends Error {
+  override name = "OneStepError";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Samples on the device
+
+/**
+ * A labelled sample set already on the device: `x` is [n, inputDim] (owned by whoever made
+ * it), `y` the host labels. Build one with {@link toSamples} to reuse the upload across many
+ * calls.
+ */
+export type DeviceSamples = { x: JaxArray; y: Int32Array };
+
+/** What the functions below accept as a sample set: host data (uploaded per call) or device samples. */
+export type SamplesLike = Dataset | DeviceSamples;
+
+/** Uploads a data set once (caller owns the result: {@link disposeSamples} it). */
+export function toSamples(ds: Dataset, dtype: FloatDType = "float32"): DeviceSamples {
+  return { x: toDevice(ds.x, [ds.n, ds.d], dtype), y: ds.y };
+}
+
+/** Frees the device array of {@link toSamples}. */
+export function disposeSamples(s: DeviceSamples): void {
+  s.x.dispose();
+}
+
+function isDeviceSamples(s: SamplesLike): s is DeviceSamples {
+  return !(s.x instanceof Float64Array);
+}
+
+/** Borrowed device view of `s` plus a release function (frees only what was uploaded here). */
+function borrowSamples(
+  s: SamplesLike,
+  dtype: FloatDType,
+): { x: JaxArray; y: Int32Array; release: () => void } {
+  if (isDeviceSamples(s)) return { x: s.x, y: s.y, release: () => {} };
+  const up = toSamples(s, dtype);
+  return { x: up.x, y: up.y, release: () => up.x.dispose() };
+}
+
+function paramsDtype(params: Params): FloatDType {
+  const first = treeLeaves(params)[0];
+  if (first === undefined) throw new OneStepError("params tree is empty");
+  return floatDtypeOf(first);
+}
+
+/** Rows [start, end) of x as a new reference (the whole of x when it is one chunk). */
+function rowsOf(x: JaxArray, start: number, end: number): JaxArray {
+  return start === 0 && end === x.shape[0] ? x.ref : x.ref.slice([start, end]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training to a snapshot
+
+/** A model state captured during training (caller owns `params` and `state`). */
+export type Snapshot = {
+  /** Optimizer steps applied when it was captured. */
+  steps: number;
+  testAccuracy: number;
+  testLoss: number;
+  params: Params;
+  state: ModelState;
+};
+
+/** Options of {@link trainSnapshot}. */
+export type SnapshotOptions = {
+  model: Model;
+  data: { train: Dataset; test: Dataset };
+  optimizer: OptimizerSpec;
+  steps: number;
+  /** Mini-batch size or `"full"` (default 128). */
+  batchSize?: number | "full";
+  /** Seed of initialisation and batch order (default 0). */
+  seed?: number;
+  /**
+   * Evaluate on the test split every this many steps (default: the whole run's last step
+   * only, or every step when `targets`/`keepBest` need a trajectory).
+   */
+  evalEvery?: number;
+  /**
+   * Test accuracies to snapshot at: for each, the parameters at the first evaluation whose
+   * test accuracy is ≥ the target (null if never reached).
+   */
+  targets?: number[];
+  /** Also keep the parameters at the best test accuracy (earliest evaluation on ties). */
+  keepBest?: boolean;
+  /**
+   * Radius telemetry during training (default `{every: 0}`: none, since no controller needs
+   * it and probing every step would dominate the cost).
+   */
+  probe?: ProbeOptions;
+  /** Completed fraction of the training run (0..1). */
+  onProgress?: (fraction: number) => void;
+};
+
+/** What {@link trainSnapshot} returns; free it with {@link disposeSnapshots}. */
+export type TrainedSnapshots = {
+  /** Parameters after the last step. */
+  final: Snapshot;
+  /** Per target (same order as `targets`): the first snapshot reaching it, or null. */
+  targets: { target: number; snapshot: Snapshot | null }[];
+  /** The best-test-accuracy snapshot when `keepBest` was asked for, else null. */
+  best: Snapshot | null;
+  /** The training loop's per-step telemetry. */
+  history: StepRecord[];
+};
+
+/**
+ * Trains with {@link train} (no loop of its own) and returns the final parameters plus, on
+ * request, snapshots at target test accuracies and at the best test accuracy. Deterministic
+ * for a seed, like `train`.
+ *
+ * @throws {OneStepError} for targets outside (0, 1].
+ */
+export async function trainSnapshot(opts: SnapshotOptions): Promise<TrainedSnapshots> {
+  const targets = opts.targets ?? [];
+  for (const t of targets) {
+    if (!(t > 0 && t <= 1)) throw new OneStepError(`target accuracy must be in (0, 1], got ${t}`);
+  }
+  const tracking = targets.length > 0 || opts.keepBest === true;
+  const evalEvery = opts.evalEvery ?? (tracking ? 1 : 0);
+  const found: (Snapshot | null)[] = targets.map(() => null);
+  let best: Snapshot | null = null;
+  const capture = (record: StepRecord, params: Params, state: ModelState): Snapshot => ({
+    steps: record.step + 1,
+    testAccuracy: record.testAccuracy!,
+    testLoss: record.testLoss!,
+    params: refTree(params),
+    state: refTree(state),
+  });
+
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train({
+      model: opts.model,
+      data: opts.data,
+      optimizer: opts.optimizer,
+      steps: opts.steps,
+      batchSize: opts.batchSize ?? 128,
+      seed: opts.seed ?? 0,
+      evalEvery,
+      probe: opts.probe ?? { every: 0 },
+      onStep: opts.onProgress ? (r) => opts.onProgress!((r.step + 1) / opts.steps) : undefined,
+      onEval: tracking
+        ? (record, params, state) => {
+            const acc = record.testAccuracy!;
+            targets.forEach((t, i) => {
+              if (found[i] === null && acc >= t) found[i] = capture(record, params, state);
+            });
+            if (opts.keepBest && (best === null || acc > best.testAccuracy)) {
+              if (best !== null) disposeSnapshot(best);
+              best = capture(record, params, state);
+            }
+          }
+        : undefined,
+    });
+  } catch (err) {
+    for (const s of found) if (s) disposeSnapshot(s);
+    if (best) disposeSnapshot(best);
+    throw err;
+  }
+  return {
+    final: {
+      steps: opts.steps,
+      testAccuracy: result.finalTestAccuracy,
+      testLoss: result.finalTestLoss,
+      params: result.params,
+      state: result.state,
+    },
+    targets: targets.map((target, i) => ({ target, snapshot: found[i]! })),
+    best,
+    history: result.history,
+  };
+}
+
+/** Frees one snapshot's arrays. */
+export function disposeSnapshot(s: Snapshot): void {
+  disposeTree(s.params);
+  disposeTree(s.state);
+}
+
+/** Frees every snapshot of a {@link trainSnapshot} result. */
+export function disposeSnapshots(t: TrainedSnapshots): void {
+  disposeSnapshot(t.final);
+  for (const { snapshot } of t.targets) if (snapshot) disposeSnapshot(snapshot);
+  if (t.best) disposeSnapshot(t.best);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directions
+
+/** A unit direction in parameter space (caller owns `direction`). */
+export type Direction = {
+  /** Params-shaped tree with Euclidean norm 1 (to the params' dtype precision). */
+  direction: Params;
+};
+
+/** The normalised negative gradient and what it was computed from. */
+export type GradientDirection = Direction & {
+  /** ‖∇L‖ over the sample set, before normalising. */
+  gradNorm: number;
+  /** Mean cross-entropy over the sample set at the parameters. */
+  loss: number;
+};
+
+/** Options of {@link gradientDirection}. */
+export type GradientOptions = {
+  /**
+   * Forward mode of the gradient (default `"eval"`: BatchNorm uses its running statistics,
+   * the same function every one-step measurement evaluates, so the direction is a descent
+   * direction of exactly that loss; `"train"` uses per-chunk batch statistics).
+   */
+  mode?: "eval" | "train";
+  /** Samples per device call (default 2048); the gradient is the size-weighted mean over chunks. */
+  chunk?: number;
+  /** Overrides the model's configured temperature. */
+  temperature?: number;
+};
+
+/**
+ * `v = −∇L/‖∇L‖`, the unit negative gradient of the mean cross-entropy over a whole sample
+ * set (typically the full training split). Borrows everything.
+ *
+ * @throws {OneStepError} if the gradient is zero or not finite.
+ */
+export async function gradientDirection(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  samples: SamplesLike,
+  opts: GradientOptions = {},
+): Promise<GradientDirection> {
+  await initEngine();
+  const dtype = paramsDtype(params);
+  const s = borrowSamples(samples, dtype);
+  const n = s.x.shape[0]!;
+  const chunk = Math.max(1, opts.chunk ?? 2048);
+  let sum: Params | null = null;
+  let loss = 0;
+  try {
+    for (let start = 0; start < n; start += chunk) {
+      const end = Math.min(n, start + chunk);
+      const xb = rowsOf(s.x, start, end);
+      const yb = labelsToDevice(s.y.subarray(start, end));
+      const lg = lossAndGrad(model, params, state, xb, yb, {
+        mode: opts.mode ?? "eval",
+        temperature: opts.temperature,
+      });
+      xb.dispose();
+      yb.dispose();
+      disposeTree(lg.state);
+      const w = (end - start) / n;
+      loss += w * lg.loss;
+      if (sum === null) {
+        sum = n === end - start ? lg.grads : scaleTree(lg.grads, w);
+        if (sum !== lg.grads) disposeTree(lg.grads);
+      } else {
+        const next: Params = axpyTree(w, lg.grads, sum);
+        disposeTree(lg.grads);
+        disposeTree(sum);
+        sum = next;
+      }
+    }
+  } finally {
+    s.release();
+  }
+  if (sum === null) throw new OneStepError("gradientDirection: empty sample set");
+  const gradNorm = normTree(sum);
+  if (!(gradNorm > 0) || !Number.isFinite(gradNorm)) {
+    disposeTree(sum);
+    throw new OneStepError(`gradientDirection: gradient norm is ${gradNorm}`);
+  }
+  const direction = scaleTree(sum, -1 / gradNorm);
+  disposeTree(sum);
+  return { direction, gradNorm, loss };
+}
+
+/**
+ * A seeded unit Gaussian direction shaped like `params`: i.i.d. standard normals over every
+ * parameter (drawn on the host in float64, canonical sorted-key-path order), divided by their
+ * joint norm. Same seed → same direction, whatever the dtype. Borrows `params`.
+ */
+export async function randomDirection(params: Params, seed: number): Promise<Direction> {
+  await initEngine();
+  const m = treeSize(params);
+  if (m === 0) throw new OneStepError("randomDirection: params tree is empty");
+  const rng = new Rng(seed).fork("one-step/random-direction");
+  const values = new Float64Array(m);
+  let ss = 0;
+  for (let i = 0; i < m; i++) {
+    const z = rng.normal();
+    values[i] = z;
+    ss += z * z;
+  }
+  const inv = 1 / Math.sqrt(ss);
+  for (let i = 0; i < m; i++) values[i] *= inv;
+  return { direction: unflattenFromHost(params, values) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Radius along a direction
+
+/** ρ_a over a sample set along a direction, and which sample binds it. */
+export type RhoAlong = {
+  /** `π / max_x Δ_a(x; v̂)` with `v̂ = v/‖v‖` (Infinity if every spread is 0). */
+  rhoA: number;
+  /** `max_x Δ_a(x; v̂)`. */
+  maxSpread: number;
+  /** Median per-sample spread (how far the binding sample is from typical). */
+  medianSpread: number;
+  /** Index (row of `x`) of the sample with the largest spread: the one that binds ρ_a. */
+  bindingSample: number;
+  /** Classes with the largest and smallest slope `a_k` at the binding sample. */
+  bindingClasses: [number, number];
+  /** ‖v‖ of the direction given (spreads are per unit length, whatever it was). */
+  directionNorm: number;
+  /** Per-sample spreads Δ_a(x; v̂), length n. */
+  spreads: Float64Array;
+};
+
+/** Options of {@link rhoAlong}: those of `directionalLogitDerivatives` (method, chunk, temperature…). */
+export type RhoAlongOptions = DirectionalOptions;
+
+/**
+ * The set-level radius lower bound `ρ_a(v) = π / max_{x∈S} Δ_a(x; v̂)` (SPEC §2) over a
+ * sample set along the unit direction `v̂ = v/‖v‖`, via one JVP per chunk
+ * (`directionalLogitDerivatives`) and the theory module's `spreads`. Borrows everything.
+ *
+ * @throws {OneStepError} for a zero or non-finite direction.
+ */
+export async function rhoAlong(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  direction: Params,
+  samples: SamplesLike | JaxArray,
+  opts: RhoAlongOptions = {},
+): Promise<RhoAlong> {
+  await initEngine();
+  const directionNorm = normTree(direction);
+  if (!(directionNorm > 0) || !Number.isFinite(directionNorm)) {
+    throw new OneStepError(`rhoAlong: direction norm is ${directionNorm}`);
+  }
+  const isArray = !("y" in samples);
+  const s = isArray
+    ? { x: samples as JaxArray, release: () => {} }
+    : borrowSamples(samples as SamplesLike, paramsDtype(params));
+  let probe: ReturnType<typeof directionalLogitDerivatives>;
+  try {
+    probe = directionalLogitDerivatives(model, params, state, direction, s.x, opts);
+  } finally {
+    s.release();
+  }
+  const { a, n, k } = probe;
+  const spreads = spreadsOf({ data: a, n, k });
+  let bindingSample = 0;
+  for (let i = 0; i < n; i++) {
+    spreads[i] /= directionNorm;
+    if (spreads[i]! > spreads[bindingSample]! || Number.isNaN(spreads[i]!)) bindingSample = i;
+  }
+  let hi = 0;
+  let lo = 0;
+  for (let c = 1; c < k; c++) {
+    if (a[bindingSample * k + c]! > a[bindingSample * k + hi]!) hi = c;
+    if (a[bindingSample * k + c]! < a[bindingSample * k + lo]!) lo = c;
+  }
+  const maxSpread = spreads[bindingSample]!;
+  const sorted = Float64Array.from(spreads).sort();
+  const mid = (n - 1) / 2;
+  const medianSpread = (sorted[Math.floor(mid)]! + sorted[Math.ceil(mid)]!) / 2;
+  return {
+    rhoA: Math.PI / maxSpread,
+    maxSpread,
+    medianSpread,
+    bindingSample,
+    bindingClasses: [hi, lo],
+    directionNorm,
+    spreads,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sweeping step lengths
+
+/** Loss and accuracy on one split. */
+export type SplitMetrics = { loss: number; accuracy: number };
+
+/** The effect of one step of length τ (`θ' = θ + τ·v`). */
+export type SweepPoint = {
+  tau: number;
+  /** Test metrics at θ'. A non-finite loss (overflow) is reported as +∞. */
+  test: SplitMetrics;
+  /** Post/pre test loss. */
+  testLossRatio: number;
+  /** Post/pre test accuracy. */
+  retainedAccuracy: number;
+  /** Fraction of test samples whose predicted class at θ' differs from the one at θ. */
+  flipFraction: number;
+  /** Training-split metrics and post/pre loss, when a training split was given. */
+  train?: SplitMetrics;
+  trainLossRatio?: number;
+};
+
+/** What {@link sweepAlongDirection} returns. */
+export type Sweep = {
+  /** Metrics at θ (τ = 0). */
+  pre: { test: SplitMetrics; train?: SplitMetrics };
+  /** One point per τ, in the order given. */
+  points: SweepPoint[];
+};
+
+/** Options of {@link sweepAlongDirection}. */
+export type SweepOptions = {
+  /** Overrides the model's configured temperature. */
+  temperature?: number;
+  /** Samples per device call (default 1024). */
+  chunk?: number;
+};
+
+/** Leafwise p + τ·v. Traceable; consumes p and v, borrows tau. */
+function stepTree(p: Params, v: Params, tau: JaxArray): Params {
+  const out: Params = {};
+  for (const key of Object.keys(p)) {
+    const pv = p[key]!;
+    const vv = v[key];
+    if (vv === undefined) throw new OneStepError(`direction lacks parameter "${key}"`);
+    if (typeof pv === "object" && (pv as object).constructor === Object) {
+      out[key] = stepTree(pv as Params, vv as Params, tau);
+    } else {
+      out[key] = (pv as JaxArray).add((vv as JaxArray).mul(tau.ref));
+    }
+  }
+  return out;
+}
+
+/** Eval-mode logits at θ + τ·v in one compiled call (no parameter tree materialised on the host side). */
+function steppedLogitsFn(model: Model, temperature: number | undefined) {
+  return cachedJit(model, `one-step:stepped-logits:${temperature ?? "cfg"}`, () => {
+    return (p: Params, v: Params, s: ModelState, xb: JaxArray, tau: JaxArray) => {
+      const moved = stepTree(p, v, tau);
+      tau.dispose();
+      return model.apply(moved, xb, { mode: "eval", state: s, temperature });
+    };
+  });
+}
+
+function steppedLogits(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  direction: Params,
+  x: JaxArray,
+  tau: number,
+  dtype: FloatDType,
+  temperature: number | undefined,
+  chunk: number,
+): Float64Array {
+  const fn = steppedLogitsFn(model, temperature);
+  const n = x.shape[0]!;
+  const k = model.config.numClasses;
+  const z = new Float64Array(n * k);
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const out = fn(
+      refTree(params),
+      refTree(direction),
+      refTree(state),
+      rowsOf(x, start, end),
+      toDevice([tau], [], dtype),
+    ) as JaxArray;
+    z.set(out.dataSync() as ArrayLike<number>, start * k);
+  }
+  return z;
+}
+
+/**
+ * Steps `θ' = θ + τ·v` for every τ in `taus` (pass a unit `v` so that τ is a length) and
+ * measures what each step does, in eval mode (BatchNorm running statistics untouched): loss
+ * ratio (post/pre) on the test split and, if given, the training split; test accuracy and
+ * retained accuracy (post/pre); and the flip fraction of test predictions. The baseline is
+ * computed by the same compiled function at τ = 0, so τ = 0 gives ratios of exactly 1 and no
+ * flips. Each τ costs one forward pass per split. Borrows everything.
+ *
+ * @throws {OneStepError} if `taus` is empty or holds a non-finite value.
+ */
+export async function sweepAlongDirection(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  direction: Params,
+  taus: readonly number[],
+  splits: { test: SamplesLike; train?: SamplesLike },
+  opts: SweepOptions = {},
+): Promise<Sweep> {
+  await initEngine();
+  if (taus.length === 0) throw new OneStepError("sweepAlongDirection: no step lengths given");
+  for (const t of taus) {
+    if (!Number.isFinite(t))
+      throw new OneStepError(`sweepAlongDirection: step length ${t} is not finite`);
+  }
+  const dtype = paramsDtype(params);
+  const chunk = Math.max(1, opts.chunk ?? 1024);
+  const k = model.config.numClasses;
+  const test = borrowSamples(splits.test, dtype);
+  const trainSet = splits.train ? borrowSamples(splits.train, dtype) : null;
+  try {
+    const measure = (tau: number, s: { x: JaxArray; y: Int32Array }) => {
+      const z = steppedLogits(
+        model,
+        params,
+        state,
+        direction,
+        s.x,
+        tau,
+        dtype,
+        opts.temperature,
+        chunk,
+      );
+      const ev = evaluateLogits(z, s.y, k);
+      const loss = Number.isFinite(ev.loss) ? ev.loss : Number.POSITIVE_INFINITY;
+      return { metrics: { loss, accuracy: ev.accuracy }, predictions: ev.predictions };
+    };
+    const preTest = measure(0, test);
+    const preTrain = trainSet ? measure(0, trainSet).metrics : undefined;
+    const points = taus.map((tau): SweepPoint => {
+      const post = measure(tau, test);
+      let flips = 0;
+      for (let i = 0; i < post.predictions.length; i++) {
+        if (post.predictions[i] !== preTest.predictions[i]) flips++;
+      }
+      const point: SweepPoint = {
+        tau,
+        test: post.metrics,
+        testLossRatio: post.metrics.loss / preTest.metrics.loss,
+        retainedAccuracy: post.metrics.accuracy / preTest.metrics.accuracy,
+        flipFraction: flips / post.predictions.length,
+      };
+      if (trainSet && preTrain) {
+        const tr = measure(tau, trainSet).metrics;
+        point.train = tr;
+        point.trainLossRatio = tr.loss / preTrain.loss;
+      }
+      return point;
+    });
+    const pre: Sweep["pre"] = { test: preTest.metrics };
+    if (preTrain) pre.train = preTrain;
+    return { pre, points };
+  } finally {
+    test.release();
+    trainSet?.release();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grids and onsets
+
+/**
+ * `points` values spaced evenly in log10 from `min` to `max` inclusive. With a whole number
+ * of points per decade (e.g. 0.01…100 in 41 points) the powers of ten are hit exactly
+ * (values are rounded to 12 significant digits so that `1` is exactly 1).
+ *
+ * @throws {OneStepError} unless 0 < min < max and points ≥ 2.
+ */
+export function logGrid(min: number, max: number, points: number): number[] {
+  if (!(min > 0 && max > min && Number.isFinite(max))) {
+    throw new OneStepError(`logGrid: need 0 < min < max, got ${min}, ${max}`);
+  }
+  if (!Number.isInteger(points) || points < 2) {
+    throw new OneStepError(`logGrid: need at least 2 points, got ${points}`);
+  }
+  const a = Math.log10(min);
+  const b = Math.log10(max);
+  return Array.from({ length: points }, (_, i) =>
+    Number((10 ** (a + ((b - a) * i) / (points - 1))).toPrecision(12)),
+  );
+}
+
+/**
+ * The first `xs[i]` (in the order given) at which `fails(i)` holds; +∞ if it never does —
+ * the "onset" of a sweep (e.g. first r with loss ratio ≥ 2).
+ */
+export function firstWhere(xs: readonly number[], fails: (i: number) => boolean): number {
+  for (let i = 0; i < xs.length; i++) if (fails(i)) return xs[i]!;
+  return Number.POSITIVE_INFINITY;
+}
+
+/**
+ * A quantile (numpy's linear rule) that tolerates ±∞ (e.g. "never failed" onsets): an
+ * interpolation that would touch an infinite order statistic returns that infinity instead of
+ * NaN. NaNs are dropped; NaN if nothing is left.
+ */
+export function quantileInf(values: readonly number[], q: number): number {
+  const x = values.filter((v) => !Number.isNaN(v)).sort((p, r) => p - r);
+  const n = x.length;
+  if (n === 0) return Number.NaN;
+  const h = (n - 1) * q;
+  const j = Math.floor(h);
+  if (j >= n - 1) return x[n - 1]!;
+  const f = h - j;
+  const lo = x[j]!;
+  const hi = x[j + 1]!;
+  if (f === 0 || lo === hi) return lo;
+  if (!Number.isFinite(lo)) return lo;
+  if (!Number.isFinite(hi)) return hi;
+  return lo + (hi - lo) * f;
+}
+
+/** Median and quartiles of a sample via {@link quantileInf}. */
+export function medianIqr(values: readonly number[]): { median: number; q25: number; q75: number } {
+  return {
+    median: quantileInf(values, 0.5),
+    q25: quantileInf(values, 0.25),
+    q75: quantileInf(values, 0.75),
+  };
+}

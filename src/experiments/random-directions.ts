@@ -1,0 +1,500 @@
+/**
+ * `random-directions` (SPEC §5): is the radius ρ_a the right scale in every direction and at
+ * every stage of training, or only along the gradient of a converged model?
+ *
+ * Protocol, per seed: train the MLP (64→128→128→K, GELU; AdamW, batch 128, test accuracy
+ * evaluated after every step) and snapshot it at three phases:
+ * - on the digits data, when test accuracy first reaches 84%, 95% and 98% (the paper's
+ *   early/mid/late); a phase never reached falls back to the best snapshot of the run;
+ * - on any other data, at 1/3, 2/3 and all of the way from chance (the majority-class share
+ *   of the test split) to the best test accuracy of a reference run with the same seed (the
+ *   run is deterministic, so the capturing rerun reaches the same points).
+ *
+ * At each snapshot, for the unit negative gradient of the training loss and for 20 seeded unit
+ * Gaussian directions, each with its own ρ_a over the training split: step once to
+ * `θ + r·ρ_a·v` for r on a log grid 0.01…100 and record the loss ratio (post/pre loss on the
+ * training split, the set ρ_a is computed over) and the flip fraction (share of test
+ * predictions that change). Onsets: the first r where the loss ratio is ≥ 2, and the first r
+ * where the flip fraction is ≥ 0.1 (10% of the predictions changed), +∞ when never.
+ *
+ * @module
+ */
+import type { Dataset } from "../data/dataset.js";
+import { clearJitCache } from "../engine/compute.js";
+import { disposeTree } from "../engine/tree.js";
+import { buildModel } from "../models/registry.js";
+import type { Model } from "../models/types.js";
+import { formatNumber } from "../report/stats.js";
+import { lineWithBand } from "../report/vega.js";
+import {
+  defineExperiment,
+  ExperimentInputError,
+  type ExperimentReport,
+  type FigureSpec,
+  type ReportTable,
+  type Verdict,
+} from "./framework/types.js";
+import {
+  type DeviceSamples,
+  disposeSamples,
+  disposeSnapshots,
+  firstWhere,
+  gradientDirection,
+  logGrid,
+  medianIqr,
+  randomDirection,
+  rhoAlong,
+  type Snapshot,
+  sweepAlongDirection,
+  toSamples,
+  trainSnapshot,
+} from "./lib/one-step.js";
+
+/** Loss-ratio onset: first r with post/pre training loss ≥ this. */
+export const LOSS_RATIO_THRESHOLD = 2;
+/** Flip onset: first r with at least this share of test predictions changed. */
+export const FLIP_THRESHOLD = 0.1;
+/** The paper's snapshot accuracies on the digits data. */
+export const DIGITS_TARGETS = [0.84, 0.95, 0.98];
+/** Fractions of the way from chance to the best accuracy, for other data. */
+export const RELATIVE_FRACTIONS = [1 / 3, 2 / 3, 1];
+/** Names of the three phases. */
+export const PHASES = ["early", "mid", "late"] as const;
+/** Onsets within this range count as "near r ≈ 1" (one decade either side). */
+export const NEAR_ONE: readonly [number, number] = [0.1, 10];
+
+/** How the phases are located. */
+export type PhaseTargets =
+  | { kind: "absolute"; values: number[] }
+  | { kind: "relative"; fractions: number[] };
+
+/** One run: one seed, its three snapshots and all their directions. */
+export type RandomRun = {
+  seed: number;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  weightDecay: number;
+  targets: PhaseTargets;
+  randomDirections: number;
+  rs: number[];
+};
+
+/** Sweeps along one kind of direction at one snapshot. */
+export type DirectionSweeps = {
+  /** ρ_a per direction. */
+  rhoA: number[];
+  /** [direction][r]: post/pre training loss. */
+  lossRatio: number[][];
+  /** [direction][r]: share of test predictions changed. */
+  flip: number[][];
+  /** Per direction: first r with loss ratio ≥ 2 / flip ≥ 0.1 (+∞ if none). */
+  onsetLoss: number[];
+  onsetFlip: number[];
+};
+
+/** One snapshot's measurements. */
+export type PhaseMeasurement = {
+  phase: string;
+  /** Test accuracy the phase was looking for. */
+  target: number;
+  /** Whether training reached it (otherwise the best snapshot was used). */
+  reached: boolean;
+  steps: number;
+  testAccuracy: number;
+  gradient: DirectionSweeps;
+  random: DirectionSweeps;
+};
+
+/** What one run returns. */
+export type RandomResult = { bestTestAccuracy: number; phases: PhaseMeasurement[] };
+
+/** Onsets of one phase × direction kind, medians and quartiles (random: pooled over seeds × directions). */
+export type OnsetRow = {
+  phase: string;
+  kind: "gradient" | "random";
+  onsetLoss: number;
+  onsetLossQ25: number;
+  onsetLossQ75: number;
+  onsetFlip: number;
+  onsetFlipQ25: number;
+  onsetFlipQ75: number;
+  rhoA: number;
+  /** Number of sweeps summarised. */
+  n: number;
+};
+
+/** A point of the curves. */
+export type RandomCurvePoint = {
+  phase: string;
+  kind: "gradient" | "random";
+  r: number;
+  lossRatio: number;
+  lossRatioQ25: number;
+  lossRatioQ75: number;
+  flip: number;
+  flipQ25: number;
+  flipQ75: number;
+};
+
+/** The summary written to `summary.json`. */
+export type RandomSummary = {
+  thresholds: { lossRatio: number; flip: number; nearOne: number[] };
+  phases: {
+    phase: string;
+    target: number;
+    testAccuracy: number;
+    steps: number;
+    seedsReached: number;
+    seeds: number;
+  }[];
+  onsets: OnsetRow[];
+  curves: RandomCurvePoint[];
+};
+
+/** Largest class share of a split: the accuracy of always predicting the most common class. */
+export function chanceAccuracy(ds: Dataset): number {
+  const counts = new Array<number>(ds.numClasses).fill(0);
+  for (let i = 0; i < ds.n; i++) counts[ds.y[i]!]!++;
+  return Math.max(...counts) / ds.n;
+}
+
+/**
+ * Verdict on "both metrics turn near r ≈ 1 in every phase; the gradient direction degrades
+ * earliest", from the median onsets: *near* = every median onset (both metrics, both kinds,
+ * every phase) within {@link NEAR_ONE}; *earliest* = the gradient's median onset ≤ the random
+ * directions' for both metrics in every phase. Yes if both hold, partly if one, no if neither.
+ */
+export function randomVerdict(onsets: OnsetRow[]): Verdict {
+  const inRange = (v: number) => v >= NEAR_ONE[0] && v <= NEAR_ONE[1];
+  const far = onsets.filter((o) => !inRange(o.onsetLoss) || !inRange(o.onsetFlip));
+  const near = far.length === 0;
+  const phases = [...new Set(onsets.map((o) => o.phase))];
+  const notEarliest = phases.filter((p) => {
+    const g = onsets.find((o) => o.phase === p && o.kind === "gradient");
+    const r = onsets.find((o) => o.phase === p && o.kind === "random");
+    return !(g && r && g.onsetLoss <= r.onsetLoss && g.onsetFlip <= r.onsetFlip);
+  });
+  const earliest = notEarliest.length === 0;
+  const describe = (o: OnsetRow) =>
+    `${o.phase}/${o.kind}: loss ${formatNumber(o.onsetLoss, 3)}, flip ${formatNumber(o.onsetFlip, 3)}`;
+  const all = onsets.flatMap((o) => [o.onsetLoss, o.onsetFlip]);
+  const nearText = near
+    ? `every median onset lies in r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}] (from ${formatNumber(Math.min(...all), 3)} to ${formatNumber(Math.max(...all), 3)})`
+    : `onsets outside r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}]: ${far.map(describe).join("; ")}`;
+  const earliestText = earliest
+    ? "the gradient degrades no later than the random directions in every phase"
+    : `the gradient does not degrade first in: ${notEarliest.join(", ")}`;
+  return {
+    reproduced: near && earliest ? "yes" : near || earliest ? "partly" : "no",
+    sentence: `${nearText}; ${earliestText}.`,
+  };
+}
+
+/** Sweeps one direction at one snapshot; disposes the direction. */
+async function sweepOne(
+  model: Model,
+  snap: Snapshot,
+  direction: Awaited<ReturnType<typeof randomDirection>>["direction"],
+  rs: number[],
+  samples: { train: DeviceSamples; test: DeviceSamples },
+) {
+  try {
+    const rho = await rhoAlong(model, snap.params, snap.state, direction, samples.train);
+    const sweep = await sweepAlongDirection(
+      model,
+      snap.params,
+      snap.state,
+      direction,
+      rs.map((r) => r * rho.rhoA),
+      samples,
+    );
+    const lossRatio = sweep.points.map((p) => p.trainLossRatio!);
+    const flip = sweep.points.map((p) => p.flipFraction);
+    return {
+      rhoA: rho.rhoA,
+      lossRatio,
+      flip,
+      onsetLoss: firstWhere(rs, (i) => !(lossRatio[i]! < LOSS_RATIO_THRESHOLD)),
+      onsetFlip: firstWhere(rs, (i) => flip[i]! >= FLIP_THRESHOLD),
+    };
+  } finally {
+    disposeTree(direction);
+  }
+}
+
+function collect(items: Awaited<ReturnType<typeof sweepOne>>[]): DirectionSweeps {
+  return {
+    rhoA: items.map((i) => i.rhoA),
+    lossRatio: items.map((i) => i.lossRatio),
+    flip: items.map((i) => i.flip),
+    onsetLoss: items.map((i) => i.onsetLoss),
+    onsetFlip: items.map((i) => i.onsetFlip),
+  };
+}
+
+/** The experiment definition. */
+export const randomDirections = defineExperiment<RandomRun, RandomResult, RandomSummary>({
+  id: "random-directions",
+  title: "Random directions vs the gradient, early/mid/late in training",
+  claim:
+    "Both metrics (loss ratio, flip fraction) turn near r ≈ 1 in every phase; the gradient direction degrades earliest.",
+
+  plan(opts) {
+    if (opts.data.kind === "cifar10") {
+      throw new ExperimentInputError(
+        "random-directions trains an MLP on flat feature vectors; CIFAR-10 is not supported",
+      );
+    }
+    const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2, 3, 4]);
+    const targets: PhaseTargets =
+      opts.data.kind === "digits"
+        ? { kind: "absolute", values: DIGITS_TARGETS }
+        : { kind: "relative", fractions: RELATIVE_FRACTIONS };
+    const common = {
+      steps: opts.quick ? 200 : 600,
+      batchSize: 128,
+      learningRate: 3e-3,
+      weightDecay: 1e-4,
+      targets,
+      randomDirections: opts.quick ? 4 : 20,
+      // 10 points per decade hit r = 0.1, 1, 10 exactly; quick keeps 4 per decade.
+      rs: opts.quick ? logGrid(0.01, 100, 17) : logGrid(0.01, 100, 41),
+    };
+    return {
+      config: {
+        seeds,
+        model: "mlp (64→128→128→K, GELU)",
+        optimizer: "adamw",
+        ...common,
+        rGrid: { min: 0.01, max: 100, points: common.rs.length },
+        lossRatioOn: "training split (the set ρ_a is computed over)",
+        flipOn: "test split",
+        lossRatioThreshold: LOSS_RATIO_THRESHOLD,
+        flipThreshold: FLIP_THRESHOLD,
+      },
+      runs: seeds.map((seed) => ({ seed, ...common })),
+    };
+  },
+
+  runKey: (run) => `s${run.seed}`,
+
+  async execute(run, ctx) {
+    const { train, test } = ctx.loadData(ctx.data, run.seed);
+    const model = buildModel("mlp", { inputDim: train.d, numClasses: train.numClasses });
+    const training = {
+      model,
+      data: { train, test },
+      optimizer: {
+        name: "adamw" as const,
+        learningRate: run.learningRate,
+        weightDecay: run.weightDecay,
+      },
+      steps: run.steps,
+      batchSize: run.batchSize,
+      seed: run.seed,
+      evalEvery: 1,
+    };
+    let targets: number[];
+    if (run.targets.kind === "absolute") {
+      targets = run.targets.values;
+    } else {
+      const reference = await trainSnapshot({
+        ...training,
+        onProgress: (f) => ctx.onProgress(0.1 * f),
+      });
+      const best = Math.max(...reference.history.map((h) => h.testAccuracy ?? 0));
+      disposeSnapshots(reference);
+      const chance = chanceAccuracy(test);
+      // clamped to the best: rounding must not put the last target out of reach
+      targets = run.targets.fractions.map((f) => Math.min(best, chance + f * (best - chance)));
+    }
+    const snaps = await trainSnapshot({
+      ...training,
+      targets,
+      keepBest: true,
+      onProgress: (f) => ctx.onProgress(0.1 + 0.2 * f),
+    });
+    const samples = {
+      train: toSamples(train, model.config.dtype),
+      test: toSamples(test, model.config.dtype),
+    };
+    const bestTestAccuracy = snaps.best!.testAccuracy;
+    try {
+      const phases: PhaseMeasurement[] = [];
+      for (let p = 0; p < snaps.targets.length; p++) {
+        const { target, snapshot } = snaps.targets[p]!;
+        const snap = snapshot ?? snaps.best!;
+        const grad = await gradientDirection(model, snap.params, snap.state, samples.train);
+        const gradient = collect([await sweepOne(model, snap, grad.direction, run.rs, samples)]);
+        const random = [];
+        for (let j = 0; j < run.randomDirections; j++) {
+          const { direction } = await randomDirection(
+            snap.params,
+            run.seed * 100_000 + p * 1000 + j,
+          );
+          random.push(await sweepOne(model, snap, direction, run.rs, samples));
+          ctx.onProgress(0.3 + (0.7 * (p + (j + 1) / run.randomDirections)) / snaps.targets.length);
+        }
+        phases.push({
+          phase: PHASES[p] ?? `phase${p}`,
+          target,
+          reached: snapshot !== null,
+          steps: snap.steps,
+          testAccuracy: snap.testAccuracy,
+          gradient,
+          random: collect(random),
+        });
+      }
+      return { bestTestAccuracy, phases };
+    } finally {
+      disposeSamples(samples.train);
+      disposeSamples(samples.test);
+      disposeSnapshots(snaps);
+      clearJitCache(model);
+    }
+  },
+
+  summarize(config, results) {
+    const rs = config.rs as number[];
+    const phaseNames = results[0]?.result.phases.map((p) => p.phase) ?? [];
+    const phases: RandomSummary["phases"] = [];
+    const onsets: OnsetRow[] = [];
+    const curves: RandomCurvePoint[] = [];
+    phaseNames.forEach((phase, p) => {
+      const mine = results.map((r) => r.result.phases[p]!);
+      phases.push({
+        phase,
+        target: medianIqr(mine.map((m) => m.target)).median,
+        testAccuracy: medianIqr(mine.map((m) => m.testAccuracy)).median,
+        steps: medianIqr(mine.map((m) => m.steps)).median,
+        seedsReached: mine.filter((m) => m.reached).length,
+        seeds: mine.length,
+      });
+      for (const kind of ["gradient", "random"] as const) {
+        const sweeps = mine.map((m) => m[kind]);
+        const onsetLoss = medianIqr(sweeps.flatMap((s) => s.onsetLoss));
+        const onsetFlip = medianIqr(sweeps.flatMap((s) => s.onsetFlip));
+        onsets.push({
+          phase,
+          kind,
+          onsetLoss: onsetLoss.median,
+          onsetLossQ25: onsetLoss.q25,
+          onsetLossQ75: onsetLoss.q75,
+          onsetFlip: onsetFlip.median,
+          onsetFlipQ25: onsetFlip.q25,
+          onsetFlipQ75: onsetFlip.q75,
+          rhoA: medianIqr(sweeps.flatMap((s) => s.rhoA)).median,
+          n: sweeps.reduce((a, s) => a + s.rhoA.length, 0),
+        });
+        rs.forEach((r, i) => {
+          const loss = medianIqr(sweeps.flatMap((s) => s.lossRatio.map((l) => l[i]!)));
+          const flip = medianIqr(sweeps.flatMap((s) => s.flip.map((f) => f[i]!)));
+          curves.push({
+            phase,
+            kind,
+            r,
+            lossRatio: loss.median,
+            lossRatioQ25: loss.q25,
+            lossRatioQ75: loss.q75,
+            flip: flip.median,
+            flipQ25: flip.q25,
+            flipQ75: flip.q75,
+          });
+        });
+      }
+    });
+    return {
+      thresholds: { lossRatio: LOSS_RATIO_THRESHOLD, flip: FLIP_THRESHOLD, nearOne: [...NEAR_ONE] },
+      phases,
+      onsets,
+      curves,
+    };
+  },
+
+  figures(summary): FigureSpec[] {
+    const rows = summary.curves.map((c) => ({ ...c }));
+    const facet = { field: "phase", columns: 3 };
+    const rule = { x: 1, label: "r = 1" };
+    return [
+      {
+        name: "loss-ratio",
+        title: "Loss ratio (post/pre training loss) vs r, gradient vs random directions",
+        spec: lineWithBand({
+          data: rows,
+          x: "r",
+          y: "lossRatio",
+          lo: "lossRatioQ25",
+          hi: "lossRatioQ75",
+          color: "kind",
+          colorTitle: "direction",
+          facet,
+          logX: true,
+          logY: true,
+          xTitle: "r = τ / ρ_a",
+          yTitle: "post / pre training loss",
+          rule: [rule, { y: LOSS_RATIO_THRESHOLD, label: "2×" }],
+          width: 260,
+          height: 220,
+        }),
+      },
+      {
+        name: "flip-fraction",
+        title: "Fraction of test predictions flipped vs r, gradient vs random directions",
+        spec: lineWithBand({
+          data: rows,
+          x: "r",
+          y: "flip",
+          lo: "flipQ25",
+          hi: "flipQ75",
+          color: "kind",
+          colorTitle: "direction",
+          facet,
+          logX: true,
+          xTitle: "r = τ / ρ_a",
+          yTitle: "flip fraction",
+          yDomain: [0, 1],
+          rule: [rule, { y: FLIP_THRESHOLD, label: "10%" }],
+          width: 260,
+          height: 220,
+        }),
+      },
+    ];
+  },
+
+  report(summary): ExperimentReport {
+    const range = (m: number, lo: number, hi: number) =>
+      `${formatNumber(m, 3)} [${formatNumber(lo, 3)}, ${formatNumber(hi, 3)}]`;
+    const phaseOf = (name: string) => summary.phases.find((p) => p.phase === name);
+    const table: ReportTable = {
+      title: "Onset r per phase and direction (ours) beside the paper",
+      columns: [
+        "phase",
+        "test acc (target)",
+        "direction",
+        "ρ_a",
+        "onset: loss ratio ≥ 2",
+        "onset: flip ≥ 10%",
+        "paper",
+      ],
+      rows: summary.onsets.map((o) => {
+        const ph = phaseOf(o.phase);
+        return [
+          o.phase,
+          ph
+            ? `${formatNumber(ph.testAccuracy, 3)} (${formatNumber(ph.target, 3)}${
+                ph.seedsReached < ph.seeds ? `, reached ${ph.seedsReached}/${ph.seeds}` : ""
+              })`
+            : null,
+          o.kind,
+          o.rhoA,
+          range(o.onsetLoss, o.onsetLossQ25, o.onsetLossQ75),
+          range(o.onsetFlip, o.onsetFlipQ25, o.onsetFlipQ75),
+          o.kind === "gradient" ? "turns near r ≈ 1, earliest" : "turns near r ≈ 1",
+        ];
+      }),
+      note: `Medians [25%, 75%] over seeds (gradient) and over seeds × directions (random). Onset = first grid r with post/pre training loss ≥ ${summary.thresholds.lossRatio}, or with ≥ ${summary.thresholds.flip * 100}% of test predictions changed; ∞ = never on the grid (r ≤ 100). A phase not reached uses the run's best snapshot.`,
+    };
+    return { tables: [table], verdict: randomVerdict(summary.onsets) };
+  },
+});

@@ -1,0 +1,752 @@
+/**
+ * `theory`: the three closed-form checks of SPEC §2, computed rather than quoted.
+ *
+ * 1. Hessian vs radius (binary logistic, margin δ ∈ [0.1, 20]): the curvature step scale
+ *    `1/L` (and the `2/L` rule) grows like `e^{δ}`, the radius `√(δ² + π²)` only like δ. Both
+ *    are cross-checked against independent computations (the sigmoid curvature, and the
+ *    certified ghost solver on the two-term partition function).
+ * 2. KL remainder: on seeded random `(z, a, t)` — t from far inside to far outside the radius,
+ *    plus near-extremal two-point laws where the bound is sharp — `|KL − (t²/2)Var(a)|` never
+ *    exceeds `|t|³Δ_a³/(36√3)`.
+ * 3. Ghost map: the nearest ghosts (complex t) of the test samples of an MLP early and late in
+ *    training, along the unit negative gradient of the training loss, with the set-level
+ *    lower bound `Im t ≥ π/max Δ_a` that no ghost may cross.
+ *
+ * @module
+ */
+import type { Dataset } from "../data/dataset.js";
+import { disposeTree, refTree } from "../engine/tree.js";
+import { buildModel } from "../models/registry.js";
+import type { ModelState, Params } from "../models/types.js";
+import { directionalLogitDerivatives } from "../probe/directional.js";
+import { summarise } from "../report/stats.js";
+import { lineWithBand } from "../report/vega.js";
+import { nearestGhost } from "../theory/ghost.js";
+import { binaryRadiusScale, hessianStepScale } from "../theory/hessian.js";
+import { klExact, klQuadratic, klRemainderBound } from "../theory/kl.js";
+import { spread } from "../theory/spread.js";
+import { train } from "../train/train.js";
+import { Rng } from "../util/random.js";
+import {
+  defineExperiment,
+  type FigureSpec,
+  type JsonObject,
+  type VegaLiteSpec,
+} from "./framework/types.js";
+import { disposeSamples, gradientDirection, logGrid, toSamples } from "./lib/one-step.js";
+
+// ---------------------------------------------------------------------------------------------
+// Part 1: Hessian vs radius
+
+/** One margin of the Hessian-vs-radius curve. */
+export type HessianPoint = {
+  delta: number;
+  /** `1/(σ(δ)(1 − σ(δ)))`: the `1/L` curvature step scale. */
+  curvature: number;
+  /** The `2/L` rule. */
+  curvature2: number;
+  /** `√(δ² + π²)`: the binary radius per unit slope gap. */
+  radius: number;
+  /** `curvature / radius`. */
+  ratio: number;
+  /** `curvature2 / radius`. */
+  ratio2: number;
+};
+
+/** {@link HessianPoint} at margin δ, from the theory module. */
+export function hessianPoint(delta: number): HessianPoint {
+  const curvature = hessianStepScale(delta);
+  const curvature2 = hessianStepScale(delta, { rule: "2/L" });
+  const radius = binaryRadiusScale(delta);
+  return {
+    delta,
+    curvature,
+    curvature2,
+    radius,
+    ratio: curvature / radius,
+    ratio2: curvature2 / radius,
+  };
+}
+
+/** The logistic curvature `σ(δ)(1 − σ(δ))` the textbook way (independent of the theory module). */
+function sigmoidCurvature(delta: number): number {
+  const s = 1 / (1 + Math.exp(-delta));
+  // for δ ≥ 0, 1 − σ(δ) = σ(−δ) avoids the cancellation
+  const c = 1 / (1 + Math.exp(delta));
+  return s * c;
+}
+
+/**
+ * Largest relative disagreements of the curve's two columns with independent computations:
+ * the curvature against `1/(σ(1 − σ))`, the radius against the certified nearest ghost of
+ * `F(t) = e^{δ + t} + e^{0}` (logits `[δ, 0]`, unit slope gap).
+ */
+export function hessianCrossChecks(points: HessianPoint[]): {
+  curvatureRelErr: number;
+  radiusRelErr: number;
+  allCertified: boolean;
+} {
+  let curvatureRelErr = 0;
+  let radiusRelErr = 0;
+  let allCertified = true;
+  for (const p of points) {
+    const c = 1 / sigmoidCurvature(p.delta);
+    curvatureRelErr = Math.max(curvatureRelErr, Math.abs(p.curvature - c) / c);
+    const g = nearestGhost([p.delta, 0], [1, 0]);
+    allCertified &&= g.certified;
+    radiusRelErr = Math.max(radiusRelErr, Math.abs(p.radius - g.modulus) / g.modulus);
+  }
+  return { curvatureRelErr, radiusRelErr, allCertified };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 2: KL remainder
+
+/** One random KL case. */
+export type KlCase = {
+  /** Number of classes. */
+  k: number;
+  /** `|t| / ρ_a` with `ρ_a = π/Δ_a`: where the step lies relative to the radius bound. */
+  r: number;
+  /** `|KL − (t²/2)Var(a)|`. */
+  remainder: number;
+  /** `|t|³Δ_a³/(36√3)`. */
+  bound: number;
+  /** `remainder / bound`. */
+  ratio: number;
+  /** Drawn as a near-extremal two-point law (where the bound is sharp). */
+  extremal: boolean;
+};
+
+/** The `p` of the two-point law that maximises the third central moment: `(3 − √3)/6`. */
+const EXTREMAL_P = (3 - Math.sqrt(3)) / 6;
+
+/**
+ * `count` seeded random cases. Most are generic: K ∈ [2, kMax], logits N(0, s_z²) with s_z
+ * log-uniform in [0.1, 10], slopes N(0, s_a²) with s_a log-uniform in [1e-2, 1e2], and
+ * `t = ±r·ρ_a` with r log-uniform in [rMin, rMax]. A tenth are near-extremal: K = 2 with
+ * `p_1 = (3 ± √3)/6` (up to a small jitter), where the remainder approaches the bound as t → 0.
+ */
+export function klCases(
+  seed: number,
+  count: number,
+  opts: { kMax: number; rMin: number; rMax: number },
+): KlCase[] {
+  const rng = new Rng(seed).fork("theory/kl");
+  const logUniform = (lo: number, hi: number) =>
+    10 ** (Math.log10(lo) + rng.uniform() * (Math.log10(hi) - Math.log10(lo)));
+  const out: KlCase[] = [];
+  for (let i = 0; i < count; i++) {
+    const extremal = i % 10 === 9;
+    let z: number[];
+    let a: number[];
+    if (extremal) {
+      const p = EXTREMAL_P * (1 + 0.02 * (rng.uniform() - 0.5));
+      const lp = Math.log(p / (1 - p));
+      const scale = logUniform(1e-2, 1e2);
+      z = rng.uniform() < 0.5 ? [lp, 0] : [0, lp];
+      a = [scale * (1 + rng.uniform()), 0];
+    } else {
+      const k = 2 + rng.int(opts.kMax - 1);
+      const sz = logUniform(0.1, 10);
+      const sa = logUniform(1e-2, 1e2);
+      z = Array.from({ length: k }, () => sz * rng.normal());
+      a = Array.from({ length: k }, () => sa * rng.normal());
+    }
+    const d = spread(a);
+    const rhoA = Math.PI / d;
+    const r = extremal ? logUniform(opts.rMin, 1) : logUniform(opts.rMin, opts.rMax);
+    const t = (rng.uniform() < 0.5 ? -1 : 1) * r * rhoA;
+    const remainder = Math.abs(klExact(z, a, t) - klQuadratic(z, a, t));
+    const bound = klRemainderBound(d, t);
+    out.push({ k: z.length, r, remainder, bound, ratio: remainder / bound, extremal });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 3: ghost map
+
+/** One test sample's nearest ghost. */
+export type GhostPoint = {
+  re: number;
+  im: number;
+  /** `ρ*` of the sample. */
+  modulus: number;
+  /** `π/Δ_a` of the sample. */
+  rhoA: number;
+  certified: boolean;
+};
+
+/** Nearest ghosts of every sample of a probe (rows of `logits`/`a`, k columns). */
+export function ghostsOf(
+  logits: Float64Array,
+  a: Float64Array,
+  n: number,
+  k: number,
+): GhostPoint[] {
+  const out: GhostPoint[] = [];
+  for (let i = 0; i < n; i++) {
+    const zi = logits.subarray(i * k, (i + 1) * k);
+    const ai = a.subarray(i * k, (i + 1) * k);
+    const g = nearestGhost(zi, ai);
+    out.push({
+      re: g.re,
+      im: g.im,
+      modulus: g.modulus,
+      rhoA: Math.PI / spread(ai),
+      certified: g.certified,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The experiment
+
+type HessianRun = { part: "hessian"; deltaMin: number; deltaMax: number; points: number };
+type KlRun = { part: "kl"; seed: number; cases: number; kMax: number; rMin: number; rMax: number };
+type GhostRun = {
+  part: "ghost-map";
+  seed: number;
+  arch: string;
+  optimizer: { name: "adamw"; learningRate: number };
+  batchSize: number;
+  earlyStep: number;
+  lateStep: number;
+};
+/** A run of the theory experiment: one of its three parts. */
+export type TheoryRun = HessianRun | KlRun | GhostRun;
+
+type HessianResult = {
+  part: "hessian";
+  curve: HessianPoint[];
+  atTen: HessianPoint;
+  curvatureRelErr: number;
+  radiusRelErr: number;
+  allCertified: boolean;
+};
+type KlResult = {
+  part: "kl";
+  cases: number;
+  violations: number;
+  maxRatio: number;
+  maxRatioGeneric: number;
+  medianRatio: number;
+  /** Maximum ratio per half-decade bin of r (for the figure). */
+  byR: { r: number; maxRatio: number; medianRatio: number; count: number }[];
+  /** A deterministic subsample of the cases (for the scatter). */
+  sample: { r: number; ratio: number; extremal: boolean }[];
+};
+type GhostPhase = {
+  phase: "early" | "late";
+  step: number;
+  testAccuracy: number;
+  /** `‖∇L‖` over the training split at the snapshot. */
+  gradNorm: number;
+  /** `π / max_x Δ_a(x)` over the test split: no ghost has a smaller imaginary part. */
+  setRhoA: number;
+  /** `min_x ρ*(x)` over the test split. */
+  setRhoStar: number;
+  minImOverBound: number;
+  medianModulus: number;
+  medianRatio: number;
+  uncertified: number;
+  points: { re: number; im: number; ratio: number }[];
+};
+type GhostResult = { part: "ghost-map"; phases: GhostPhase[] };
+/** The result of a theory run. */
+export type TheoryResult = HessianResult | KlResult | GhostResult;
+
+/** The theory summary (see the module notes). */
+export type TheorySummary = {
+  hessian: {
+    curve: HessianPoint[];
+    atTen: HessianPoint;
+    curvatureRelErr: number;
+    radiusRelErr: number;
+    allCertified: boolean;
+  };
+  kl: {
+    cases: number;
+    violations: number;
+    maxRatio: number;
+    maxRatioGeneric: number;
+    medianRatio: number;
+    byR: { r: number; maxRatio: number; medianRatio: number; count: number }[];
+    sample: { r: number; ratio: number; extremal: boolean }[];
+  };
+  ghostMap: {
+    direction: string;
+    seeds: number[];
+    phases: {
+      phase: string;
+      seed: number;
+      step: number;
+      testAccuracy: number;
+      setRhoA: number;
+      setRhoStar: number;
+      minImOverBound: number;
+      medianModulus: number;
+      medianRatio: number;
+      uncertified: number;
+    }[];
+    points: { phase: string; seed: number; re: number; im: number; ratio: number }[];
+    bounds: { phase: string; seed: number; bound: number }[];
+  };
+  /** "reproduced" criteria, evaluated. */
+  mismatchAtTen2L: number;
+  klHolds: boolean;
+  /** min over snapshots of (min Im t)/(π/max Δ_a): ≥ 1 by the theorem. */
+  ghostBoundRatio: number;
+};
+
+const DIRECTION_NOTE =
+  "unit negative gradient of the mean training-split cross-entropy at the snapshot (eval mode)";
+
+/** Violation tolerance for |R| ≤ bound: rounding of the KL difference (≤ ~1e-11 relative here). */
+export const KL_TOLERANCE = 1e-9;
+
+async function runGhostMap(run: GhostRun, split: { train: Dataset; test: Dataset }) {
+  const { train: trainSet, test } = split;
+  const model = buildModel(run.arch, { inputDim: trainSet.d, numClasses: trainSet.numClasses });
+  let early: { params: Params; state: ModelState; acc: number } | null = null;
+  const res = await train({
+    model,
+    data: split,
+    optimizer: run.optimizer,
+    steps: run.lateStep,
+    batchSize: run.batchSize,
+    seed: run.seed,
+    evalEvery: run.earlyStep,
+    probe: { every: 0 },
+    onEval: (record, params, state) => {
+      if (record.step + 1 === run.earlyStep) {
+        early = { params: refTree(params), state: refTree(state), acc: record.testAccuracy! };
+      }
+    },
+  });
+  const snaps: {
+    phase: "early" | "late";
+    step: number;
+    params: Params;
+    state: ModelState;
+    acc: number;
+  }[] = [];
+  const e = early as { params: Params; state: ModelState; acc: number } | null;
+  if (e !== null) snaps.push({ phase: "early", step: run.earlyStep, ...e });
+  snaps.push({
+    phase: "late",
+    step: run.lateStep,
+    params: res.params,
+    state: res.state,
+    acc: res.finalTestAccuracy,
+  });
+  const trainSamples = toSamples(trainSet);
+  const testSamples = toSamples(test);
+  const phases: GhostPhase[] = [];
+  try {
+    for (const s of snaps) {
+      const g = await gradientDirection(model, s.params, s.state, trainSamples);
+      let probe: ReturnType<typeof directionalLogitDerivatives>;
+      try {
+        probe = directionalLogitDerivatives(model, s.params, s.state, g.direction, testSamples.x, {
+          dtype: "float64",
+        });
+      } finally {
+        disposeTree(g.direction);
+      }
+      const ghosts = ghostsOf(probe.logits, probe.a, probe.n, probe.k);
+      const setRhoA = Math.min(...ghosts.map((p) => p.rhoA));
+      const finite = ghosts.filter((p) => Number.isFinite(p.modulus));
+      phases.push({
+        phase: s.phase,
+        step: s.step,
+        testAccuracy: s.acc,
+        gradNorm: g.gradNorm,
+        setRhoA,
+        setRhoStar: Math.min(...ghosts.map((p) => p.modulus)),
+        minImOverBound: Math.min(...finite.map((p) => p.im)) / setRhoA,
+        medianModulus: summarise(finite.map((p) => p.modulus)).median,
+        medianRatio: summarise(finite.map((p) => p.modulus / p.rhoA)).median,
+        uncertified: ghosts.filter((p) => !p.certified).length,
+        points: finite.map((p) => ({ re: p.re, im: p.im, ratio: p.modulus / p.rhoA })),
+      });
+    }
+  } finally {
+    disposeSamples(trainSamples);
+    disposeSamples(testSamples);
+    for (const s of snaps) {
+      disposeTree(s.params);
+      disposeTree(s.state);
+    }
+  }
+  return { part: "ghost-map" as const, phases };
+}
+
+function runKl(run: KlRun): KlResult {
+  const cases = klCases(run.seed, run.cases, run);
+  const ratios = cases.map((c) => c.ratio);
+  const generic = cases.filter((c) => !c.extremal).map((c) => c.ratio);
+  // half-decade bins of r
+  const lo = Math.floor(2 * Math.log10(run.rMin));
+  const hi = Math.ceil(2 * Math.log10(run.rMax));
+  const byR: KlResult["byR"] = [];
+  for (let b = lo; b < hi; b++) {
+    const inBin = cases.filter((c) => {
+      const x = 2 * Math.log10(c.r);
+      return x >= b && x < b + 1;
+    });
+    if (inBin.length === 0) continue;
+    const rs = inBin.map((c) => c.ratio);
+    byR.push({
+      r: 10 ** ((b + 0.5) / 2),
+      maxRatio: Math.max(...rs),
+      medianRatio: summarise(rs).median,
+      count: rs.length,
+    });
+  }
+  const stride = Math.max(1, Math.floor(cases.length / 600));
+  const sample = cases
+    .filter((_, i) => i % stride === 0)
+    .map((c) => ({ r: c.r, ratio: c.ratio, extremal: c.extremal }));
+  return {
+    part: "kl",
+    cases: cases.length,
+    violations: ratios.filter((x) => !(x <= 1 + KL_TOLERANCE)).length,
+    maxRatio: Math.max(...ratios),
+    maxRatioGeneric: Math.max(...generic),
+    medianRatio: summarise(ratios).median,
+    byR,
+    sample,
+  };
+}
+
+function runHessian(run: HessianRun): HessianResult {
+  const curve = logGrid(run.deltaMin, run.deltaMax, run.points).map(hessianPoint);
+  const atTen = hessianPoint(10);
+  return { part: "hessian", curve, atTen, ...hessianCrossChecks([...curve, atTen]) };
+}
+
+/** A Vega-Lite scatter of ghost positions, one panel per seed, with each phase's bound as a rule. */
+function ghostMapSpec(s: TheorySummary["ghostMap"]): VegaLiteSpec {
+  const spec = {
+    title: "Nearest ghosts of the test samples (upper half plane)",
+    data: { values: s.points },
+    facet: { column: { field: "seed", type: "nominal", title: "seed" } },
+    spec: {
+      width: 380,
+      height: 280,
+      layer: [
+        {
+          mark: { type: "point", filled: true, opacity: 0.45, size: 18 },
+          encoding: {
+            x: { field: "re", type: "quantitative", title: "Re t" },
+            y: { field: "im", type: "quantitative", title: "Im t", scale: { type: "log" } },
+            color: { field: "phase", type: "nominal", sort: ["early", "late"] },
+          },
+        },
+        {
+          data: { values: s.bounds },
+          transform: [],
+          mark: { type: "rule", strokeDash: [5, 4] },
+          encoding: {
+            y: { field: "bound", type: "quantitative" },
+            color: { field: "phase", type: "nominal", sort: ["early", "late"] },
+          },
+        },
+      ],
+    },
+  };
+  return spec as unknown as VegaLiteSpec;
+}
+
+/** The theory experiment. */
+export const theory = defineExperiment<TheoryRun, TheoryResult, TheorySummary>({
+  id: "theory",
+  title: "Theory checks: Hessian vs radius, KL remainder, ghost map",
+  claim:
+    "At margin δ = 10 the curvature step scale (2/L) exceeds the convergence radius by more than 4000×; the KL remainder obeys |R| ≤ |t|³Δ_a³/(36√3); ghosts never come closer than π/Δ_a to the real axis.",
+  plan(opts) {
+    const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2]);
+    const runs: TheoryRun[] = [{ part: "hessian", deltaMin: 0.1, deltaMax: 20, points: 60 }];
+    const klCount = opts.quick ? 2000 : 20000;
+    for (const seed of seeds) {
+      runs.push({ part: "kl", seed, cases: klCount, kMax: 20, rMin: 1e-3, rMax: 1e3 });
+    }
+    for (const seed of seeds) {
+      runs.push({
+        part: "ghost-map",
+        seed,
+        arch: "mlp",
+        optimizer: { name: "adamw", learningRate: 3e-3 },
+        batchSize: 128,
+        earlyStep: opts.quick ? 5 : 10,
+        lateStep: opts.quick ? 40 : 500,
+      });
+    }
+    return {
+      config: {
+        seeds,
+        hessian: { deltaMin: 0.1, deltaMax: 20, points: 60, grid: "log" },
+        kl: { casesPerSeed: klCount, kMax: 20, rMin: 1e-3, rMax: 1e3, tolerance: KL_TOLERANCE },
+        ghostMap: {
+          arch: "mlp",
+          optimizer: "adamw(lr=3e-3, wd=1e-4)",
+          batchSize: 128,
+          earlyStep: opts.quick ? 5 : 10,
+          lateStep: opts.quick ? 40 : 500,
+          direction: DIRECTION_NOTE,
+          samples: "test split",
+        },
+      },
+      runs,
+    };
+  },
+  runKey(run) {
+    if (run.part === "hessian") return "hessian";
+    return `${run.part}-s${run.seed}`;
+  },
+  async execute(run, ctx) {
+    if (run.part === "hessian") return runHessian(run);
+    if (run.part === "kl") return runKl(run);
+    const split = ctx.loadData(ctx.data, run.seed);
+    const out = await runGhostMap(run, split);
+    ctx.onProgress(1);
+    return out;
+  },
+  summarize(_config: JsonObject, results) {
+    const hess = results.find((r) => r.result.part === "hessian")?.result as HessianResult;
+    const kls = results.filter((r) => r.result.part === "kl").map((r) => r.result as KlResult);
+    const ghosts = results.filter((r) => r.run.part === "ghost-map") as {
+      run: GhostRun;
+      result: GhostResult;
+    }[];
+    // pooled KL statistics over seeds (bins are identical across seeds)
+    const byR = new Map<
+      number,
+      { r: number; maxRatio: number; medians: number[]; count: number }
+    >();
+    for (const k of kls) {
+      for (const b of k.byR) {
+        const cur = byR.get(b.r) ?? { r: b.r, maxRatio: 0, medians: [], count: 0 };
+        cur.maxRatio = Math.max(cur.maxRatio, b.maxRatio);
+        cur.medians.push(b.medianRatio);
+        cur.count += b.count;
+        byR.set(b.r, cur);
+      }
+    }
+    const kl: TheorySummary["kl"] = {
+      cases: kls.reduce((s, k) => s + k.cases, 0),
+      violations: kls.reduce((s, k) => s + k.violations, 0),
+      maxRatio: Math.max(...kls.map((k) => k.maxRatio)),
+      maxRatioGeneric: Math.max(...kls.map((k) => k.maxRatioGeneric)),
+      medianRatio: summarise(kls.map((k) => k.medianRatio)).median,
+      byR: [...byR.values()]
+        .sort((a, b) => a.r - b.r)
+        .map((b) => ({
+          r: b.r,
+          maxRatio: b.maxRatio,
+          medianRatio: summarise(b.medians).median,
+          count: b.count,
+        })),
+      sample: kls[0]?.sample ?? [],
+    };
+    const ghostMap: TheorySummary["ghostMap"] = {
+      direction: DIRECTION_NOTE,
+      seeds: ghosts.map((g) => g.run.seed),
+      phases: ghosts.flatMap((g) =>
+        g.result.phases.map((p) => ({
+          phase: p.phase,
+          seed: g.run.seed,
+          step: p.step,
+          testAccuracy: p.testAccuracy,
+          setRhoA: p.setRhoA,
+          setRhoStar: p.setRhoStar,
+          minImOverBound: p.minImOverBound,
+          medianModulus: p.medianModulus,
+          medianRatio: p.medianRatio,
+          uncertified: p.uncertified,
+        })),
+      ),
+      points: ghosts.flatMap((g) =>
+        g.result.phases.flatMap((p) =>
+          p.points.map((q) => ({ phase: p.phase, seed: g.run.seed, ...q })),
+        ),
+      ),
+      bounds: ghosts.flatMap((g) =>
+        g.result.phases.map((p) => ({ phase: p.phase, seed: g.run.seed, bound: p.setRhoA })),
+      ),
+    };
+    return {
+      hessian: {
+        curve: hess.curve,
+        atTen: hess.atTen,
+        curvatureRelErr: hess.curvatureRelErr,
+        radiusRelErr: hess.radiusRelErr,
+        allCertified: hess.allCertified,
+      },
+      kl,
+      ghostMap,
+      mismatchAtTen2L: hess.atTen.ratio2,
+      klHolds: kl.violations === 0,
+      ghostBoundRatio: Math.min(...ghostMap.phases.map((p) => p.minImOverBound)),
+    };
+  },
+  figures(summary) {
+    const curveRows = summary.hessian.curve.flatMap((p) => [
+      { delta: p.delta, value: p.curvature, series: "1/L curvature step" },
+      { delta: p.delta, value: p.curvature2, series: "2/L curvature step" },
+      { delta: p.delta, value: p.radius, series: "radius √(δ²+π²)" },
+      { delta: p.delta, value: p.ratio2, series: "(2/L) / radius" },
+    ]);
+    const figs: FigureSpec[] = [
+      {
+        name: "hessian-vs-radius",
+        title: "Curvature step scale vs convergence radius (binary, per unit slope gap)",
+        spec: lineWithBand({
+          data: curveRows,
+          x: "delta",
+          y: "value",
+          color: "series",
+          logX: true,
+          logY: true,
+          points: false,
+          xTitle: "margin δ",
+          yTitle: "scale",
+          rule: { x: 10, label: "δ = 10" },
+        }),
+      },
+      {
+        name: "kl-remainder",
+        title: "KL remainder over its bound |t|³Δ_a³/(36√3), vs r = |t|/ρ_a",
+        spec: klSpec(summary.kl),
+      },
+    ];
+    if (summary.ghostMap.points.length > 0) {
+      figs.push({
+        name: "ghost-map",
+        title: "Nearest ghosts early vs late (dashed: set bound π/max Δ_a)",
+        spec: ghostMapSpec(summary.ghostMap),
+      });
+    }
+    return figs;
+  },
+  report(summary) {
+    const t = summary.hessian.atTen;
+    const ok = summary.mismatchAtTen2L > 4000 && summary.klHolds;
+    return {
+      tables: [
+        {
+          title: "Hessian vs radius at δ = 10 (binary logistic, per unit slope gap)",
+          columns: ["quantity", "ours", "published"],
+          rows: [
+            ["curvature step 1/L", t.curvature, "≈ 22,000"],
+            ["curvature step 2/L", t.curvature2, "—"],
+            ["radius √(δ²+π²)", t.radius, "≈ 10.5"],
+            ["mismatch (2/L)/radius", t.ratio2, "> 4000"],
+            ["mismatch (1/L)/radius", t.ratio, "—"],
+          ],
+          note: `Cross-checks over the grid: curvature vs 1/(σ(1−σ)) max rel. error ${summary.hessian.curvatureRelErr.toExponential(1)}; radius vs certified ghost solver ${summary.hessian.radiusRelErr.toExponential(1)}.`,
+        },
+        {
+          title: "KL remainder |KL − (t²/2)Var(a)| vs the bound |t|³Δ_a³/(36√3)",
+          columns: [
+            "cases",
+            "violations",
+            "max ratio",
+            "max ratio (generic cases)",
+            "median ratio",
+          ],
+          rows: [
+            [
+              summary.kl.cases,
+              summary.kl.violations,
+              summary.kl.maxRatio,
+              summary.kl.maxRatioGeneric,
+              summary.kl.medianRatio,
+            ],
+          ],
+          note: "t = ±r·π/Δ_a with r log-uniform in [1e-3, 1e3]; one case in ten is a near-extremal two-point law (the bound is sharp there as t → 0). A violation is ratio > 1 + 1e-9.",
+        },
+        {
+          title: "Ghost map: nearest ghosts of the test samples along the negative gradient",
+          columns: [
+            "seed",
+            "phase",
+            "step",
+            "test acc",
+            "set π/max Δ_a",
+            "set ρ*",
+            "min Im t / bound",
+            "median ρ*/ρ_a",
+            "uncertified",
+          ],
+          rows: summary.ghostMap.phases.map((p) => [
+            p.seed,
+            p.phase,
+            p.step,
+            p.testAccuracy,
+            p.setRhoA,
+            p.setRhoStar,
+            p.minImOverBound,
+            p.medianRatio,
+            p.uncertified,
+          ]),
+          note: `Direction: ${summary.ghostMap.direction}. "min Im t / bound" ≥ 1 is the theorem |Im t| ≥ π/Δ_a at set level.`,
+        },
+      ],
+      verdict: {
+        reproduced: ok ? "yes" : "no",
+        sentence: ok
+          ? `At δ = 10 the 2/L curvature step is ${Math.round(summary.mismatchAtTen2L)}× the radius (paper: > 4000×) and the KL bound held in all ${summary.kl.cases} cases (max ratio ${summary.kl.maxRatio.toPrecision(7)}); no ghost of the map lies below π/max Δ_a (closest at ${summary.ghostBoundRatio.toPrecision(4)}× the bound).`
+          : `Mismatch at δ = 10 is ${summary.mismatchAtTen2L.toFixed(0)}× (needs > 4000) and the KL bound had ${summary.kl.violations} violations.`,
+      },
+    };
+  },
+});
+
+/** Scatter of the sampled KL cases plus the per-bin maximum, log-log, with the bound at 1. */
+function klSpec(kl: TheorySummary["kl"]): VegaLiteSpec {
+  const spec = {
+    width: 440,
+    height: 280,
+    layer: [
+      {
+        data: {
+          values: kl.sample.map((c) => ({
+            r: c.r,
+            ratio: c.ratio,
+            kind: c.extremal ? "two-point (extremal)" : "random",
+          })),
+        },
+        transform: [{ filter: "datum.ratio > 0" }],
+        mark: { type: "point", filled: true, opacity: 0.4, size: 14 },
+        encoding: {
+          x: { field: "r", type: "quantitative", scale: { type: "log" }, title: "r = |t|/ρ_a" },
+          y: {
+            field: "ratio",
+            type: "quantitative",
+            scale: { type: "log" },
+            title: "|R| / bound",
+          },
+          color: { field: "kind", type: "nominal", title: "case" },
+        },
+      },
+      {
+        data: { values: kl.byR },
+        mark: { type: "line", color: "black", point: true },
+        encoding: {
+          x: { field: "r", type: "quantitative", scale: { type: "log" } },
+          y: { field: "maxRatio", type: "quantitative", scale: { type: "log" } },
+        },
+      },
+      {
+        data: { values: [{ y: 1 }] },
+        mark: { type: "rule", strokeDash: [5, 4], color: "#b00" },
+        encoding: { y: { field: "y", type: "quantitative" } },
+      },
+    ],
+  };
+  return spec as unknown as VegaLiteSpec;
+}

@@ -1,0 +1,202 @@
+/**
+ * `arch-grid`: the plans (full, quick, custom), a small grid through the runner (MLP+LN
+ * only: the transformer and CNN+BN full-batch runs do not fit the test budget; same code
+ * path), and the verdict on hand-made summaries.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ARCH_GRID_PROTOCOL,
+  ARCH_GRID_QUICK,
+  type ArchGridMethod,
+  type ArchGridRow,
+  type ArchGridSummary,
+  archGrid,
+  archGridVerdict,
+  archGridWith,
+  DIVERGENCE_LOSS,
+  diverged,
+  planArchGrid,
+} from "../../src/experiments/arch-grid.js";
+import {
+  decodeJson,
+  ExperimentInputError,
+  type ExperimentOutcome,
+  type JsonObject,
+  runExperiment,
+} from "../../src/experiments/framework/index.js";
+import { getExperiment } from "../../src/experiments/registry.js";
+
+const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string })
+  .version;
+const DIGITS = { kind: "digits" } as const;
+
+describe("arch-grid plans", () => {
+  it("the full plan is the paper's grid: 3 archs × 4 spikes × 3 methods × 5 seeds", () => {
+    const plan = archGrid.plan({ quick: false, data: DIGITS });
+    expect(plan.runs).toHaveLength(3 * 4 * 3 * 5);
+    expect(plan.config.seeds).toEqual([0, 1, 2, 3, 4]);
+    expect(plan.config.steps).toBe(200);
+    expect(plan.config.spikeAt).toBe(50);
+    expect(plan.config.learningRate).toBe(0.015);
+    expect(plan.config.batchSize).toBe("full");
+    const keys = new Set(plan.runs.map((r) => archGrid.runKey(r)));
+    expect(keys.size).toBe(plan.runs.length);
+    // every baseline run measures the radius at the spike step (telemetry)
+    for (const r of plan.runs) expect(r.spikeAt % r.probeEvery).toBe(0);
+  });
+
+  it("the quick plan is small: one seed, spikes 10 and 10000, 80 steps", () => {
+    const plan = archGrid.plan({ quick: true, data: DIGITS });
+    expect(plan.runs).toHaveLength(3 * 2 * 3);
+    expect(new Set(plan.runs.map((r) => r.spike))).toEqual(new Set([10, 10000]));
+    expect(plan.runs.every((r) => r.steps === 80 && r.spikeAt === 20 && r.seed === 0)).toBe(true);
+    expect(archGrid.plan({ quick: true, seeds: [3, 4], data: DIGITS }).config.seeds).toEqual([
+      3, 4,
+    ]);
+  });
+
+  it("rejects grids it cannot run", () => {
+    expect(() => planArchGrid({ ...ARCH_GRID_QUICK, seeds: [] }, DIGITS)).toThrow(
+      ExperimentInputError,
+    );
+    expect(() => planArchGrid({ ...ARCH_GRID_QUICK, spikeAt: 80 }, DIGITS)).toThrow(/spike step/);
+    expect(() => planArchGrid(ARCH_GRID_PROTOCOL, { kind: "cifar10", dir: "/nowhere" })).toThrow(
+      ExperimentInputError,
+    );
+  });
+});
+
+describe("arch-grid through the runner (MLP+LN, spikes 10 and 10000, 30 steps)", () => {
+  const settings = {
+    ...ARCH_GRID_QUICK,
+    archs: ["mlp-ln" as const],
+    steps: 30,
+    spikeAt: 10,
+  };
+  let out: string;
+  let outcome: ExperimentOutcome<ArchGridSummary>;
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), "ghosts-arch-grid-"));
+    outcome = await runExperiment(archGridWith(settings), { out, quick: true });
+  });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  const row = (spike: number, method: ArchGridMethod): ArchGridRow => {
+    const r = outcome.summary.table.find((t) => t.spike === spike && t.method === method);
+    if (r === undefined) throw new Error(`no row ${spike} ${method}`);
+    return r;
+  };
+
+  it("is registered under its id", () => {
+    expect(getExperiment("arch-grid")).toBe(archGrid);
+  });
+
+  it("writes summary.json with the framework's fields and the table of the issue", () => {
+    const file = decodeJson(readFileSync(outcome.summaryPath, "utf8")) as JsonObject;
+    expect(file.experiment).toBe("arch-grid");
+    expect(file.version).toBe(VERSION);
+    expect(file.seeds).toEqual([0]);
+    expect(typeof file.durationSeconds).toBe("number");
+    expect((file.config as JsonObject).archs).toEqual(["mlp-ln"]);
+    const table = file.table as JsonObject[];
+    expect(table.map((r) => `${r.arch}/${r.spike}/${r.method}`)).toEqual([
+      "mlp-ln/10/plain",
+      "mlp-ln/10/grad-clip",
+      "mlp-ln/10/rho-clip",
+      "mlp-ln/10000/plain",
+      "mlp-ln/10000/grad-clip",
+      "mlp-ln/10000/rho-clip",
+    ]);
+    for (const r of table) {
+      for (const k of ["medianFinalTestAcc", "q25", "q75", "diverged"]) {
+        expect(typeof r[k], k).toBe("number");
+      }
+    }
+    expect(outcome.summary.headlineSpike).toBe(10000);
+    expect(outcome.summary.lossCurves).toHaveLength(3 * settings.steps);
+    for (const f of ["accuracy-vs-spike.svg", "loss-curves.svg"]) {
+      expect(existsSync(join(outcome.dir, f)), f).toBe(true);
+    }
+  });
+
+  it("counts a seed as diverged exactly when its final training loss exceeds 10", () => {
+    for (const r of outcome.summary.table) {
+      const diverged = r.medianFinalTrainLoss > DIVERGENCE_LOSS;
+      expect(r.diverged).toBe(diverged ? r.seeds : 0);
+    }
+  });
+
+  it("ρ-clip caps r at 1 on the spike step; plain Adam's 10000× spike overshoots", () => {
+    expect(row(10000, "rho-clip").rAtSpike).toBeLessThanOrEqual(1 + 1e-4);
+    expect(row(10000, "plain").rAtSpike).toBeGreaterThan(100);
+    // the spike multiplies Adam's step, so r at the spike scales with it
+    expect(row(10000, "plain").rAtSpike / row(10, "plain").rAtSpike).toBeCloseTo(1000, -1);
+  });
+
+  it("headline: ρ-clip beats plain Adam and gradient clipping at 10000×", () => {
+    const rho = row(10000, "rho-clip").medianFinalTestAcc;
+    expect(rho).toBeGreaterThan(row(10000, "plain").medianFinalTestAcc + 0.3);
+    expect(rho).toBeGreaterThan(row(10000, "grad-clip").medianFinalTestAcc + 0.3);
+    expect(row(10000, "rho-clip").diverged).toBe(0);
+    expect(outcome.report.verdict.reproduced).toBe("yes");
+  });
+});
+
+describe("arch-grid divergence", () => {
+  it("is a final training loss above 10 or not finite", () => {
+    expect(diverged({ lastTrainLoss: 10 })).toBe(false);
+    expect(diverged({ lastTrainLoss: 10.01 })).toBe(true);
+    expect(diverged({ lastTrainLoss: Number.NaN })).toBe(true);
+    expect(diverged({ lastTrainLoss: Number.POSITIVE_INFINITY })).toBe(true);
+  });
+});
+
+describe("arch-grid verdict", () => {
+  const summary = (acc: Record<ArchGridMethod, number>, spike = 10000): ArchGridSummary => ({
+    table: (["plain", "grad-clip", "rho-clip"] as const).map((method) => ({
+      arch: "mlp-ln",
+      spike,
+      method,
+      medianFinalTestAcc: acc[method],
+      q25: acc[method],
+      q75: acc[method],
+      diverged: 0,
+      seeds: 5,
+      medianFinalTestLoss: 1,
+      medianFinalTrainLoss: 1,
+      rAtSpike: 1,
+    })),
+    lossCurves: [],
+    timing: [],
+    headlineSpike: spike,
+    spikeAt: 50,
+    steps: 200,
+    divergenceLoss: 10,
+  });
+
+  it("is yes when ρ-clip wins clearly at 10000×, no when it does not", () => {
+    expect(
+      archGridVerdict(summary({ plain: 0.4, "grad-clip": 0.5, "rho-clip": 0.9 })).reproduced,
+    ).toBe("yes");
+    expect(
+      archGridVerdict(summary({ plain: 0.4, "grad-clip": 0.85, "rho-clip": 0.9 })).reproduced,
+    ).toBe("no");
+  });
+
+  it("is only partly when ρ-clip wins but stays far below the published accuracy", () => {
+    const v = archGridVerdict(summary({ plain: 0.1, "grad-clip": 0.1, "rho-clip": 0.6 }));
+    expect(v.reproduced).toBe("partly");
+    expect(v.sentence).toContain("below the paper on MLP+LN");
+  });
+
+  it("is only partly at a smaller largest spike, and names the numbers", () => {
+    const v = archGridVerdict(summary({ plain: 0.4, "grad-clip": 0.5, "rho-clip": 0.9 }, 1000));
+    expect(v.reproduced).toBe("partly");
+    expect(v.sentence).toContain("90.0%");
+    expect(v.sentence).toContain("44.6%");
+  });
+});

@@ -1,0 +1,137 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES } from "../../src/data/cifar10.js";
+import { createDataLoader } from "../../src/experiments/framework/data.js";
+import { type ExperimentOutcome, runExperiment } from "../../src/experiments/framework/runner.js";
+import {
+  CIFAR10_SETTING,
+  DIGITS_SETTING,
+  digestHistory,
+  type NaturalSummary,
+  naturalInstability,
+} from "../../src/experiments/natural-instability.js";
+import { getExperiment } from "../../src/experiments/registry.js";
+import type { StepRecord } from "../../src/train/train.js";
+
+const out = mkdtempSync(join(tmpdir(), "softmax-ghosts-ni-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe("natural-instability --quick (through the runner)", () => {
+  let outcome: ExperimentOutcome<NaturalSummary>;
+
+  beforeAll(async () => {
+    outcome = await runExperiment(naturalInstability, { out, quick: true });
+  }, 120_000);
+
+  it("is registered and writes a summary with config, seeds, timing and both figures", () => {
+    expect(getExperiment("natural-instability")).toBe(naturalInstability);
+    const { file, summary } = outcome;
+    expect(file.seeds).toEqual([0]);
+    expect(file.durationSeconds).toBeGreaterThan(0);
+    expect(file.config).toMatchObject({
+      setting: "digits",
+      model: "resnet-small",
+      fixedLrs: DIGITS_SETTING.fixedLrs,
+      rTargets: [0.5, 1, 2, 4],
+      momentum: 0.9,
+      sampleSet: "batch",
+    });
+    expect(summary.table.map((r) => r.method)).toEqual([
+      ...DIGITS_SETTING.fixedLrs.map((lr) => `fixed η=${lr}`),
+      "ρ-set r=0.5",
+      "ρ-set r=1",
+      "ρ-set r=2",
+      "ρ-set r=4",
+      "ρ-set r=1, BN (0,1) init",
+    ]);
+    for (const row of summary.table) {
+      expect(row.medianFinalTestAcc).toBeGreaterThanOrEqual(0);
+      expect(row.medianFinalTestAcc).toBeLessThanOrEqual(1);
+      expect(row.q25).toBeLessThanOrEqual(row.q75);
+    }
+    // two epochs of 128/64 = 2 steps
+    expect(summary.stepsPerEpoch).toBe(2);
+    expect(summary.perEpoch.length).toBe(9 * 2);
+    expect(summary.smallestFixedLr.lr).toBe(0.005);
+    expect(summary.smallestFixedLr.stepsPerRun).toBe(4);
+    expect(outcome.figures.map((f) => f.name)).toEqual(["accuracy-per-epoch", "max-r-per-epoch"]);
+    expect(outcome.report.tables.length).toBe(2);
+    expect(["yes", "partly", "no"]).toContain(outcome.report.verdict.reproduced);
+  });
+
+  it("the most aggressive fixed η steps past r = 1; ρ-set's r equals its target", () => {
+    const { table, rhoSetMaxRelDeviation } = outcome.summary;
+    const aggressive = table.find((r) => r.lr === Math.max(...DIGITS_SETTING.fixedLrs))!;
+    expect(aggressive.medianMaxR!).toBeGreaterThan(1);
+    const safe = table.find((r) => r.lr === Math.min(...DIGITS_SETTING.fixedLrs))!;
+    expect(safe.medianMaxR!).toBeLessThan(aggressive.medianMaxR!);
+    for (const row of table.filter((r) => r.kind === "rho-set")) {
+      expect(row.medianMaxR! / row.rTarget!).toBeCloseTo(1, 5);
+    }
+    // float32 step lengths: the measured r matches the target to rounding
+    expect(rhoSetMaxRelDeviation!).toBeLessThan(1e-5);
+  });
+});
+
+describe("digestHistory", () => {
+  const rec = (step: number, r: number, acc?: number): StepRecord => ({
+    step,
+    loss: 1,
+    batchAccuracy: 0.5,
+    tau: 1,
+    rhoA: 1 / r,
+    r,
+    effectiveLearningRate: 0.1 * (step + 1),
+    skipped: false,
+    wallMs: 1,
+    ...(acc === undefined ? {} : { testAccuracy: acc, testLoss: 1 - acc }),
+  });
+
+  it("splits into epochs with the epoch's max r and the last evaluation, and counts r > 1", () => {
+    const d = digestHistory(
+      [rec(0, 0.5), rec(1, 1.5, 0.3), rec(2, Number.NaN), rec(3, 0.9, 0.6), rec(4, 3, 0.7)],
+      2,
+    );
+    expect(d.epochs.map((e) => [e.epoch, e.maxR, e.testAccuracy])).toEqual([
+      [1, 1.5, 0.3],
+      [2, 0.9, 0.6],
+      [3, 3, 0.7],
+    ]);
+    expect(d.r).toEqual([0.5, 1.5, null, 0.9, 3]);
+    expect([d.stepsOverR1, d.firstStepOverR1, d.maxR, d.steps]).toEqual([2, 1, 3, 5]);
+  });
+});
+
+describe("CIFAR-10 through the framework's data hook", () => {
+  it("is registered by the experiment module: a generated folder loads, channel-normalised", () => {
+    const dir = join(out, "cifar");
+    mkdirSync(dir);
+    [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].forEach((name, f) => {
+      const bytes = new Uint8Array(3 * 3073);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + f * 13) % 251;
+      for (let r = 0; r < 3; r++) bytes[r * 3073] = (r + f) % 10;
+      writeFileSync(join(dir, name), bytes);
+    });
+    const split = createDataLoader()({ kind: "cifar10", dir }, 0);
+    expect([split.train.n, split.train.d, split.test.n]).toEqual([15, 3072, 3]);
+    let s = 0;
+    for (let i = 0; i < split.train.n; i++) s += split.train.x[i * 3072 + 5]!;
+    // per-channel normalisation: the red channel's values are centred over all pixels
+    let red = 0;
+    for (let i = 0; i < split.train.n; i++)
+      for (let p = 0; p < 1024; p++) red += split.train.x[i * 3072 + p]!;
+    expect(Math.abs(red / (15 * 1024))).toBeLessThan(1e-12);
+    expect(Number.isFinite(s)).toBe(true);
+  });
+
+  it("plans ResNet-18 with the paper's learning rates for --data cifar10:DIR", () => {
+    const plan = naturalInstability.plan({ quick: false, data: { kind: "cifar10", dir: "/x" } });
+    expect(plan.config).toMatchObject({ model: "resnet18", fixedLrs: [0.005, 0.01, 0.1, 0.5] });
+    expect(plan.runs.length).toBe(5 * 9);
+    expect(
+      plan.runs.every((r) => r.model === "resnet18" && r.epochs === CIFAR10_SETTING.epochs),
+    ).toBe(true);
+  });
+});

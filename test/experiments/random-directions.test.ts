@@ -1,0 +1,132 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeDataset } from "../../src/data/dataset.js";
+import { runExperiment } from "../../src/experiments/framework/index.js";
+import {
+  chanceAccuracy,
+  FLIP_THRESHOLD,
+  LOSS_RATIO_THRESHOLD,
+  type OnsetRow,
+  randomDirections,
+  randomVerdict,
+} from "../../src/experiments/random-directions.js";
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+function onset(phase: string, kind: "gradient" | "random", loss: number, flip: number): OnsetRow {
+  return {
+    phase,
+    kind,
+    onsetLoss: loss,
+    onsetLossQ25: loss,
+    onsetLossQ75: loss,
+    onsetFlip: flip,
+    onsetFlipQ25: flip,
+    onsetFlipQ75: flip,
+    rhoA: 1,
+    n: 1,
+  };
+}
+
+describe("random-directions helpers", () => {
+  it("chance accuracy is the majority-class share", () => {
+    const ds = makeDataset(new Float64Array(5), Int32Array.from([0, 1, 1, 1, 2]), {
+      d: 1,
+      numClasses: 3,
+    });
+    expect(chanceAccuracy(ds)).toBeCloseTo(0.6, 12);
+  });
+
+  it("grades nearness to r = 1 and which direction degrades first", () => {
+    const good = [onset("early", "gradient", 1, 2), onset("early", "random", 2, 3)];
+    expect(randomVerdict(good).reproduced).toBe("yes");
+    const late = [onset("early", "gradient", 3, 4), onset("early", "random", 2, 3)];
+    expect(randomVerdict(late).reproduced).toBe("partly");
+    const far = [onset("early", "gradient", 30, Infinity), onset("early", "random", 40, Infinity)];
+    expect(randomVerdict(far).reproduced).toBe("partly");
+    const neither = [onset("early", "gradient", 50, 50), onset("early", "random", 20, 20)];
+    expect(randomVerdict(neither).reproduced).toBe("no");
+  });
+});
+
+describe("random-directions --quick", () => {
+  it("runs end to end: harmless at r = 0.01, loss and predictions gone by r = 100, in every phase", async () => {
+    const out = mkdtempSync(join(tmpdir(), "ghosts-random-"));
+    roots.push(out);
+    const outcome = await runExperiment(randomDirections, { out, quick: true });
+    const file = outcome.file;
+    expect(file.seeds).toEqual([0]);
+    expect(file.durationSeconds).toBeGreaterThan(0);
+    expect(file.config).toMatchObject({ randomDirections: 4, seeds: [0] });
+    const s = outcome.summary;
+    expect(s.phases.map((p) => p.phase)).toEqual(["early", "mid", "late"]);
+    expect(s.phases.map((p) => p.target)).toEqual([0.84, 0.95, 0.98]);
+    // snapshots in training order, each at (or, unreached, near) its target accuracy
+    expect(s.phases[0]!.steps).toBeLessThan(s.phases[1]!.steps);
+    expect(s.phases[0]!.seedsReached).toBe(1);
+    expect(s.phases[0]!.testAccuracy).toBeGreaterThanOrEqual(0.84);
+    expect(s.onsets).toHaveLength(6);
+    const points = (file.config as { rs: number[] }).rs.length;
+    expect(s.curves).toHaveLength(3 * 2 * points);
+    for (const phase of ["early", "mid", "late"]) {
+      for (const kind of ["gradient", "random"]) {
+        const c = s.curves.filter((x) => x.phase === phase && x.kind === kind);
+        const first = c[0]!;
+        const last = c[c.length - 1]!;
+        expect(first.r).toBe(0.01);
+        expect(first.lossRatio).toBeGreaterThan(0.9);
+        expect(first.lossRatio).toBeLessThan(1.1);
+        expect(first.flip).toBeLessThan(FLIP_THRESHOLD);
+        expect(last.r).toBe(100);
+        expect(last.lossRatio).toBeGreaterThan(LOSS_RATIO_THRESHOLD);
+        expect(last.flip).toBeGreaterThan(FLIP_THRESHOLD);
+      }
+    }
+    for (const o of s.onsets) {
+      expect(Number.isFinite(o.onsetLoss)).toBe(true);
+      expect(Number.isFinite(o.onsetFlip)).toBe(true);
+    }
+    expect(existsSync(join(outcome.dir, "loss-ratio.svg"))).toBe(true);
+    expect(existsSync(join(outcome.dir, "flip-fraction.svg"))).toBe(true);
+    expect(["yes", "partly", "no"]).toContain(outcome.report.verdict.reproduced);
+  });
+
+  it("locates the phases relative to chance and the best accuracy on other data", async () => {
+    const out = mkdtempSync(join(tmpdir(), "ghosts-random-csv-"));
+    roots.push(out);
+    // two well-separated Gaussian-ish blobs with a third class overlapping: a task that is
+    // learned gradually, so the three targets are distinct
+    const lines: string[] = [];
+    for (let i = 0; i < 90; i++) {
+      const c = i % 3;
+      const u = Math.sin(i * 12.9898) * 0.5;
+      const v = Math.cos(i * 78.233) * 0.5;
+      lines.push(`${c + u},${(c === 2 ? 1 : c) + v},${c}`);
+    }
+    const csv = join(out, "blobs.csv");
+    writeFileSync(csv, lines.join("\n"));
+    const outcome = await runExperiment(
+      { ...randomDirections, plan: (o) => shrink(randomDirections.plan(o)) },
+      { out, quick: true, data: { kind: "csv", path: csv, standardize: true } },
+    );
+    const s = outcome.summary;
+    const [early, mid, late] = s.phases;
+    expect(early!.target).toBeLessThan(mid!.target);
+    expect(mid!.target).toBeLessThan(late!.target);
+    expect(late!.seedsReached).toBe(1); // the best is reached by the deterministic rerun
+    expect(late!.testAccuracy).toBeCloseTo(late!.target, 12);
+  });
+});
+
+/** Fewer steps and directions for the CSV path (the digits test covers the measurements). */
+function shrink(plan: ReturnType<typeof randomDirections.plan>) {
+  return {
+    config: { ...plan.config, steps: 60, randomDirections: 1 },
+    runs: plan.runs.map((r) => ({ ...r, steps: 60, randomDirections: 1 })),
+  };
+}

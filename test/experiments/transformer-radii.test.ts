@@ -1,0 +1,182 @@
+/**
+ * The `transformer-radii` experiment: the per-third binding counter and curve binning on
+ * hand-made series, and one quick run through the runner.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  decodeJson,
+  type ExperimentOutcome,
+  runExperiment,
+} from "../../src/experiments/framework/index.js";
+import { getExperiment } from "../../src/experiments/registry.js";
+import {
+  bindingWithOutput,
+  binSeries,
+  countBindings,
+  RADII,
+  type RadiusName,
+  THIRDS,
+  type TransformerRadiiResult,
+  type TransformerRadiiSummary,
+  thirdOf,
+  transformerRadii,
+} from "../../src/experiments/transformer-radii.js";
+
+describe("binding counts per third", () => {
+  it("splits steps into thirds like floor(3·step/steps)", () => {
+    expect([0, 3, 4, 7, 8, 11].map((s) => thirdOf(s, 12))).toEqual([
+      "early",
+      "early",
+      "middle",
+      "middle",
+      "late",
+      "late",
+    ]);
+  });
+
+  it("counts each non-null binding once, in its third", () => {
+    const a: (RadiusName | null)[] = ["ffn", "ffn", null, "output", "attention", "output"];
+    const b: (RadiusName | null)[] = ["ffn", null, "output", "output", "output", "ffn"];
+    const c = countBindings([a, b], 6);
+    expect(c.early).toEqual({ evaluations: 3, output: 0, attention: 0, ffn: 3 });
+    expect(c.middle).toEqual({ evaluations: 3, output: 3, attention: 0, ffn: 0 });
+    expect(c.late).toEqual({ evaluations: 4, output: 2, attention: 1, ffn: 1 });
+  });
+});
+
+describe("bindingWithOutput", () => {
+  it("lets ρ_out from another sample set bind only when it is below the controller's radius", () => {
+    expect(bindingWithOutput("ffn", 2, 1)).toBe("output");
+    expect(bindingWithOutput("ffn", 2, 3)).toBe("ffn");
+    expect(bindingWithOutput("attention", 2, 2)).toBe("attention");
+    expect(bindingWithOutput("output", 2, 2.0000001)).toBe("output");
+    expect(bindingWithOutput(null, 2, 1)).toBeNull();
+  });
+});
+
+describe("binSeries", () => {
+  it("reduces bins of consecutive steps over the values it keeps", () => {
+    const v = [1, 3, Number.NaN, 5, 7, Number.POSITIVE_INFINITY, 2];
+    const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+    expect(binSeries(v, 2, Number.isFinite, sum)).toEqual([4, 5, 7, 2]);
+    expect(binSeries([Number.NaN, Number.NaN, 1], 2, Number.isFinite, sum)).toEqual([
+      Number.NaN,
+      1,
+    ]);
+  });
+});
+
+describe("transformer-radii, quick, through the runner", () => {
+  let out: string;
+  let outcome: ExperimentOutcome<TransformerRadiiSummary>;
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), "ghosts-transformer-radii-"));
+    outcome = (await runExperiment(transformerRadii, {
+      out,
+      quick: true,
+    })) as ExperimentOutcome<TransformerRadiiSummary>;
+  });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it("is registered", () => {
+    expect(getExperiment("transformer-radii")).toBe(transformerRadii);
+  });
+
+  it("writes a summary with config, seeds, timing, one row per method and the figures", () => {
+    const { file, summary } = outcome;
+    expect(file.seeds).toEqual([0]);
+    expect(file.quick).toBe(true);
+    expect(typeof file.durationSeconds).toBe("number");
+    expect(file.config).toMatchObject({ baseLearningRate: 1e-3, highMultiplier: 16, rTarget: 1 });
+    for (const r of summary.table) {
+      // every arm measured τ/ρ_out over the training split on the reference steps
+      expect(r.medianRTrain).toBeGreaterThan(0);
+      expect(r.maxRTrain).toBeGreaterThanOrEqual(r.medianRTrain);
+    }
+    expect(summary.table.map((r) => r.method)).toEqual([
+      "all-radii",
+      "output",
+      "fixed-1x",
+      "fixed-16x",
+    ]);
+    const row = (m: string) => summary.table.find((r) => r.method === m)!;
+    expect(row("fixed-1x").learningRate).toBe(1e-3);
+    expect(row("fixed-16x").learningRate).toBeCloseTo(1.6e-2, 12);
+    // a fixed rate spans no decades; the controllers choose theirs every step
+    expect(row("fixed-1x").lrDecades).toBe(0);
+    expect(row("fixed-1x").lrMin).toBe(1e-3);
+    for (const r of summary.table) {
+      expect(Number.isFinite(r.medianFinalTrainLoss)).toBe(true);
+      expect(r.q25).toBeLessThanOrEqual(r.medianFinalTestAcc);
+      expect(r.medianFinalTestAcc).toBeLessThanOrEqual(r.q75);
+    }
+    for (const r of [row("all-radii"), row("output")]) {
+      expect(r.lrMin).toBeGreaterThan(0);
+      expect(r.lrMax).toBeGreaterThan(r.lrMin);
+      // ρ-set applies exactly τ = r_target·ρ: r is the target wherever it was measured
+      expect(r.medianR).toBeCloseTo(1, 4);
+    }
+    expect(summary.curves.filter((c) => c.method === "all-radii").length).toBe(
+      Math.ceil((file.config.steps as number) / summary.bin),
+    );
+    expect(summary.accuracy.length).toBeGreaterThan(0);
+    expect(outcome.figures.map((f) => f.name)).toEqual(["effective-lr", "loss", "accuracy"]);
+    for (const f of outcome.figures) expect(existsSync(f.path)).toBe(true);
+  });
+
+  it("counts one binding per controller step (and per reference step), only among output/attention/ffn", () => {
+    const steps = outcome.file.config.steps as number;
+    const every = outcome.file.config.referenceEvery as number;
+    const { binding } = outcome.summary;
+    expect(binding.map((b) => `${b.method}:${b.outputOver}:${b.third}`)).toEqual(
+      ["all-radii", "output"].flatMap((m) =>
+        ["batch", "train"].flatMap((o) => THIRDS.map((t) => `${m}:${o}:${t}`)),
+      ),
+    );
+    for (const method of ["all-radii", "output"]) {
+      for (const over of ["batch", "train"]) {
+        const rows = binding.filter((b) => b.method === method && b.outputOver === over);
+        const evaluations = over === "batch" ? steps : Math.ceil(steps / every);
+        expect(rows.reduce((s, b) => s + b.evaluations, 0)).toBe(evaluations);
+        for (const b of rows) {
+          expect(RADII.reduce((s, k) => s + b[k], 0)).toBe(b.evaluations);
+        }
+      }
+    }
+    // the output-only controller only ever measures ρ_out
+    for (const b of binding.filter((x) => x.method === "output")) {
+      expect(b.output).toBe(b.evaluations);
+    }
+  });
+
+  it("keeps the per-step series; a step the batch ρ_out bound is bound by output with the training split too", () => {
+    const steps = outcome.file.config.steps as number;
+    const every = outcome.file.config.referenceEvery as number;
+    const rec = decodeJson(
+      readFileSync(join(outcome.dir, "runs", "all-radii-s0.json"), "utf8"),
+    ) as { result: TransformerRadiiResult };
+    const r = rec.result;
+    for (const series of [r.loss, r.lr, r.r, r.rTrain, r.binding, r.bindingTrain, r.testAcc]) {
+      expect(series).toHaveLength(steps);
+    }
+    r.bindingTrain.forEach((b, i) => {
+      expect(b === null).toBe(i % every !== 0);
+      expect(Number.isNaN(r.rTrain[i])).toBe(i % every !== 0);
+      if (r.binding[i] === "output") expect(b === null || b === "output").toBe(true);
+      // ρ_out(train) ≤ ρ_out(batch): τ/ρ_out(train) ≥ τ/ρ_out(batch) = r when output bound
+      if (b !== null && r.binding[i] === "output") {
+        expect(r.rTrain[i]).toBeGreaterThanOrEqual(r.r[i] * (1 - 1e-4));
+      }
+    });
+  });
+
+  it("has the report tables and a verdict", () => {
+    expect(outcome.report.tables.length).toBe(2);
+    expect(outcome.report.tables[1].rows.length).toBe(12);
+    expect(["yes", "partly", "no"]).toContain(outcome.report.verdict.reproduced);
+  });
+});
