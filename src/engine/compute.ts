@@ -7,11 +7,11 @@
  * temperature); jax-js itself re-specialises a jitted function per argument shapes/dtypes, so
  * one cache entry serves every batch size (the first call at a new shape pays a compile).
  */
-import { type Array as JaxArray, jit, lax, nn, numpy as np, valueAndGrad } from "@jax-js/jax";
+import { type Array as JaxArray, jit, lax, numpy as np, valueAndGrad } from "@jax-js/jax";
 import type { Model, ModelState, Params } from "../models/types.js";
-import { takeScalar, takeToHost } from "./arrays.js";
+import { takeToHost } from "./arrays.js";
 import { logSoftmax, meanOver } from "./numerics.js";
-import { type ArrayTree, refTree } from "./tree.js";
+import { type ArrayTree, refTree, treeLeaves } from "./tree.js";
 
 /** A jitted function as `jit` returns it (jax-js's own constraint on the traced function). */
 type Traceable = Parameters<typeof jit>[0];
@@ -66,7 +66,10 @@ export function clearJitCache(model: Model): void {
 export function crossEntropy(logits: JaxArray, labels: JaxArray): JaxArray {
   const k = logits.shape[logits.ndim - 1]!;
   const logp = logSoftmax(logits, -1);
-  const onehot = nn.oneHot(labels, k).astype(logp.dtype);
+  // A comparison against arange instead of nn.oneHot: inside jit, jax-js 0.1.25 builds
+  // oneHot from a K×K identity, which exhausts wasm memory at vocabulary-sized K.
+  const classes = np.arange(k, undefined, undefined, { dtype: np.int32 }).reshape([1, k]);
+  const onehot = np.equal(labels.reshape([-1, 1]), classes).astype(logp.dtype);
   return meanOver(logp.mul(onehot).sum(-1), 0).neg();
 }
 
@@ -84,6 +87,8 @@ export interface LossAndGrad {
   loss: number;
   /** Fraction of the batch whose argmax logit is the label (from the same forward pass). */
   accuracy: number;
+  /** Global L2 norm of the gradient (non-finite when the loss or gradient is). */
+  gradNorm: number;
   /** Gradient with respect to every parameter (caller owns it). */
   grads: Params;
   /**
@@ -123,16 +128,27 @@ export function lossAndGrad(
       return [loss, aux] as [JaxArray, { state: ArrayTree; correct: JaxArray }];
     };
     const vg = valueAndGrad(lossFn, { hasAux: true });
-    return (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) => vg(p, s, xb, yb);
+    return (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) => {
+      const [[loss, aux], grads] = vg(p, s, xb, yb);
+      // Loss, correct count and ‖g‖² leave the device in one read instead of three.
+      let gradSq: JaxArray | null = null;
+      for (const g of treeLeaves(grads as ArrayTree)) {
+        const sq = g.ref.mul(g.ref).sum().astype(loss.dtype);
+        gradSq = gradSq === null ? sq : gradSq.add(sq);
+      }
+      const stats = np.stack([loss, aux.correct.astype(loss.dtype), gradSq ?? np.zerosLike(loss)]);
+      return [stats, aux.state, grads];
+    };
   });
-  const [[lossArr, aux], grads] = fn(refTree(params), refTree(state), x.ref, y.ref) as [
-    [JaxArray, { state: ArrayTree; correct: JaxArray }],
+  const [stats, auxState, grads] = fn(refTree(params), refTree(state), x.ref, y.ref) as [
+    JaxArray,
+    ArrayTree,
     Params,
   ];
-  const loss = takeScalar(lossArr);
-  const accuracy = takeScalar(aux.correct) / x.shape[0]!;
-  const newState = Object.keys(aux.state).length > 0 ? (aux.state as ModelState) : refTree(state);
-  return { loss, accuracy, grads, state: newState };
+  const [loss, correct, gradSq] = takeToHost(stats);
+  const accuracy = correct / x.shape[0]!;
+  const newState = Object.keys(auxState).length > 0 ? (auxState as ModelState) : refTree(state);
+  return { loss, accuracy, gradNorm: Math.sqrt(gradSq), grads, state: newState };
 }
 
 /** Options of the eval-mode logit functions. */

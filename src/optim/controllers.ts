@@ -46,6 +46,12 @@ export interface ControlReport {
   binding?: string;
 }
 
+/** ‖p‖: precomputed by a fused prefix (`extra.updateNorm`) or read from the device. */
+function updateNorm(updates: ArrayTree, extra: UpdateExtra | undefined): number {
+  const given = extra?.updateNorm;
+  return typeof given === "number" ? given : treeGlobalNormHost(tree.ref(updates));
+}
+
 function radiusFrom(extra: UpdateExtra | undefined, who: string): RadiusCallback {
   const cb = extra?.radius;
   if (typeof cb !== "function") {
@@ -91,7 +97,7 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
   return stateless((updates, state, params, extra) => {
     tree.dispose(state);
     tree.dispose(params);
-    const norm = treeGlobalNormHost(tree.ref(updates));
+    const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
       report(extra, {
         controller: "rhoClip",
@@ -146,7 +152,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
   return stateless((updates, state, params, extra) => {
     tree.dispose(state);
     tree.dispose(params);
-    const norm = treeGlobalNormHost(tree.ref(updates));
+    const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
       report(extra, {
         controller: "rhoSet",

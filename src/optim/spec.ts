@@ -46,7 +46,12 @@ export type ControllerSpec =
 
 /** A built optimizer: the chain plus the base learning rate per step (for telemetry). */
 export interface BuiltOptimizer {
+  /** The whole chain: `chain(prefix, suffix)`, or `prefix` alone. */
   transform: GradientTransformation;
+  /** The device-only links (optimizer direction, clipping, learning rate): jittable. */
+  prefix: GradientTransformation;
+  /** The host-side controller link placed last, if any. */
+  suffix: GradientTransformation | null;
   /** Base learning rate the chain uses at a step (NaN for ρ-set, which has none). */
   learningRateAt: (step: number) => number;
   /** Whether the chain asks the training loop for a radius every step. */
@@ -112,6 +117,18 @@ export function buildOptimizer(
 ): BuiltOptimizer {
   const label = describe(spec, controller);
   const dir = direction(spec);
+  const built = (
+    prefix: GradientTransformation,
+    suffix: GradientTransformation | null,
+    learningRateAt: (step: number) => number,
+  ): BuiltOptimizer => ({
+    transform: suffix === null ? prefix : chain(prefix, suffix),
+    prefix,
+    suffix,
+    learningRateAt,
+    needsRadius: suffix !== null,
+    label,
+  });
   const setMode =
     controller.name === "rho-set" || (controller.name === "all-radii" && controller.mode === "set");
   if (setMode) {
@@ -119,41 +136,19 @@ export function buildOptimizer(
       controller.name === "rho-set"
         ? rhoSet({ rTarget: controller.rTarget, maxLearningRate: controller.maxLearningRate })
         : allRadii({ mode: "set", rTarget: controller.rTarget });
-    return {
-      transform: chain(dir, link),
-      learningRateAt: () => Number.NaN,
-      needsRadius: true,
-      label,
-    };
+    return built(dir, link, () => Number.NaN);
   }
   const lr = schedule(spec);
   const withLr = chain(dir, scaleByLearningRate(lr));
   switch (controller.name) {
     case "none":
-      return { transform: withLr, learningRateAt: lr, needsRadius: false, label };
-    case "grad-clip": {
-      const maxNorm = controller.maxNorm ?? 1;
-      return {
-        transform: chain(clipByGlobalNorm(maxNorm), withLr),
-        learningRateAt: lr,
-        needsRadius: false,
-        label,
-      };
-    }
+      return built(withLr, null, lr);
+    case "grad-clip":
+      return built(chain(clipByGlobalNorm(controller.maxNorm ?? 1), withLr), null, lr);
     case "rho-clip":
-      return {
-        transform: chain(withLr, rhoClip({ rMax: controller.rMax })),
-        learningRateAt: lr,
-        needsRadius: true,
-        label,
-      };
+      return built(withLr, rhoClip({ rMax: controller.rMax }), lr);
     case "all-radii":
-      return {
-        transform: chain(withLr, allRadii({ mode: "clip", rMax: controller.rMax })),
-        learningRateAt: lr,
-        needsRadius: true,
-        label,
-      };
+      return built(withLr, allRadii({ mode: "clip", rMax: controller.rMax }), lr);
     default:
       throw new RangeError(`unknown controller '${(controller as { name: string }).name}'`);
   }

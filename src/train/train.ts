@@ -22,6 +22,7 @@ import type {
   RadiusCallback,
   RadiusKind,
 } from "../optim/controllers.js";
+import { jitChain } from "../optim/fuse.js";
 import type { LossExtra } from "../optim/loss-extra.js";
 import { buildOptimizer, type ControllerSpec, type OptimizerSpec } from "../optim/spec.js";
 import { readScalar, treeGlobalNormHost, treeVdot } from "../optim/tree-math.js";
@@ -81,6 +82,11 @@ export interface TrainOptions {
   probe?: ProbeOptions;
   /** Called after every step with its record. */
   onStep?: (record: StepRecord) => void;
+  /**
+   * Compile the optimizer's device-only links into one function (default true; only for an
+   * optimizer spec). `false` runs them op by op — same numbers, slower; for comparisons.
+   */
+  fuse?: boolean;
   /**
    * Called after each test evaluation with the step's record and the parameters and model
    * state just evaluated. BORROWED: valid during the call only; `refTree` them to keep them
@@ -184,28 +190,47 @@ function checkOptions(o: TrainOptions): void {
   }
 }
 
-/** Resolves the optimizer/controller options into one chain. */
+/**
+ * Resolves the optimizer/controller options into one chain. With an optimizer spec the
+ * device-only links are compiled into one function (see `jitChain`); a raw chain runs as
+ * given, op by op.
+ */
 function resolveChain(o: TrainOptions): {
   transform: GradientTransformation;
   learningRateAt: (step: number) => number;
   label: string;
+  dispose: () => void;
 } {
+  const fuse = o.fuse ?? true;
   if (!isTransform(o.optimizer)) {
-    if (o.controller === undefined || !isTransform(o.controller)) {
-      const built = buildOptimizer(o.optimizer, o.controller as ControllerSpec | undefined);
-      return built;
+    const customLink = o.controller !== undefined && isTransform(o.controller);
+    const built = buildOptimizer(
+      o.optimizer,
+      customLink ? undefined : (o.controller as ControllerSpec | undefined),
+    );
+    const suffix = customLink ? (o.controller as GradientTransformation) : built.suffix;
+    const label = customLink ? `${built.label} + custom` : built.label;
+    if (!fuse) {
+      const transform = suffix === null ? built.prefix : chain(built.prefix, suffix);
+      return { transform, learningRateAt: built.learningRateAt, label, dispose: () => {} };
     }
-    const built = buildOptimizer(o.optimizer);
+    const fused = jitChain(built.prefix, suffix);
     return {
-      ...built,
-      transform: chain(built.transform, o.controller),
-      label: `${built.label} + custom`,
+      transform: fused,
+      learningRateAt: built.learningRateAt,
+      label,
+      dispose: () => fused.dispose(),
     };
   }
   const transform = o.controller
     ? chain(o.optimizer, o.controller as GradientTransformation)
     : o.optimizer;
-  return { transform, learningRateAt: () => Number.NaN, label: "custom chain" };
+  return {
+    transform,
+    learningRateAt: () => Number.NaN,
+    label: "custom chain",
+    dispose: () => {},
+  };
 }
 
 /**
@@ -222,7 +247,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const evalEvery = options.evalEvery ?? 10;
   const probeOpts = options.probe ?? {};
   const probeEvery = probeOpts.every ?? 1;
-  const { transform, learningRateAt, label } = resolveChain(options);
+  const { transform, learningRateAt, label, dispose: disposeChain } = resolveChain(options);
   const estimator = new RadiusEstimator(trainSet.n, {
     labels: trainSet.y,
     ...probeOpts,
@@ -277,7 +302,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
 
       const lg = lossAndGrad(model, params, state, xb, yb);
-      const gradNorm = treeGlobalNormHost(refTree(lg.grads));
+      const gradNorm = lg.gradNorm;
       const record: StepRecord = {
         step,
         loss: lg.loss,
@@ -359,6 +384,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           return { rho: driven, binding: drivenBinding };
         };
         let control: ControlReport | null = null;
+        let proposedNorm: number | null = null;
         const onControl = (r: ControlReport) => {
           control = r;
         };
@@ -375,11 +401,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const [updates, nextOpt] = transform.update(lg.grads, optState, refTree(params), {
           radius,
           onControl,
+          onUpdateNorm: (n: number) => {
+            proposedNorm = n;
+          },
           ...lossExtra,
         });
         disposeTree(gradsForDot);
         optState = nextOpt;
-        const tau = treeGlobalNormHost(refTree(updates));
+        // τ without another pass over the update when the chain already measured it.
+        const reported = control as ControlReport | null;
+        const tau =
+          reported !== null ? reported.tau : (proposedNorm ?? treeGlobalNormHost(refTree(updates)));
         if (!Number.isFinite(tau)) {
           disposeTree(updates);
           record.skipped = true;
@@ -451,6 +483,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     xTest.dispose();
     yTrainFull?.dispose();
     tree.dispose(optState);
+    disposeChain();
   }
 
   return {

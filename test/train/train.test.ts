@@ -129,6 +129,31 @@ describe("telemetry and determinism", () => {
     expect(strip(b.history)).toEqual(strip(a.history));
   });
 
+  it("the compiled optimizer prefix changes the time, not the numbers", async () => {
+    for (const controller of [
+      { name: "none" },
+      { name: "grad-clip" },
+      { name: "rho-clip", rMax: 0.5 },
+      { name: "rho-set", rTarget: 0.5 },
+    ] as ControllerSpec[]) {
+      const opts = {
+        ...base(),
+        controller,
+        optimizer: { name: "adamw", learningRate: 3e-3, spike: { multiplier: 30, at: 5 } },
+        steps: 12,
+      } as const;
+      const fused = release(await train(opts));
+      const eager = release(await train({ ...opts, fuse: false }));
+      fused.history.forEach((rec, i) => {
+        const ref = eager.history[i];
+        expect(rec.loss).toBeCloseTo(ref.loss, 4);
+        expect(rec.tau).toBeCloseTo(ref.tau, 4);
+        if (Number.isFinite(ref.r)) expect(rec.r).toBeCloseTo(ref.r, 4);
+      });
+      expect(fused.finalTestAccuracy).toBeCloseTo(eager.finalTestAccuracy, 2);
+    }
+  });
+
   it("records loss, accuracy, τ, ρ_a, r = τ/ρ_a and test metrics at eval steps", async () => {
     const seen: number[] = [];
     const res = release(await train({ ...base(), onStep: (r) => seen.push(r.step) }));
