@@ -35,7 +35,7 @@ export class ProbeError extends Error {
 export interface DirectionalOptions {
   /** "jvp" (default): exact forward mode. "fd": central differences. */
   method?: "jvp" | "fd";
-  /** Samples per device call (default 512); bounds memory. */
+  /** Samples per device call (default 2048: the digits training split in one call); bounds memory. */
   chunk?: number;
   /** FD only: the step ε along the direction (θ ± εv); default from the rule above. */
   eps?: number;
@@ -277,7 +277,7 @@ function resolve(
   if (method !== "jvp" && method !== "fd") {
     throw new ProbeError(`unknown method "${String(method)}" (expected "jvp" or "fd")`);
   }
-  const chunk = opts.chunk ?? 512;
+  const chunk = opts.chunk ?? 2048;
   checkInputs(model, x, chunk);
   const dtype = opts.dtype ?? (method === "fd" ? "float64" : paramsDtype(params));
   if (dtype !== "float32" && dtype !== "float64") {

@@ -330,6 +330,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         // The probe closes over this step's batch and parameters; the controller (if any)
         // calls it along its proposed update, otherwise telemetry calls it after the chain.
         let measured: (RadiusReport & ControllerRadius) | null = null;
+        // Device samples for a probe: the resident training split, this step's batch, or
+        // the requested rows uploaded once (caller disposes).
+        const samplesFor = (indices: Int32Array | null): JaxArray =>
+          indices === null
+            ? xTrain.ref
+            : indices === rows
+              ? xb.ref
+              : toDevice(gatherRows(trainSet, indices), [indices.length, trainSet.d], dtype);
+        // Output-logit slopes along the unit direction: a is linear in the direction, so
+        // a(p/‖p‖) = a(p)/‖p‖.
+        const outputSlopes = (p: Params, norm: number, x: JaxArray): ProbeResult => {
+          const out = directionalLogitDerivatives(model, params, state, p, x, directional);
+          for (let i = 0; i < out.a.length; i++) out.a[i] /= norm;
+          return out;
+        };
         const radius: RadiusCallback = (p: ArrayTree, norm: number, kind: RadiusKind) => {
           const direction = p as Params;
           const all = kind === "all" && hasInternals(model);
@@ -338,12 +353,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             rhoFfn: Number.POSITIVE_INFINITY,
           };
           const probe = (indices: Int32Array | null): ProbeResult => {
-            const x =
-              indices === null
-                ? xTrain.ref
-                : indices === rows
-                  ? xb.ref
-                  : toDevice(gatherRows(trainSet, indices), [indices.length, trainSet.d], dtype);
+            const x = samplesFor(indices);
             try {
               if (all) {
                 const net = probeNetwork(model, params, state, direction, norm, x, directional);
@@ -351,16 +361,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
                 probeOpts.onProbe?.(step, net.output, indices);
                 return net.output;
               }
-              const out = directionalLogitDerivatives(
-                model,
-                params,
-                state,
-                direction,
-                x,
-                directional,
-              );
-              // a is linear in the direction: a(p/‖p‖) = a(p)/‖p‖.
-              for (let i = 0; i < out.a.length; i++) out.a[i] /= norm;
+              const out = outputSlopes(direction, norm, x);
               probeOpts.onProbe?.(step, out, indices);
               return out;
             } finally {
@@ -424,21 +425,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           if (referenceEstimator !== null && tau > 0 && step % referenceEvery === 0) {
             const t1 = performance.now();
             const reference = referenceEstimator.estimate((indices) => {
-              const x =
-                indices === null
-                  ? xTrain.ref
-                  : toDevice(gatherRows(trainSet, indices), [indices.length, trainSet.d], dtype);
+              const x = samplesFor(indices);
               try {
-                const out = directionalLogitDerivatives(
-                  model,
-                  params,
-                  state,
-                  updates as Params,
-                  x,
-                  directional,
-                );
-                for (let i = 0; i < out.a.length; i++) out.a[i] /= tau;
-                return out;
+                return outputSlopes(updates as Params, tau, x);
               } finally {
                 x.dispose();
               }
