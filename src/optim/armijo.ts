@@ -15,10 +15,10 @@
  * {@link LossExtra}). The optimizer's moments are untouched.
  */
 import { tree } from "@jax-js/jax";
-import type { ControlReport } from "./controllers.js";
+import { reportControl, updateNorm } from "./controllers.js";
 import { lossExtraFrom } from "./loss-extra.js";
-import { treeGlobalNormHost, treeScale } from "./tree-math.js";
-import type { GradientTransformation, UpdateExtra } from "./types.js";
+import { treeScale } from "./tree-math.js";
+import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link armijo}. */
 export interface ArmijoOptions {
@@ -79,11 +79,6 @@ function resolve(options: ArmijoOptions): Required<ArmijoOptions> {
   return { c, beta, maxBacktracks };
 }
 
-function report(extra: UpdateExtra | undefined, r: ControlReport): void {
-  const cb = extra?.onControl;
-  if (typeof cb === "function") (cb as (r: ControlReport) => void)(r);
-}
-
 /**
  * Armijo backtracking on the proposed update (see the module notes). Reports through
  * `extra.onControl` with `controller: "armijo"`, `scale` = the accepted t and `rho` = NaN
@@ -100,9 +95,9 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation {
       tree.dispose(state);
       tree.dispose(params);
       const loss = lossExtraFrom(extra, "armijo");
-      const norm = treeGlobalNormHost(tree.ref(updates));
+      const norm = updateNorm(updates, extra);
       if (!(norm > 0)) {
-        report(extra, {
+        reportControl(extra, {
           controller: "armijo",
           proposedNorm: norm,
           rho: Number.NaN,
@@ -122,7 +117,7 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation {
         }
       };
       const r = armijoSearch(trial, loss.loss, slope, opts);
-      report(extra, {
+      reportControl(extra, {
         controller: "armijo",
         proposedNorm: norm,
         rho: Number.NaN,

@@ -47,7 +47,7 @@ export interface ControlReport {
 }
 
 /** ‖p‖: precomputed by a fused prefix (`extra.updateNorm`) or read from the device. */
-function updateNorm(updates: ArrayTree, extra: UpdateExtra | undefined): number {
+export function updateNorm(updates: ArrayTree, extra: UpdateExtra | undefined): number {
   const given = extra?.updateNorm;
   return typeof given === "number" ? given : treeGlobalNormHost(tree.ref(updates));
 }
@@ -60,12 +60,14 @@ function radiusFrom(extra: UpdateExtra | undefined, who: string): RadiusCallback
   return cb as RadiusCallback;
 }
 
-function report(extra: UpdateExtra | undefined, r: ControlReport): void {
+/** Hands a controller link's {@link ControlReport} to the loop (`extra.onControl`), if it listens. */
+export function reportControl(extra: UpdateExtra | undefined, r: ControlReport): void {
   const cb = extra?.onControl;
   if (typeof cb === "function") (cb as (r: ControlReport) => void)(r);
 }
 
-function stateless(link: GradientTransformation["update"]): GradientTransformation {
+/** A link that keeps no state: only its `update` differs. */
+export function statelessLink(link: GradientTransformation["update"]): GradientTransformation {
   return {
     init(params) {
       tree.dispose(params);
@@ -94,12 +96,12 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
     throw new RangeError(`rhoClip: rMax must be a positive finite number, got ${rMax}`);
   }
   const kind = options.radius ?? "output";
-  return stateless((updates, state, params, extra) => {
+  return statelessLink((updates, state, params, extra) => {
     tree.dispose(state);
     tree.dispose(params);
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
-      report(extra, {
+      reportControl(extra, {
         controller: "rhoClip",
         proposedNorm: norm,
         rho: Number.POSITIVE_INFINITY,
@@ -110,7 +112,7 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
     }
     const { rho, binding } = radiusFrom(extra, "rhoClip")(updates, norm, kind);
     const s = Math.min(1, (rMax * rho) / norm);
-    report(extra, {
+    reportControl(extra, {
       controller: "rhoClip",
       proposedNorm: norm,
       rho,
@@ -149,12 +151,12 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
   const cap = options.maxLearningRate ?? Number.POSITIVE_INFINITY;
   if (!(cap > 0)) throw new RangeError(`rhoSet: maxLearningRate must be positive, got ${cap}`);
   const kind = options.radius ?? "output";
-  return stateless((updates, state, params, extra) => {
+  return statelessLink((updates, state, params, extra) => {
     tree.dispose(state);
     tree.dispose(params);
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
-      report(extra, {
+      reportControl(extra, {
         controller: "rhoSet",
         proposedNorm: norm,
         rho: Number.POSITIVE_INFINITY,
@@ -166,7 +168,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
     const { rho, binding } = radiusFrom(extra, "rhoSet")(updates, norm, kind);
     let eta = Math.min((rTarget * rho) / norm, cap);
     if (!Number.isFinite(eta)) eta = 0;
-    report(extra, {
+    reportControl(extra, {
       controller: "rhoSet",
       proposedNorm: norm,
       rho,

@@ -15,10 +15,10 @@
  * passes unchanged; a loss already at f* gives a zero step.
  */
 import { tree } from "@jax-js/jax";
-import type { ControlReport } from "./controllers.js";
+import { reportControl, updateNorm } from "./controllers.js";
 import { lossExtraFrom } from "./loss-extra.js";
-import { treeGlobalNormHost, treeScale } from "./tree-math.js";
-import type { GradientTransformation, UpdateExtra } from "./types.js";
+import { treeScale } from "./tree-math.js";
+import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link polyak}. */
 export interface PolyakOptions {
@@ -50,11 +50,6 @@ function resolve(options: PolyakOptions): Required<PolyakOptions> {
   return { fStar, c };
 }
 
-function report(extra: UpdateExtra | undefined, r: ControlReport): void {
-  const cb = extra?.onControl;
-  if (typeof cb === "function") (cb as (r: ControlReport) => void)(r);
-}
-
 /**
  * Polyak step-size cap on the proposed update (see the module notes). Reports through
  * `extra.onControl` with `controller: "polyak"`, `scale` = t and `rho` = NaN.
@@ -70,9 +65,9 @@ export function polyak(options: PolyakOptions = {}): GradientTransformation {
       tree.dispose(state);
       tree.dispose(params);
       const loss = lossExtraFrom(extra, "polyak");
-      const norm = treeGlobalNormHost(tree.ref(updates));
+      const norm = updateNorm(updates, extra);
       const t = norm > 0 ? polyakFactor(loss.loss, loss.gradDot(updates), opts) : 1;
-      report(extra, {
+      reportControl(extra, {
         controller: "polyak",
         proposedNorm: norm,
         rho: Number.NaN,
