@@ -1,7 +1,9 @@
 /**
- * softmax-ghosts — public entry point.
+ * softmax-ghosts — public entry point: the closed-form theory and the training loop.
  *
- * Re-exports the closed-form theory API (also available as `softmax-ghosts/theory`).
- * Later modules (engine, probe, controllers, experiments) add their exports below.
+ * Each layer is also a subpath of its own (`softmax-ghosts/theory`, `/data`, `/engine`,
+ * `/models`, `/optim`, `/probe`, `/train`); import from there for the rest of the API
+ * (optimizer links, models, probes), which keeps names such as `ArrayTree` unambiguous.
  */
 export * from "./theory/index.js";
+export * from "./train/index.js";
