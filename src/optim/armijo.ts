@@ -15,7 +15,7 @@
  * {@link LossExtra}). The optimizer's moments are untouched.
  */
 import { tree } from "@jax-js/jax";
-import { reportControl, updateNorm } from "./controllers.js";
+import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { lossExtraFrom } from "./loss-extra.js";
 import { treeScale } from "./tree-math.js";
 import type { GradientTransformation } from "./types.js";
@@ -86,45 +86,37 @@ function resolve(options: ArmijoOptions): Required<ArmijoOptions> {
  */
 export function armijo(options: ArmijoOptions = {}): GradientTransformation {
   const opts = resolve(options);
-  return {
-    init(params) {
-      tree.dispose(params);
-      return {};
-    },
-    update(updates, state, params, extra) {
-      tree.dispose(state);
-      tree.dispose(params);
-      const loss = lossExtraFrom(extra, "armijo");
-      const norm = updateNorm(updates, extra);
-      if (!(norm > 0)) {
-        reportControl(extra, {
-          controller: "armijo",
-          proposedNorm: norm,
-          rho: Number.NaN,
-          scale: 1,
-          tau: 0,
-        });
-        return [updates, {}];
-      }
-      const slope = loss.gradDot(updates);
-      const trial = (t: number) => {
-        if (t === 1) return loss.lossAt(updates);
-        const scaled = treeScale(tree.ref(updates), t);
-        try {
-          return loss.lossAt(scaled);
-        } finally {
-          tree.dispose(scaled);
-        }
-      };
-      const r = armijoSearch(trial, loss.loss, slope, opts);
+  return statelessLink((updates, extra) => {
+    const loss = lossExtraFrom(extra, "armijo");
+    const norm = updateNorm(updates, extra);
+    if (!(norm > 0)) {
       reportControl(extra, {
         controller: "armijo",
         proposedNorm: norm,
         rho: Number.NaN,
-        scale: r.t,
-        tau: r.t * norm,
+        scale: 1,
+        tau: 0,
       });
-      return [r.t === 1 ? updates : treeScale(updates, r.t), {}];
-    },
-  };
+      return updates;
+    }
+    const slope = loss.gradDot(updates);
+    const trial = (t: number) => {
+      if (t === 1) return loss.lossAt(updates);
+      const scaled = treeScale(tree.ref(updates), t);
+      try {
+        return loss.lossAt(scaled);
+      } finally {
+        tree.dispose(scaled);
+      }
+    };
+    const r = armijoSearch(trial, loss.loss, slope, opts);
+    reportControl(extra, {
+      controller: "armijo",
+      proposedNorm: norm,
+      rho: Number.NaN,
+      scale: r.t,
+      tau: r.t * norm,
+    });
+    return r.t === 1 ? updates : treeScale(updates, r.t);
+  });
 }

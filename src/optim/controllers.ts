@@ -66,14 +66,23 @@ export function reportControl(extra: UpdateExtra | undefined, r: ControlReport):
   if (typeof cb === "function") (cb as (r: ControlReport) => void)(r);
 }
 
-/** A link that keeps no state: only its `update` differs. */
-export function statelessLink(link: GradientTransformation["update"]): GradientTransformation {
+/**
+ * A host-side link that keeps no state and ignores the parameters: `step` sees only the
+ * (consumed) updates and the borrowed extra, and returns the new updates.
+ */
+export function statelessLink(
+  step: <U extends ArrayTree>(updates: U, extra: UpdateExtra | undefined) => U,
+): GradientTransformation {
   return {
     init(params) {
       tree.dispose(params);
       return {};
     },
-    update: link,
+    update(updates, state, params, extra) {
+      tree.dispose(state);
+      tree.dispose(params);
+      return [step(updates, extra), {}];
+    },
   };
 }
 
@@ -96,9 +105,7 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
     throw new RangeError(`rhoClip: rMax must be a positive finite number, got ${rMax}`);
   }
   const kind = options.radius ?? "output";
-  return statelessLink((updates, state, params, extra) => {
-    tree.dispose(state);
-    tree.dispose(params);
+  return statelessLink((updates, extra) => {
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
       reportControl(extra, {
@@ -108,7 +115,7 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
         scale: 1,
         tau: norm,
       });
-      return [updates, {}];
+      return updates;
     }
     const { rho, binding } = radiusFrom(extra, "rhoClip")(updates, norm, kind);
     const s = Math.min(1, (rMax * rho) / norm);
@@ -120,7 +127,7 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
       tau: s * norm,
       binding,
     });
-    return [s < 1 ? treeScale(updates, s) : updates, {}];
+    return s < 1 ? treeScale(updates, s) : updates;
   });
 }
 
@@ -151,9 +158,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
   const cap = options.maxLearningRate ?? Number.POSITIVE_INFINITY;
   if (!(cap > 0)) throw new RangeError(`rhoSet: maxLearningRate must be positive, got ${cap}`);
   const kind = options.radius ?? "output";
-  return statelessLink((updates, state, params, extra) => {
-    tree.dispose(state);
-    tree.dispose(params);
+  return statelessLink((updates, extra) => {
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
       reportControl(extra, {
@@ -163,7 +168,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
         scale: 0,
         tau: 0,
       });
-      return [treeScale(updates, 0), {}];
+      return treeScale(updates, 0);
     }
     const { rho, binding } = radiusFrom(extra, "rhoSet")(updates, norm, kind);
     let eta = Math.min((rTarget * rho) / norm, cap);
@@ -176,7 +181,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
       tau: eta * norm,
       binding,
     });
-    return [treeScale(updates, -eta), {}];
+    return treeScale(updates, -eta);
   });
 }
 

@@ -1,21 +1,4 @@
-/**
- * Polyak step sizes as a chain link: choose the step so that the linear model of the loss
- * just reaches its lower bound f*, `η = (f − f*)/‖∇f‖²` for gradient descent — capped by
- * the learning rate (the "SPS_max" form of Loizou et al., 2021).
- *
- * Placed last in a chain (after the learning-rate link, where ρ-clip would go), it takes
- * the proposed update `p = −η_lr·u` and shortens it to the Polyak length when that is
- * shorter:
- *
- *     t = min(1, (f − f*) / (c · (−⟨∇f, p⟩))),   applied step t·p,
- *
- * which for `u = ∇f` is exactly `η = min(η_lr, (f − f*)/(c‖∇f‖²))`: the scheduled learning
- * rate (spikes included) is the cap. For cross-entropy f* = 0 is the natural lower bound.
- * A proposed update that is not a descent direction (⟨∇f, p⟩ ≥ 0) has no Polyak length and
- * passes unchanged; a loss already at f* gives a zero step.
- */
-import { tree } from "@jax-js/jax";
-import { reportControl, updateNorm } from "./controllers.js";
+import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { lossExtraFrom } from "./loss-extra.js";
 import { treeScale } from "./tree-math.js";
 import type { GradientTransformation } from "./types.js";
@@ -56,25 +39,17 @@ function resolve(options: PolyakOptions): Required<PolyakOptions> {
  */
 export function polyak(options: PolyakOptions = {}): GradientTransformation {
   const opts = resolve(options);
-  return {
-    init(params) {
-      tree.dispose(params);
-      return {};
-    },
-    update(updates, state, params, extra) {
-      tree.dispose(state);
-      tree.dispose(params);
-      const loss = lossExtraFrom(extra, "polyak");
-      const norm = updateNorm(updates, extra);
-      const t = norm > 0 ? polyakFactor(loss.loss, loss.gradDot(updates), opts) : 1;
-      reportControl(extra, {
-        controller: "polyak",
-        proposedNorm: norm,
-        rho: Number.NaN,
-        scale: t,
-        tau: t * norm,
-      });
-      return [t === 1 ? updates : treeScale(updates, t), {}];
-    },
-  };
+  return statelessLink((updates, extra) => {
+    const loss = lossExtraFrom(extra, "polyak");
+    const norm = updateNorm(updates, extra);
+    const t = norm > 0 ? polyakFactor(loss.loss, loss.gradDot(updates), opts) : 1;
+    reportControl(extra, {
+      controller: "polyak",
+      proposedNorm: norm,
+      rho: Number.NaN,
+      scale: t,
+      tau: t * norm,
+    });
+    return t === 1 ? updates : treeScale(updates, t);
+  });
 }
