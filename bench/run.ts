@@ -59,7 +59,7 @@ const HELP = `usage: tsx bench/run.ts [options]
   --only a,b            run only these cases: ${CASES.map((c) => c.id).join(", ")}
   --repeats N           override every case's number of repeats
   --match REGEX         only grid points whose label matches (radius 'mlp b64', scaling
-                        'width=512', ghosts 'K=1000')
+                        'width=512', ghosts 'K=1000', archgrid 'mlp-ln')
   --seeds 0,1           seeds of the end-to-end cases (lrspike, archgrid); default: the protocol's
   --out DIR             output folder (default bench/, or bench/quick/ with --quick)
   --python PATH         interpreter of the PyTorch baseline (default /usr/bin/python3)

@@ -27,9 +27,13 @@ export const archGridCase: BenchCase = {
   id: "archgrid",
   title: "Experiment grid: arch-grid --jobs 1 vs --jobs 2",
   async run(ctx: BenchContext, result: CaseResult) {
-    const settings = ctx.quick
+    const base = ctx.quick
       ? QUICK
       : { ...ARCH_GRID_PROTOCOL, seeds: ctx.seeds ?? ARCH_GRID_PROTOCOL.seeds };
+    // --match picks architectures: the full --jobs 1 grid takes hours on two cores.
+    const archs = base.archs.filter((a) => ctx.match === undefined || ctx.match.test(a));
+    if (archs.length === 0) throw new Error(`--match ${ctx.match} selects no architecture`);
+    const settings = { ...base, archs };
     const dist = freshDist();
     const repeats = ctx.repeats ?? 1;
     const runs =

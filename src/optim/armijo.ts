@@ -17,7 +17,7 @@
 import { tree } from "@jax-js/jax";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { lossExtraFrom } from "./loss-extra.js";
-import { treeScale } from "./tree-math.js";
+import { treeScaleByHost } from "./tree-math.js";
 import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link armijo}. */
@@ -102,7 +102,7 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation {
     const slope = loss.gradDot(updates);
     const trial = (t: number) => {
       if (t === 1) return loss.lossAt(updates);
-      const scaled = treeScale(tree.ref(updates), t);
+      const scaled = treeScaleByHost(tree.ref(updates), t);
       try {
         return loss.lossAt(scaled);
       } finally {
@@ -117,6 +117,6 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation {
       scale: r.t,
       tau: r.t * norm,
     });
-    return r.t === 1 ? updates : treeScale(updates, r.t);
+    return r.t === 1 ? updates : treeScaleByHost(updates, r.t);
   });
 }

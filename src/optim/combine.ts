@@ -2,7 +2,7 @@
  * Composition: {@link chain}, {@link applyUpdates}, and {@link findState} for reading a link's state
  * out of a chain's state.
  */
-import { type Array as JaxArray, tree } from "@jax-js/jax";
+import { type Array as JaxArray, jit, tree } from "@jax-js/jax";
 import type { ArrayTree, GradientTransformation, OptState } from "./types.js";
 
 /**
@@ -58,6 +58,18 @@ export function applyUpdates<P extends ArrayTree>(params: P, updates: P): P {
     params,
     updates,
   ) as P;
+}
+
+type ApplyFn = (params: ArrayTree, updates: ArrayTree) => ArrayTree;
+let applyCompiled: ApplyFn | null = null;
+
+/**
+ * {@link applyUpdates} as one compiled call, for eager training loops: one launch instead of a
+ * kernel per leaf, same arithmetic. Consumes both trees; not for use inside `jit`.
+ */
+export function applyUpdatesCompiled<P extends ArrayTree>(params: P, updates: P): P {
+  applyCompiled ??= jit(applyUpdates) as unknown as ApplyFn;
+  return applyCompiled(params, updates) as P;
 }
 
 /**

@@ -8,7 +8,7 @@
  * probe method; a user can drive them with any radius estimate they trust.
  */
 import { tree } from "@jax-js/jax";
-import { treeGlobalNormHost, treeScale } from "./tree-math.js";
+import { treeGlobalNormHost, treeScaleByHost } from "./tree-math.js";
 import type { ArrayTree, GradientTransformation, UpdateExtra } from "./types.js";
 
 /** Which radii a controller asks for: the output softmax only, or all of them (transformers). */
@@ -127,7 +127,7 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
       tau: s * norm,
       binding,
     });
-    return s < 1 ? treeScale(updates, s) : updates;
+    return s < 1 ? treeScaleByHost(updates, s) : updates;
   });
 }
 
@@ -168,7 +168,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
         scale: 0,
         tau: 0,
       });
-      return treeScale(updates, 0);
+      return treeScaleByHost(updates, 0);
     }
     const { rho, binding } = radiusFrom(extra, "rhoSet")(updates, norm, kind);
     let eta = Math.min((rTarget * rho) / norm, cap);
@@ -181,7 +181,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
       tau: eta * norm,
       binding,
     });
-    return treeScale(updates, -eta);
+    return treeScaleByHost(updates, -eta);
   });
 }
 

@@ -22,7 +22,7 @@ export {
   sgd,
   sgdDirection,
 } from "./alias.js";
-export { applyUpdates, chain, findState } from "./combine.js";
+export { applyUpdates, applyUpdatesCompiled, chain, findState } from "./combine.js";
 export {
   type AllRadiiOptions,
   allRadii,
@@ -86,6 +86,7 @@ export {
   treeMul,
   treeNumel,
   treeScale,
+  treeScaleByHost,
   treeSub,
   treeSumOfSquares,
   treeVdot,

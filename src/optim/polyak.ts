@@ -1,6 +1,6 @@
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { lossExtraFrom } from "./loss-extra.js";
-import { treeScale } from "./tree-math.js";
+import { treeScaleByHost } from "./tree-math.js";
 import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link polyak}. */
@@ -50,6 +50,6 @@ export function polyak(options: PolyakOptions = {}): GradientTransformation {
       scale: t,
       tau: t * norm,
     });
-    return t === 1 ? updates : treeScale(updates, t);
+    return t === 1 ? updates : treeScaleByHost(updates, t);
   });
 }

@@ -15,7 +15,7 @@ import { cachedJit, crossEntropy, evaluate, lossAndGrad } from "../engine/comput
 import { initEngine } from "../engine/runtime.js";
 import { disposeTree, refTree } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
-import { applyUpdates, chain } from "../optim/combine.js";
+import { applyUpdatesCompiled, chain } from "../optim/combine.js";
 import type {
   ControllerRadius,
   ControlReport,
@@ -159,7 +159,7 @@ function trialLoss(
     return (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) =>
       crossEntropy(model.apply(p, xb, { mode: "train", state: s }), yb);
   });
-  const trial = applyUpdates(refTree(params), refTree(u));
+  const trial = applyUpdatesCompiled(refTree(params), refTree(u));
   return takeScalar(fn(trial, refTree(state), x.ref, y.ref) as JaxArray);
 }
 
@@ -435,7 +435,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             record.rhoReference = reference.rhoA;
             referenceMs = performance.now() - t1;
           }
-          params = applyUpdates(params, updates);
+          params = applyUpdatesCompiled(params, updates);
           record.tau = tau;
           const m = measured as (RadiusReport & ControllerRadius) | null;
           if (m !== null) {

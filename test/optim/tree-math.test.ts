@@ -1,6 +1,8 @@
 import { defaultDevice, init, numpy as np, tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, test } from "vitest";
 import {
+  applyUpdates,
+  applyUpdatesCompiled,
   readScalarAsync,
   treeAdd,
   treeAddScaled,
@@ -9,6 +11,7 @@ import {
   treeMul,
   treeNumel,
   treeScale,
+  treeScaleByHost,
   treeSub,
   treeSumOfSquares,
   treeVdot,
@@ -55,6 +58,31 @@ describe("tree math", () => {
     expectClose(
       fromJax(treeAddScaled(toJax(a), toJax(b), np.array(-2))),
       refMap((x, y) => x - 2 * y, a, b),
+    );
+  });
+
+  test("compiled host-factor scale and apply equal the eager ops bit for bit", () => {
+    // A new factor per call (as a controller's per-step scale) must not change the arithmetic:
+    // the correctly rounded float32 product, as the eager kernels compute it for every leaf of
+    // more than one element (jax-js folds one-element leaves on the host in float64 instead).
+    for (const s of [0.3, -1 / 3, 1e-7, 2.5e6, Math.PI]) {
+      const f32 = refMap((x) => Math.fround(x * Math.fround(s)), a);
+      expect(fromJax(treeScaleByHost(toJax(a), s))).toEqual(f32);
+      const eager = fromJax(treeScale(toJax(a), s));
+      SPEC.forEach(({ shape }, i) => {
+        if (shape.reduce((p, q) => p * q, 1) > 1) expect(eager[i]).toEqual(f32[i]);
+      });
+    }
+    const wide = (t: ReturnType<typeof toJax>) =>
+      tree.map((x: np.Array) => x.astype(np.float64), t);
+    const a64 = fromJax(wide(toJax(a)));
+    const scaled64 = treeScaleByHost(wide(toJax(a)), -1 / 3);
+    const expected = refMap((x) => x * (-1 / 3), a64);
+    const got = SPEC.map(({ path }) => Float64Array.from(leafAt(scaled64, path).ref.dataSync()));
+    expect(got).toEqual(expected);
+    tree.dispose(scaled64);
+    expect(fromJax(applyUpdatesCompiled(toJax(a), toJax(b)))).toEqual(
+      fromJax(applyUpdates(toJax(a), toJax(b))),
     );
   });
 
