@@ -1,4 +1,4 @@
-import { type Array as JaxArray, jit, lax, numpy as np } from "@jax-js/jax";
+import { grad, type Array as JaxArray, jit, lax, numpy as np } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type FloatDType, takeToHost, toDevice } from "../../src/engine/arrays.js";
 import { initEngine } from "../../src/engine/runtime.js";
@@ -6,6 +6,7 @@ import {
   batchNorm1d,
   conv1dSame,
   conv2dSame,
+  dense,
   gelu,
   layerNorm,
   maxPool2,
@@ -269,6 +270,44 @@ describe("selfAttention", () => {
     }
     expect(maxAbsDiff(gotS, wantS)).toBeLessThan(1e-13);
     expect(maxAbsDiff(gotY, wantY)).toBeLessThan(1e-12);
+  });
+});
+
+describe("dense", () => {
+  // Widths that are not a multiple of 4 take the widened path; the result must be the plain
+  // x·W + b bit for bit, eagerly, under jit, and in its gradient.
+  const plain = (x: JaxArray, w: JaxArray, b: JaxArray) => np.matmul(x, w).add(b);
+  for (const out of [10, 7, 12]) {
+    it(`width ${out}: equals np.matmul(x, W) + b exactly (float32)`, () => {
+      const x = () => dev(randArray(37 * 24, 1), [37, 24], "float32");
+      const w = () => dev(randArray(24 * out, 2), [24, out], "float32");
+      const b = () => dev(randArray(out, 3), [out], "float32");
+      const expected = takeToHost(plain(x(), w(), b()));
+      expect(takeToHost(dense({ w: w(), b: b() }, x()))).toEqual(expected);
+      const jitted = jit((p: Params, xx: JaxArray) => dense(p, xx));
+      expect(takeToHost(jitted({ w: w(), b: b() }, x()))).toEqual(expected);
+      jitted.dispose();
+    });
+  }
+
+  it("width 10: the gradient through the widened path equals the plain one", () => {
+    const x = dev(randArray(16 * 8, 4), [16, 8], "float32");
+    const w = dev(randArray(8 * 10, 5), [8, 10], "float32");
+    const b = dev(randArray(10, 6), [10], "float32");
+    const loss = (f: (p: Params, xx: JaxArray) => JaxArray) => (p: Params, xx: JaxArray) => {
+      const y = f(p, xx);
+      return y.ref.mul(y).sum();
+    };
+    const viaDense = grad(loss((p, xx) => dense(p, xx)))({ w: w.ref, b: b.ref }, x.ref) as Params;
+    const viaPlain = grad(loss((p, xx) => plain(xx, p.w as JaxArray, p.b as JaxArray)))(
+      { w, b },
+      x,
+    ) as Params;
+    for (const key of ["w", "b"]) {
+      const got = takeToHost(viaDense[key] as JaxArray);
+      const want = takeToHost(viaPlain[key] as JaxArray);
+      expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
+    }
   });
 });
 
