@@ -110,8 +110,8 @@ export const archGridCase: BenchCase = {
         ? "Ran from src/ through tsx (dist/ missing or older than src/): --jobs 2 workers " +
             "transpile TypeScript at start-up. `npm run bench` builds first and uses dist/."
         : `Ran from the compiled build (${dist}).`,
-      "No FLOP model for this case: it mixes three architectures (CNN+BN included) and the " +
-        "controllers' probes; it measures parallel efficiency and determinism.",
+      "No FLOP model for this case: it mixes architectures and the controllers' probes; it " +
+        "measures parallel efficiency and determinism.",
     );
   },
 };
