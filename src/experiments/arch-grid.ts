@@ -279,9 +279,25 @@ function controllerOf(run: ArchGridRun): ControllerSpec {
   }
 }
 
+/**
+ * The transformer cuts the input into √d tokens of √d features, so it needs a square
+ * feature count; the other architectures take any. A data set that does not fit is the
+ * user's input, not a bug: the error names the architectures that do fit.
+ */
+function checkArchFits(arch: ArchGridArch, d: number): void {
+  const fits = (a: ArchGridArch) => a !== "transformer" || Number.isInteger(Math.sqrt(d));
+  if (fits(arch)) return;
+  const ok = ARCHS.filter(fits);
+  throw new ExperimentInputError(
+    `arch-grid: the ${arch} needs a square number of features (√d tokens of √d features); ` +
+      `the data has ${d}. Architectures that fit this data: ${ok.join(", ")}`,
+  );
+}
+
 /** Executes one run of the grid (shared by every plan size). */
 async function executeRun(run: ArchGridRun, ctx: RunContext): Promise<ArchGridResult> {
   const data = ctx.loadData(ctx.data, run.seed, run.testFraction);
+  checkArchFits(run.arch, data.train.d);
   const numClasses = Math.max(data.train.numClasses, data.test.numClasses);
   const model = cachedModel(run.arch as ModelName, data.train.d, numClasses);
   const result = await train({

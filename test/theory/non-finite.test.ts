@@ -32,9 +32,17 @@ describe("non-finite input throws a RangeError across the theory API", () => {
     const calls: (() => unknown)[] = [
       () => rhoA([x, 1]),
       () => spread([1, x]),
-      () => spreads([[0, 1], [x, 1]]),
+      () =>
+        spreads([
+          [0, 1],
+          [x, 1],
+        ]),
       () => spreads({ data: [0, 1, x, 1], n: 2, k: 2 }),
-      () => rhoASet([[0, 1], [1, x]]),
+      () =>
+        rhoASet([
+          [0, 1],
+          [1, x],
+        ]),
       () => rhoATemperature([0, x], 1),
       () => rhoATemperature([0, 1], x),
       () => aggregateSpreads([1, Number.isNaN(x) ? x : -1]),
@@ -79,7 +87,14 @@ describe("spreads that overflow float64 are rescaled, not reported as 0", () => 
     const expected = Math.PI / 2 / big;
     const rel = (x: number) => x / expected;
     expect(rel(rhoA([-big, big]))).toBeCloseTo(1, 14);
-    expect(rel(rhoASet([[-big, big], [0, 1]]))).toBeCloseTo(1, 14);
+    expect(
+      rel(
+        rhoASet([
+          [-big, big],
+          [0, 1],
+        ]),
+      ),
+    ).toBeCloseTo(1, 14);
     expect(rel(rhoASet([[-big, big]], { aggregate: { quantile: 0.5 } }))).toBeCloseTo(1, 14);
     expect(rel(rhoATemperature([-big, big], 2))).toBeCloseTo(2, 14);
     // scale covariance: ρ(c·a) = ρ(a)/c

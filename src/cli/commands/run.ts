@@ -4,8 +4,10 @@
  * report. `ghosts report`: rebuilds the report from the results on disk.
  */
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import Table from "cli-table3";
 import { DataError, loadCsv } from "../../data/index.js";
+import { ensureDirectory, OutputError } from "../../experiments/framework/dirs.js";
 import {
   type AnyExperiment,
   createProgressReporter,
@@ -14,6 +16,7 @@ import {
   type ExperimentReport,
   formatDuration,
   RunFailedError,
+  type RunnerEvent,
   runExperiment,
 } from "../../experiments/framework/index.js";
 import { EXPERIMENTS, getExperiment, UnknownExperimentError } from "../../experiments/registry.js";
@@ -142,7 +145,8 @@ function toCliError(err: unknown): unknown {
     err instanceof UnknownExperimentError ||
     err instanceof ExperimentInputError ||
     err instanceof DataError ||
-    err instanceof NoResultsError
+    err instanceof NoResultsError ||
+    err instanceof OutputError
   ) {
     return new UsageError(err.message);
   }
@@ -166,33 +170,91 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   const data = parseData(opts);
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
-  if (statKind(out) === "file") throw new UsageError(`--out ${out}: is a file, not a directory`);
+  await prepareOut(out);
 
-  for (const def of defs) {
-    const progress = createProgressReporter(
-      io.stderr as { write(s: string): unknown; isTTY?: boolean },
-    );
-    try {
-      const outcome = await runExperiment(def, {
-        out,
-        quick: opts.quick === true,
-        seeds,
-        data,
-        jobs,
-        onEvent: progress.onEvent,
-      });
-      io.stdout.write(
-        formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
-          `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
-      );
-    } catch (err) {
-      throw toCliError(err);
-    } finally {
-      progress.stop();
+  const saved = new SavedRuns(out);
+  const onInterrupt = () => {
+    io.stderr.write(`\nghosts: interrupted; ${saved.describe()}\n`);
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.once("SIGINT", onInterrupt);
+  try {
+    for (const def of defs)
+      await runOne(def, { out, quick: opts.quick === true, seeds, data, jobs }, saved, io);
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+  }
+  const { path } = await writeReportFromDisk(out, EXPERIMENTS).catch((err: unknown) => {
+    throw toCliError(err);
+  });
+  io.stdout.write(`report: ${path}\n`);
+}
+
+/** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Counts, per experiment, the runs on disk (cached or finished now), for the Ctrl-C message. */
+class SavedRuns {
+  private readonly byExperiment = new Map<string, { onDisk: number; total: number }>();
+  constructor(private readonly out: string) {}
+
+  onEvent(e: RunnerEvent): void {
+    if (e.type === "plan")
+      this.byExperiment.set(e.experiment, { onDisk: e.cached, total: e.total });
+    else if (e.type === "run-done") {
+      const c = this.byExperiment.get(e.experiment);
+      if (c !== undefined) c.onDisk++;
     }
   }
-  const { path } = await writeReportFromDisk(out, EXPERIMENTS);
-  io.stdout.write(`report: ${path}\n`);
+
+  /** e.g. "12 of 40 runs of arch-grid are saved in results/arch-grid/runs; rerun the same command to continue". */
+  describe(): string {
+    if (this.byExperiment.size === 0) return "nothing was computed yet";
+    const parts = [...this.byExperiment].map(
+      ([id, c]) =>
+        `${c.onDisk} of ${c.total} runs of ${id} are saved in ${join(this.out, id, "runs")}`,
+    );
+    return `${parts.join("; ")}; rerun the same command to continue`;
+  }
+}
+
+/** Checks (creating it if needed) that `--out` is a writable folder, at once. */
+async function prepareOut(out: string): Promise<void> {
+  try {
+    await ensureDirectory(out);
+  } catch (err) {
+    if (err instanceof OutputError) throw new UsageError(`--out ${err.message}`);
+    throw err;
+  }
+}
+
+/** Runs one experiment and prints its main table, verdict and results folder. */
+async function runOne(
+  def: AnyExperiment,
+  opts: { out: string; quick: boolean; seeds: number[] | undefined; data: DataSpec; jobs: number },
+  saved: SavedRuns,
+  io: CliIO,
+): Promise<void> {
+  const progress = createProgressReporter(
+    io.stderr as { write(s: string): unknown; isTTY?: boolean },
+  );
+  try {
+    const outcome = await runExperiment(def, {
+      ...opts,
+      onEvent: (e) => {
+        saved.onEvent(e);
+        progress.onEvent(e);
+      },
+    });
+    io.stdout.write(
+      formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
+        `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
+    );
+  } catch (err) {
+    throw toCliError(err);
+  } finally {
+    progress.stop();
+  }
 }
 
 async function runReport(opts: { out?: string }, io: CliIO): Promise<void> {
