@@ -13,7 +13,15 @@ export {
   loadDigits,
   loadIris,
 } from "./builtin.js";
-export { type LoadCsvOptions, loadCsv, parseCsv, readTextFile } from "./csv.js";
+export {
+  CSV_DELIMITERS,
+  detectDelimiter,
+  type LoadCsvOptions,
+  loadCsv,
+  MAX_CSV_BYTES,
+  parseCsv,
+  readTextFile,
+} from "./csv.js";
 export {
   classCounts,
   DataError,
@@ -27,3 +35,4 @@ export {
 } from "./dataset.js";
 export { type Split, type SplitOptions, stratifiedSplit } from "./split.js";
 export { applyStandardizer, fitStandardizer, type Standardizer } from "./standardize.js";
+export { describeDataset, minRowsPerClass, splitWarnings } from "./summary.js";

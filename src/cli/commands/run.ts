@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import Table from "cli-table3";
-import { DataError, loadCsv } from "../../data/index.js";
+import { DataError, describeDataset, loadCsv, splitWarnings } from "../../data/index.js";
 import { ensureDirectory, OutputError } from "../../experiments/framework/dirs.js";
 import {
   type AnyExperiment,
@@ -37,6 +37,7 @@ export type RunCliOptions = {
   data?: string;
   standardize?: boolean;
   labelColumn?: string;
+  delimiter?: string;
   jobs?: string;
 };
 
@@ -74,13 +75,30 @@ function statKind(path: string): "file" | "dir" | null {
   }
 }
 
+/** Row count above which `ghosts run` warns that runs will be slow. */
+const LARGE_DATA_ROWS = 100_000;
+
+/** Parses `--delimiter`: one character, or `tab` / `\t`. */
+export function parseDelimiter(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const d = text === "tab" || text === "\\t" ? "\t" : text;
+  if (d.length !== 1 || /[\r\n"]/.test(d)) {
+    throw new UsageError(
+      `--delimiter must be one character (or 'tab'), not a quote or line end; got ${JSON.stringify(text)}`,
+    );
+  }
+  return d;
+}
+
 /**
  * Parses `--data` (`FILE.csv`, `cifar10:DIR` or `digits`; default digits) with
- * `--standardize` and `--label-column`, checking that the file or folder exists and that a
- * CSV file loads.
+ * `--standardize`, `--label-column` and `--delimiter`, checking that the file or folder
+ * exists and that a CSV file loads. For a CSV file, `notes` holds the summary line (rows,
+ * features, classes with counts and mapping) and a warning per class too small to split.
  */
 export function parseData(
-  opts: Pick<RunCliOptions, "data" | "standardize" | "labelColumn">,
+  opts: Pick<RunCliOptions, "data" | "standardize" | "labelColumn" | "delimiter">,
+  notes: string[] = [],
 ): DataSpec {
   const text = opts.data;
   const csv = text !== undefined && text !== "digits" && !text.startsWith("cifar10:");
@@ -88,6 +106,8 @@ export function parseData(
   if (!csv && opts.labelColumn !== undefined) {
     throw new UsageError("--label-column needs --data FILE.csv");
   }
+  if (!csv && opts.delimiter !== undefined)
+    throw new UsageError("--delimiter needs --data FILE.csv");
   if (text === undefined || text === "digits") return { kind: "digits" };
   if (text.startsWith("cifar10:")) {
     const dir = text.slice("cifar10:".length);
@@ -107,14 +127,24 @@ export function parseData(
       throw new UsageError(`--label-column must be an integer, got '${opts.labelColumn}'`);
     }
   }
+  const delimiter = parseDelimiter(opts.delimiter);
   try {
-    loadCsv(text, { labelColumn }); // fail now, with the file's own message, not in a run
+    // fail now, with the file's own message, not in a run
+    const ds = loadCsv(text, { labelColumn, delimiter });
+    notes.push(`data: ${text}: ${describeDataset(ds)}`);
+    for (const w of splitWarnings(ds)) notes.push(`warning: ${text}: ${w}`);
+    if (ds.n > LARGE_DATA_ROWS) {
+      notes.push(
+        `warning: ${text}: ${ds.n.toLocaleString("en-US")} rows is large: experiments train full-batch on the training split, so a run may take minutes before its first progress line`,
+      );
+    }
   } catch (err) {
     if (err instanceof DataError) throw new UsageError(err.message);
     throw err;
   }
   const spec: DataSpec = { kind: "csv", path: text, standardize: opts.standardize === true };
   if (labelColumn !== undefined) spec.labelColumn = labelColumn;
+  if (delimiter !== undefined) spec.delimiter = delimiter;
   return spec;
 }
 
@@ -167,10 +197,12 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   }
   const seeds = parseSeeds(opts.seeds);
   const jobs = parseJobs(opts.jobs);
-  const data = parseData(opts);
+  const notes: string[] = [];
+  const data = parseData(opts, notes);
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
   await prepareOut(out);
+  for (const note of notes) io.stderr.write(`${note}\n`);
 
   const saved = new SavedRuns(out);
   const onInterrupt = () => {
@@ -292,10 +324,11 @@ export const runCommand: CliCommand = {
       .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
       .option(
         "--data <source>",
-        "FILE.csv (features + integer label) or cifar10:DIR (default: digits)",
+        "FILE.csv (numeric features + a class label) or cifar10:DIR (default: digits)",
       )
       .option("--standardize", "z-score CSV features, fitted on the training split only")
       .option("--label-column <n>", "0-based label column of the CSV; negative counts from the end")
+      .option("--delimiter <c>", "CSV separator: one character or 'tab' (default: detected)")
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default 1)")
       .action((name: string, opts: RunCliOptions) => runRun(name, opts, io));
   },

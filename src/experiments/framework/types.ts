@@ -31,13 +31,13 @@ export type VegaLiteSpec = TopLevelSpec;
  * - `digits`: the embedded 8×8 digits (features already in [0, 1]).
  * - `csv`: a numeric CSV file (see `loadCsv`); `standardize` z-scores the features with
  *   mean and standard deviation fitted on the training split only; `labelColumn` as in
- *   `loadCsv` (default: the last column).
+ *   `loadCsv` (default: the last column); `delimiter` as in `loadCsv` (default: detected).
  * - `cifar10`: the CIFAR-10 binary batches in `dir`, read by the loader registered with
  *   `registerCifar10Loader` (the set comes with its own train/test split).
  */
 export type DataSpec =
   | { kind: "digits" }
-  | { kind: "csv"; path: string; standardize: boolean; labelColumn?: number }
+  | { kind: "csv"; path: string; standardize: boolean; labelColumn?: number; delimiter?: string }
   | { kind: "cifar10"; dir: string };
 
 /** What `plan` is told about the invocation. */
