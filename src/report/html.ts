@@ -41,6 +41,8 @@ export type ReportOptions = {
   version?: string;
   /** Shown in the header (default: now). */
   date?: Date;
+  /** Told of each `summary.json` that is left out because it is not valid, and why. */
+  onInvalidSummary?: (path: string, reason: string) => void;
 };
 
 /** Raised when there is nothing to report. */
@@ -260,10 +262,12 @@ async function figuresFromDisk(
   }
   return Promise.all(
     specs.map(async (f) => {
-      const svg = await readFile(join(dir, `${f.name}.svg`), "utf8").catch(() => renderSvg(f.spec));
-      return { name: f.name, title: f.title, svg };
+      const svg = await readFile(join(dir, `${f.name}.svg`), "utf8")
+        .catch(() => renderSvg(f.spec))
+        .catch(() => null); // a figure of a summary this version cannot draw: left out
+      return svg === null ? null : { name: f.name, title: f.title, svg };
     }),
-  );
+  ).then((figs) => figs.filter((f): f is InlineFigure => f !== null));
 }
 
 /**
@@ -278,7 +282,7 @@ export async function writeReportFromDisk(
   registry: Readonly<Record<string, AnyExperiment>>,
   opts: ReportOptions = {},
 ): Promise<{ path: string; experiments: string[] }> {
-  const found = await readAllSummaries(out);
+  const found = await readAllSummaries(out, opts.onInvalidSummary);
   if (found.size === 0) {
     throw new NoResultsError(`no results in ${out}: run 'ghosts run <experiment>' first`);
   }

@@ -216,7 +216,10 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   } finally {
     process.removeListener("SIGINT", onInterrupt);
   }
-  const { path } = await writeReportFromDisk(out, EXPERIMENTS).catch((err: unknown) => {
+  const { path } = await writeReportFromDisk(out, EXPERIMENTS, {
+    onInvalidSummary: (file, why) =>
+      io.stderr.write(`warning: ${file} left out: not a valid summary (${why})\n`),
+  }).catch((err: unknown) => {
     throw toCliError(err);
   });
   io.stdout.write(`report: ${path}\n`);
@@ -251,7 +254,7 @@ class SavedRuns {
 }
 
 /** Checks (creating it if needed) that `--out` is a writable folder, at once. */
-async function prepareOut(out: string): Promise<void> {
+export async function prepareOut(out: string): Promise<void> {
   try {
     await ensureDirectory(out);
   } catch (err) {
@@ -292,7 +295,10 @@ async function runOne(
 async function runReport(opts: { out?: string }, io: CliIO): Promise<void> {
   const out = opts.out ?? DEFAULT_OUT;
   try {
-    const { path, experiments } = await writeReportFromDisk(out, EXPERIMENTS);
+    const { path, experiments } = await writeReportFromDisk(out, EXPERIMENTS, {
+      onInvalidSummary: (file, why) =>
+        io.stderr.write(`warning: ${file} left out: not a valid summary (${why})\n`),
+    });
     io.stdout.write(
       `report: ${path} (${experiments.length} experiment${experiments.length === 1 ? "" : "s"})\n`,
     );
