@@ -94,17 +94,30 @@ export function readTextFile(path: string | URL): string {
     if (code === "EACCES" || code === "EPERM") throw new DataError("permission denied", { file });
     throw new DataError(`cannot read file: ${code ?? (e as Error).message}`, { file });
   }
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  return decodeTextBytes(bytes, file);
+}
+
+/**
+ * The text of a file's bytes as {@link readTextFile} reads it: gunzipped when it starts with
+ * the gzip magic bytes, then strict UTF-8. `name` is used in error messages.
+ *
+ * @throws {DataError} for a corrupt or oversized gzip stream, NUL bytes or invalid UTF-8.
+ */
+export function decodeTextBytes(bytes: Uint8Array, name = "<csv>"): string {
+  let data = bytes;
+  if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes, { maxOutputLength: MAX_CSV_BYTES });
+      data = gunzipSync(data, { maxOutputLength: MAX_CSV_BYTES });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
-        throw new DataError(`decompresses to more than ${megabytes(MAX_CSV_BYTES)}`, { file });
+        throw new DataError(`decompresses to more than ${megabytes(MAX_CSV_BYTES)}`, {
+          file: name,
+        });
       }
-      throw new DataError(`not a valid gzip file: ${(e as Error).message}`, { file });
+      throw new DataError(`not a valid gzip file: ${(e as Error).message}`, { file: name });
     }
   }
-  return decodeUtf8(bytes, file);
+  return decodeUtf8(data, name);
 }
 
 /** Strict UTF-8 decoding: a binary or Latin-1 file is an error, not a page of U+FFFD. */

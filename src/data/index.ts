@@ -15,6 +15,7 @@ export {
 } from "./builtin.js";
 export {
   CSV_DELIMITERS,
+  decodeTextBytes,
   detectDelimiter,
   type LoadCsvOptions,
   loadCsv,

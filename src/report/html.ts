@@ -6,9 +6,11 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
 import { describeData } from "../experiments/framework/data.js";
 import { encodeJson, writeFileAtomic } from "../experiments/framework/json.js";
 import { formatDuration } from "../experiments/framework/progress.js";
+import { firstIssue } from "../experiments/framework/run-file.js";
 import { packageVersion } from "../experiments/framework/runner.js";
 import {
   readAllSummaries,
@@ -121,10 +123,34 @@ function inlineSvg(svg: string, prefix: string): string | null {
     .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
 }
 
+/** The shape {@link renderReportHtml} needs from an experiment's `report()`. */
+const reportSchema = z.object({
+  tables: z.array(
+    z.object({
+      title: z.string(),
+      columns: z.array(z.string()),
+      rows: z.array(z.array(z.union([z.string(), z.number(), z.nan(), z.null()]))),
+      note: z.string().optional(),
+    }),
+  ),
+  verdict: z.object({
+    reproduced: z.enum(["yes", "partly", "no", "n/a"]),
+    sentence: z.string(),
+  }),
+});
+
 function reportOf(entry: ReportEntry): ExperimentReport | { error: string } {
   if (entry.def === null) return { error: "this experiment is not registered in this version" };
   try {
-    return entry.def.report(splitSummaryFile(entry.summary).summary);
+    const report = entry.def.report(splitSummaryFile(entry.summary).summary);
+    // a summary edited by hand, or written by another version, can yield a malformed report
+    const checked = reportSchema.safeParse(report);
+    if (!checked.success) {
+      return {
+        error: `the summary does not fit this version's report (${firstIssue(checked.error)})`,
+      };
+    }
+    return report;
   } catch (err) {
     return {
       error: `cannot build the report: ${err instanceof Error ? err.message : String(err)}`,

@@ -44,7 +44,7 @@ export interface Top2 {
   label: number;
   /** Strongest rival `c = argmax_{k≠y} z_k` (lowest index on ties). */
   rival: number;
-  /** Margin `δ = z_y − z_c`. */
+  /** Margin `δ = z_y − z_c` (±Infinity only when it overflows float64; see `slopeGap`). */
   delta: number;
   /** Slope gap `Δ_{y,c} = a_y − a_c` (±Infinity only when it overflows float64; `rho` and `ghost` are then computed from the halved slopes). */
   slopeGap: number;
@@ -98,18 +98,21 @@ export function top2(logits: ArrayLike<number>, slopes: ArrayLike<number>, label
   const c = argmaxExcept(logits, y);
   const delta = logits[y] - logits[c];
   const slopeGap = slopes[y] - slopes[c];
-  // ρ and the ghost are scale-covariant in the slopes: an overflowed gap is halved and the
-  // results rescaled, so slopes near ±1.8e308 still give the (tiny) finite radius.
-  const half = Number.isFinite(slopeGap) ? 1 : 0.5;
-  const gap = Number.isFinite(slopeGap) ? slopeGap : slopes[y] / 2 - slopes[c] / 2;
-  const g = binaryGhost(delta, gap);
+  // ρ and the ghost are computed from halved logits/slopes when a difference overflows
+  // float64 (|z|, |a| near 1.8e308), then rescaled: ρ = √(δ² + π²)/|Δ| with δ = δ'/sd and
+  // Δ = Δ'/sg is √(δ'² + (π·sd)²)/|Δ'| · sg/sd.
+  const sd = Number.isFinite(delta) ? 1 : 0.5;
+  const sg = Number.isFinite(slopeGap) ? 1 : 0.5;
+  const d = sd === 1 ? delta : logits[y] / 2 - logits[c] / 2;
+  const g = sg === 1 ? slopeGap : slopes[y] / 2 - slopes[c] / 2;
+  const ratio = sg / sd;
   return {
     label: y,
     rival: c,
     delta,
     slopeGap,
-    rho: rhoStarBinary(delta, gap) * half,
-    ghost: g === null ? null : { re: g.re * half, im: g.im * half },
+    rho: (Math.hypot(d, Math.PI * sd) / Math.abs(g)) * ratio,
+    ghost: g === 0 ? null : { re: (-d / g) * ratio, im: ((Math.PI * sd) / Math.abs(g)) * ratio },
   };
 }
 

@@ -208,8 +208,8 @@ export interface RhoASetOptions {
  */
 export function rhoASet(rows: Rows, options: RhoASetOptions = {}): number {
   const aggregate = options.aggregate ?? "max";
-  const s = aggregateSpreads(spreads(rows), aggregate);
-  if (s !== Number.POSITIVE_INFINITY) return rhoAFromSpread(s);
+  const s = spreads(rows);
+  if (!s.includes(Number.POSITIVE_INFINITY)) return rhoAFromSpread(aggregateSpreads(s, aggregate));
   return Math.PI / 2 / aggregateSpreads(scaledSpreads(rows, 0.5, "rhoASet"), aggregate);
 }
 

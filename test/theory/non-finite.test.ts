@@ -96,6 +96,15 @@ describe("spreads that overflow float64 are rescaled, not reported as 0", () => 
       ),
     ).toBeCloseTo(1, 14);
     expect(rel(rhoASet([[-big, big]], { aggregate: { quantile: 0.5 } }))).toBeCloseTo(1, 14);
+    // found by the fuzzer: a quantile between an overflowed and a finite spread was NaN
+    const mixed = rhoASet(
+      [
+        [-big, big],
+        [0, 0],
+      ],
+      { aggregate: { quantile: 0.5 } },
+    );
+    expect(mixed * big).toBeCloseTo(Math.PI, 12); // π / (½·3e308) = (π/2) / (½·1.5e308)
     expect(rel(rhoATemperature([-big, big], 2))).toBeCloseTo(2, 14);
     // scale covariance: ρ(c·a) = ρ(a)/c
     expect(rhoA([-big, big]) * big).toBeCloseTo(rhoA([-1, 1]), 12);
@@ -109,6 +118,12 @@ describe("spreads that overflow float64 are rescaled, not reported as 0", () => 
     expect(t.ghost).not.toBeNull();
     expect((t.ghost!.im * big) / (Math.PI / 2)).toBeCloseTo(1, 12);
     expect(rhoTop2([1, 0], [big, -big])).toBeGreaterThan(0);
+    // found by the fuzzer: logits of ±1e308 made the margin δ overflow (a RangeError)
+    const wide = top2([-1e308, 1e308], [-1e308, 1e308], 0);
+    expect(wide.delta).toBe(Number.NEGATIVE_INFINITY);
+    expect(wide.rho).toBeCloseTo(1, 12); // √(δ² + π²)/|Δ| with δ = Δ = −2e308
+    expect(wide.ghost?.re).toBeCloseTo(-1, 12);
+    expect(top2([-1e308, 1e308], [0, 1], 0).rho).toBe(Number.POSITIVE_INFINITY); // 2e308: beyond float64
   });
 
   it("the exact ghost of ±1.5e308 slopes is finite, positive and ≥ ρ_a", () => {
