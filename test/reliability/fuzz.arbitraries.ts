@@ -26,7 +26,10 @@ export const finiteNumber: fc.Arbitrary<number> = fc.oneof(
 export const radiusRecord: fc.Arbitrary<Record<string, unknown>> = fc
   .record({
     n: fc.integer({ min: 1, max: 4 }),
-    k: fc.oneof(fc.integer({ min: 2, max: 6 }), fc.constant(40)),
+    k: fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 2, max: 6 }) },
+      { weight: 1, arbitrary: fc.constant(40) },
+    ),
     oneD: fc.boolean(),
     withLabels: fc.boolean(),
     seed: fc.integer(),
@@ -105,11 +108,11 @@ export const radiusInput: fc.Arbitrary<string> = fc
     fc.record({
       rec: radiusRecord,
       damage: fc.oneof(
-        { weight: 4, arbitrary: fc.constant(null) },
+        { weight: 10, arbitrary: fc.constant(null) },
         { weight: 3, arbitrary: fc.tuple(fc.array(fc.nat(), { maxLength: 4 }), junk) },
       ),
       text: fc.oneof(
-        { weight: 5, arbitrary: fc.constant(null) },
+        { weight: 12, arbitrary: fc.constant(null) },
         {
           weight: 2,
           arbitrary: fc.tuple(
@@ -120,7 +123,7 @@ export const radiusInput: fc.Arbitrary<string> = fc
         },
       ),
     }),
-    { minLength: 1, maxLength: 4 },
+    { minLength: 1, maxLength: 3 },
   )
   .chain((parts) =>
     fc
