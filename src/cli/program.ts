@@ -53,7 +53,9 @@ export function buildProgram(io: CliIO): Command {
     .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      // commander writes to stderr only the help it shows on an error (a missing command);
+      // main() reports that error as one line instead
+      writeErr: () => {},
       // errors are reported once, by main(), as "ghosts: <message>"
       outputError: () => {},
     });
