@@ -21,7 +21,7 @@ import { ghosts } from "../cli/helpers.js";
 import { csvCase, FUZZ_SEED, radiusInput } from "./fuzz.arbitraries.js";
 
 /** Inputs per surface per run. */
-export const RUNS = 10_000;
+const RUNS = 10_000;
 /** Wall-clock limit of one case (generous: the machine is shared). */
 const CASE_LIMIT_MS = 5_000;
 
