@@ -39,10 +39,14 @@ afterAll(() => {
 function driver(out: string, jobs: number): ChildProcess {
   // node itself with tsx's loader: tsx's own CLI runs the script in a grandchild, which a
   // SIGKILL of the CLI would leave running
-  return spawn(process.execPath, ["--import", "tsx", join(here, "kill.driver.ts"), out, String(jobs)], {
-    cwd: repo,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return spawn(
+    process.execPath,
+    ["--import", "tsx", join(here, "kill.driver.ts"), out, String(jobs)],
+    {
+      cwd: repo,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
 }
 
 /** Runs the driver; kills it with SIGKILL `delayMs` after its `afterDone`-th finished run. */
@@ -112,7 +116,10 @@ describe("SIGKILL at random points, then resume", () => {
           jobs,
           last
             ? null
-            : { afterDone: Math.floor(rng.uniform() * 3), delayMs: Math.floor(rng.uniform() * 200) },
+            : {
+                afterDone: Math.floor(rng.uniform() * 3),
+                delayMs: Math.floor(rng.uniform() * 200),
+              },
         );
         const after = finished(out);
         for (const [f, at] of before) expect(after.get(f), `${f} was recomputed`).toBe(at);
