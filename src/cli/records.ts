@@ -129,6 +129,17 @@ function parseArray(name: string, value: unknown[]): Parsed {
   return { rows, oneD: false };
 }
 
+/** `max − min` of a row, by a loop (spreading a long row into Math.max overflows the stack). */
+function rangeWidth(row: number[]): number {
+  let lo = row[0];
+  let hi = row[0];
+  for (const v of row) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return hi - lo;
+}
+
 function checkRagged(name: string, rows: number[][]): void {
   const k = rows[0].length;
   const bad = rows.findIndex((r) => r.length !== k);
@@ -200,6 +211,13 @@ export function validateRecord(raw: RawRecord): SampleRecord {
       );
     }
     checkRagged("logits", logits.rows);
+    const wide = logits.rows.findIndex((r) => !Number.isFinite(rangeWidth(r)));
+    if (wide >= 0) {
+      const where = logits.oneD ? "logits" : `logits[${wide}]`;
+      throw new Error(
+        `${where} differ by more than the float64 range (max − min overflows); shift the logits by a constant or rescale them`,
+      );
+    }
     const k = logits.rows[0].length;
     if (k < 2) throw new Error(`a sample needs at least 2 classes, got ${k}`);
     const labels =

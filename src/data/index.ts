@@ -13,7 +13,16 @@ export {
   loadDigits,
   loadIris,
 } from "./builtin.js";
-export { type LoadCsvOptions, loadCsv, parseCsv, readTextFile } from "./csv.js";
+export {
+  CSV_DELIMITERS,
+  decodeTextBytes,
+  detectDelimiter,
+  type LoadCsvOptions,
+  loadCsv,
+  MAX_CSV_BYTES,
+  parseCsv,
+  readTextFile,
+} from "./csv.js";
 export {
   classCounts,
   DataError,
@@ -27,3 +36,4 @@ export {
 } from "./dataset.js";
 export { type Split, type SplitOptions, stratifiedSplit } from "./split.js";
 export { applyStandardizer, fitStandardizer, type Standardizer } from "./standardize.js";
+export { describeDataset, minRowsPerClass, splitWarnings } from "./summary.js";

@@ -4,7 +4,19 @@
  * @module
  */
 import { Rng } from "../util/random.js";
-import { DataError, type Dataset, subset } from "./dataset.js";
+import { classCounts, DataError, type Dataset, subset } from "./dataset.js";
+import { minRowsPerClass } from "./summary.js";
+
+/** `class "a": 1 row, class "b": 2 rows`, for error messages (first 8 classes). */
+function countsText(ds: Dataset): string {
+  const counts = classCounts(ds);
+  const parts: string[] = [];
+  for (let k = 0; k < Math.min(ds.numClasses, 8); k++) {
+    parts.push(`class "${ds.classNames?.[k] ?? k}": ${counts[k]}`);
+  }
+  if (ds.numClasses > 8) parts.push(`… ${ds.numClasses - 8} more`);
+  return parts.join(", ");
+}
 
 /** Options of {@link stratifiedSplit}. */
 export interface SplitOptions {
@@ -32,7 +44,8 @@ export interface Split {
  * For the digits set with `testFraction = 0.2` this gives 359 test and 1438 training
  * samples.
  *
- * @throws {DataError} if `testFraction` is not in [0, 1).
+ * @throws {DataError} if `testFraction` is not in [0, 1), or if the test split would be
+ *   empty (every class has fewer than {@link minRowsPerClass} rows), naming the counts.
  */
 export function stratifiedSplit(ds: Dataset, opts: SplitOptions): Split {
   const f = opts.testFraction ?? 0.2;
@@ -53,6 +66,12 @@ export function stratifiedSplit(ds: Dataset, opts: SplitOptions): Split {
     rng.fork(c).shuffle(members);
     const nTest = Math.min(Math.round(nc * f), nc - 1);
     for (let k = 0; k < nc; k++) (k < nTest ? test : train).push(members[k]);
+  }
+  if (test.length === 0 && f > 0) {
+    throw new DataError(
+      `stratifiedSplit: a ${f} test split of ${ds.n} rows is empty: ` +
+        `every class has fewer than ${minRowsPerClass(f)} rows (${countsText(ds)})`,
+    );
   }
   const trainIndices = Int32Array.from(train).sort();
   const testIndices = Int32Array.from(test).sort();

@@ -13,12 +13,14 @@
  *
  * @module
  */
+import { z } from "zod";
 import { disposeTree } from "../engine/tree.js";
 import type { ModelName } from "../models/registry.js";
 import type { ControllerSpec } from "../optim/spec.js";
 import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
 import { train } from "../train/train.js";
+import { anyNumber, count, fraction, nonNegative, radius } from "./framework/schemas.js";
 import {
   defineExperiment,
   type ExperimentDefinition,
@@ -81,6 +83,21 @@ export type ArchGridResult = {
   /** Median wall time of a step (evaluation excluded), ms, first step (compilation) left out. */
   msPerStep: number;
 };
+
+/** Shape and ranges of {@link ArchGridResult}, checked on every cached run file. */
+export const archGridResultSchema = z.object({
+  finalTestAcc: fraction,
+  finalTestLoss: anyNumber,
+  lastTrainLoss: anyNumber,
+  trainLoss: z.array(anyNumber),
+  evalSteps: z.array(count),
+  testAcc: z.array(fraction),
+  tauAtSpike: anyNumber,
+  rhoAtSpike: radius,
+  rAtSpike: anyNumber,
+  skipped: count,
+  msPerStep: nonNegative,
+}) satisfies z.ZodType<ArchGridResult>;
 
 /** One row of the summary table. */
 export type ArchGridRow = {
@@ -279,9 +296,25 @@ function controllerOf(run: ArchGridRun): ControllerSpec {
   }
 }
 
+/**
+ * The transformer cuts the input into √d tokens of √d features, so it needs a square
+ * feature count; the other architectures take any. A data set that does not fit is the
+ * user's input, not a bug: the error names the architectures that do fit.
+ */
+function checkArchFits(arch: ArchGridArch, d: number): void {
+  const fits = (a: ArchGridArch) => a !== "transformer" || Number.isInteger(Math.sqrt(d));
+  if (fits(arch)) return;
+  const ok = ARCHS.filter(fits);
+  throw new ExperimentInputError(
+    `arch-grid: the ${arch} needs a square number of features (√d tokens of √d features); ` +
+      `the data has ${d}. Architectures that fit this data: ${ok.join(", ")}`,
+  );
+}
+
 /** Executes one run of the grid (shared by every plan size). */
 async function executeRun(run: ArchGridRun, ctx: RunContext): Promise<ArchGridResult> {
   const data = ctx.loadData(ctx.data, run.seed, run.testFraction);
+  checkArchFits(run.arch, data.train.d);
   const numClasses = Math.max(data.train.numClasses, data.test.numClasses);
   const model = cachedModel(run.arch as ModelName, data.train.d, numClasses);
   const result = await train({
@@ -630,6 +663,7 @@ export const archGrid = defineExperiment<ArchGridRun, ArchGridResult, ArchGridSu
     ),
   runKey: (run) => `${run.arch}-x${run.spike}-${run.method}-s${run.seed}-n${run.steps}`,
   execute: executeRun,
+  resultSchema: archGridResultSchema,
   summarize: summarizeArchGrid,
   figures: archGridFigures,
   report: (s) => ({ tables: archGridTables(s), verdict: archGridVerdict(s) }),

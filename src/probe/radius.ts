@@ -107,6 +107,14 @@ export interface SetRhoStar {
   certified: boolean;
 }
 
+/** First row of the probe's slopes holding a non-finite entry, or −1. */
+function firstNonFiniteRow(probe: ProbeResult): number {
+  for (let i = 0; i < probe.a.length; i++) {
+    if (!Number.isFinite(probe.a[i])) return Math.floor(i / probe.k);
+  }
+  return -1;
+}
+
 /**
  * Exact set-level radius `min_i ρ*(x_i)` with exact pruning: since `ρ*(x_i) ≥ π/Δ_i`
  * (SPEC §2), samples visited in order of decreasing spread can stop as soon as `π/Δ_i`
@@ -224,6 +232,19 @@ export class RadiusEstimator {
   estimate(probe: Probe, batch: Int32Array): RadiusReport {
     const indices = this.indicesFor(batch);
     const result = probe(indices);
+    const blownUp = firstNonFiniteRow(result);
+    if (blownUp >= 0) {
+      // Slopes that overflowed (or are NaN) along this step: no step length is safe. The
+      // theory functions refuse non-finite input, so the radius is set here: 0.
+      const row = indices === null ? blownUp : indices[blownUp];
+      return {
+        rhoA: 0,
+        spread: Number.POSITIVE_INFINITY,
+        samples: result.n,
+        bindingSample: row,
+        driven: 0,
+      };
+    }
     const s = spreads({ data: result.a, n: result.n, k: result.k });
     const aggregated = aggregateSpreads(s, this.aggregate);
     let argmax = 0;

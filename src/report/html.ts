@@ -6,9 +6,11 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
 import { describeData } from "../experiments/framework/data.js";
 import { encodeJson, writeFileAtomic } from "../experiments/framework/json.js";
 import { formatDuration } from "../experiments/framework/progress.js";
+import { firstIssue } from "../experiments/framework/run-file.js";
 import { packageVersion } from "../experiments/framework/runner.js";
 import {
   readAllSummaries,
@@ -41,6 +43,8 @@ export type ReportOptions = {
   version?: string;
   /** Shown in the header (default: now). */
   date?: Date;
+  /** Told of each `summary.json` that is left out because it is not valid, and why. */
+  onInvalidSummary?: (path: string, reason: string) => void;
 };
 
 /** Raised when there is nothing to report. */
@@ -119,10 +123,34 @@ function inlineSvg(svg: string, prefix: string): string | null {
     .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
 }
 
+/** The shape {@link renderReportHtml} needs from an experiment's `report()`. */
+const reportSchema = z.object({
+  tables: z.array(
+    z.object({
+      title: z.string(),
+      columns: z.array(z.string()),
+      rows: z.array(z.array(z.union([z.string(), z.number(), z.nan(), z.null()]))),
+      note: z.string().optional(),
+    }),
+  ),
+  verdict: z.object({
+    reproduced: z.enum(["yes", "partly", "no", "n/a"]),
+    sentence: z.string(),
+  }),
+});
+
 function reportOf(entry: ReportEntry): ExperimentReport | { error: string } {
   if (entry.def === null) return { error: "this experiment is not registered in this version" };
   try {
-    return entry.def.report(splitSummaryFile(entry.summary).summary);
+    const report = entry.def.report(splitSummaryFile(entry.summary).summary);
+    // a summary edited by hand, or written by another version, can yield a malformed report
+    const checked = reportSchema.safeParse(report);
+    if (!checked.success) {
+      return {
+        error: `the summary does not fit this version's report (${firstIssue(checked.error)})`,
+      };
+    }
+    return report;
   } catch (err) {
     return {
       error: `cannot build the report: ${err instanceof Error ? err.message : String(err)}`,
@@ -260,10 +288,12 @@ async function figuresFromDisk(
   }
   return Promise.all(
     specs.map(async (f) => {
-      const svg = await readFile(join(dir, `${f.name}.svg`), "utf8").catch(() => renderSvg(f.spec));
-      return { name: f.name, title: f.title, svg };
+      const svg = await readFile(join(dir, `${f.name}.svg`), "utf8")
+        .catch(() => renderSvg(f.spec))
+        .catch(() => null); // a figure of a summary this version cannot draw: left out
+      return svg === null ? null : { name: f.name, title: f.title, svg };
     }),
-  );
+  ).then((figs) => figs.filter((f): f is InlineFigure => f !== null));
 }
 
 /**
@@ -278,7 +308,7 @@ export async function writeReportFromDisk(
   registry: Readonly<Record<string, AnyExperiment>>,
   opts: ReportOptions = {},
 ): Promise<{ path: string; experiments: string[] }> {
-  const found = await readAllSummaries(out);
+  const found = await readAllSummaries(out, opts.onInvalidSummary);
   if (found.size === 0) {
     throw new NoResultsError(`no results in ${out}: run 'ghosts run <experiment>' first`);
   }

@@ -3,6 +3,8 @@
  * per-sample top-2 estimate that reduces any K to the label and its strongest rival.
  */
 
+import { requireFinite, requireFiniteArray } from "./finite.js";
+
 /** A point of the complex step plane `t = re + i·im`. */
 export interface ComplexPoint {
   re: number;
@@ -12,9 +14,11 @@ export interface ComplexPoint {
 /**
  * Exact linearised radius for K = 2: with logit gap `δ = z_1 − z_2` and slope gap
  * `Δ = a_1 − a_2`, `ρ* = √(δ² + π²) / |Δ|` (Infinity when `Δ = 0`). It equals the lower
- * bound `π/|Δ|` only at `δ = 0`.
+ * bound `π/|Δ|` only at `δ = 0`. Throws `RangeError` on a non-finite argument.
  */
 export function rhoStarBinary(delta: number, slopeGap: number): number {
+  requireFinite(delta, "rhoStarBinary", "delta");
+  requireFinite(slopeGap, "rhoStarBinary", "slopeGap");
   return Math.hypot(delta, Math.PI) / Math.abs(slopeGap);
 }
 
@@ -24,9 +28,12 @@ export function rhoStarBinary(delta: number, slopeGap: number): number {
  * `F(t) = 0 ⇔ e^{δ + Δt} = −1 ⇔ δ + Δt = iπ(2m + 1)`, so `t_m = (−δ + iπ(2m + 1)) / Δ` with
  * `δ = z_1 − z_2`, `Δ = a_1 − a_2`. `|t_m|` is smallest for `m ∈ {0, −1}`, a conjugate pair;
  * the one with non-negative imaginary part is `t = −δ/Δ + i·π/|Δ|`, of modulus
- * {@link rhoStarBinary}. Returns `null` when `Δ = 0` (F never vanishes).
+ * {@link rhoStarBinary}. Returns `null` when `Δ = 0` (F never vanishes). Throws `RangeError`
+ * on a non-finite argument.
  */
 export function binaryGhost(delta: number, slopeGap: number): ComplexPoint | null {
+  requireFinite(delta, "binaryGhost", "delta");
+  requireFinite(slopeGap, "binaryGhost", "slopeGap");
   if (slopeGap === 0) return null;
   return { re: -delta / slopeGap, im: Math.PI / Math.abs(slopeGap) };
 }
@@ -37,9 +44,9 @@ export interface Top2 {
   label: number;
   /** Strongest rival `c = argmax_{k≠y} z_k` (lowest index on ties). */
   rival: number;
-  /** Margin `δ = z_y − z_c`. */
+  /** Margin `δ = z_y − z_c` (±Infinity only when it overflows float64; see `slopeGap`). */
   delta: number;
-  /** Slope gap `Δ_{y,c} = a_y − a_c`. */
+  /** Slope gap `Δ_{y,c} = a_y − a_c` (±Infinity only when it overflows float64; `rho` and `ghost` are then computed from the halved slopes). */
   slopeGap: number;
   /** `ρ_top2 = √(δ² + π²) / |Δ_{y,c}|` (Infinity when the slopes are equal). */
   rho: number;
@@ -68,8 +75,8 @@ function argmaxExcept(z: ArrayLike<number>, skip: number): number {
  * closer or further, so `ρ_top2` may lie above or below the exact `ρ*`; only `π/Δ_a`
  * ({@link rhoA}) is guaranteed to be ≤ `ρ*`. For K = 2 it is exact (= {@link rhoStarBinary}).
  *
- * Throws `RangeError` for K < 2, mismatched lengths or a label that is not an integer in
- * `[0, K)`.
+ * Throws `RangeError` for K < 2, mismatched lengths, a non-finite logit or slope, or a label
+ * that is not an integer in `[0, K)`.
  */
 export function top2(logits: ArrayLike<number>, slopes: ArrayLike<number>, label?: number): Top2 {
   const k = logits.length;
@@ -77,6 +84,8 @@ export function top2(logits: ArrayLike<number>, slopes: ArrayLike<number>, label
     throw new RangeError(`top2: logits have ${k} entries, slopes ${slopes.length}`);
   }
   if (k < 2) throw new RangeError("top2: needs at least 2 classes");
+  requireFiniteArray(logits, "top2", "logits");
+  requireFiniteArray(slopes, "top2", "slopes");
   let y: number;
   if (label === undefined) {
     y = argmaxExcept(logits, -1);
@@ -89,13 +98,21 @@ export function top2(logits: ArrayLike<number>, slopes: ArrayLike<number>, label
   const c = argmaxExcept(logits, y);
   const delta = logits[y] - logits[c];
   const slopeGap = slopes[y] - slopes[c];
+  // ρ and the ghost are computed from halved logits/slopes when a difference overflows
+  // float64 (|z|, |a| near 1.8e308), then rescaled: ρ = √(δ² + π²)/|Δ| with δ = δ'/sd and
+  // Δ = Δ'/sg is √(δ'² + (π·sd)²)/|Δ'| · sg/sd.
+  const sd = Number.isFinite(delta) ? 1 : 0.5;
+  const sg = Number.isFinite(slopeGap) ? 1 : 0.5;
+  const d = sd === 1 ? delta : logits[y] / 2 - logits[c] / 2;
+  const g = sg === 1 ? slopeGap : slopes[y] / 2 - slopes[c] / 2;
+  const ratio = sg / sd;
   return {
     label: y,
     rival: c,
     delta,
     slopeGap,
-    rho: rhoStarBinary(delta, slopeGap),
-    ghost: binaryGhost(delta, slopeGap),
+    rho: (Math.hypot(d, Math.PI * sd) / Math.abs(g)) * ratio,
+    ghost: g === 0 ? null : { re: (-d / g) * ratio, im: ((Math.PI * sd) / Math.abs(g)) * ratio },
   };
 }
 

@@ -793,6 +793,13 @@ function setup(logits: ArrayLike<number>, slopes: ArrayLike<number>): Setup | nu
     if (slopes[k] === amax) bk = 1;
     else if (slopes[k] === amin) bk = -1;
     lw[q] = z - zmax;
+    if (lw[q] === Number.NEGATIVE_INFINITY) {
+      // two finite logits farther apart than float64 can express: the zero's location
+      // depends on that gap, which cannot be represented
+      throw new RangeError(
+        `nearestGhost: logits ${z} and ${zmax} differ by more than the float64 range`,
+      );
+    }
     bw[q] = bk;
     q++;
   }
@@ -1147,7 +1154,8 @@ const NO_ZERO: GhostResult = {
  * Nearest ghost: the zero of F(t) = Σ_k exp(logits_k + slopes_k t) of smallest modulus,
  * with im ≥ 0 (its conjugate is a zero too). When all slopes are equal (or K = 1) F has no
  * zero: modulus = Infinity, re = NaN, im = Infinity, certified = true. A logit of −Infinity
- * marks an absent term; NaN, +Infinity logits and non-finite slopes throw a RangeError.
+ * marks an absent term; NaN, +Infinity logits and non-finite slopes throw a RangeError, as
+ * do two finite logits whose difference overflows float64 (|z| near 1e308).
  */
 export function nearestGhost(
   logits: ArrayLike<number>,

@@ -3,6 +3,8 @@
  * (SPEC §2): the curvature-based scale grows like `e^{|δ|}`, the radius only like `|δ|`.
  */
 
+import { requireFinite } from "./finite.js";
+
 /** Step-size rule applied to the curvature `L = σ(δ)(1 − σ(δ))`: `1/L` or `2/L`. */
 export type CurvatureRule = "1/L" | "2/L";
 
@@ -11,9 +13,11 @@ export type CurvatureRule = "1/L" | "2/L";
  *
  * Computed as `e^{|δ|}(1 + e^{−|δ|})² = 2 + 2cosh δ`, which is exact in floating point for
  * large |δ| (no `1 − σ` cancellation); ≈ `e^{|δ|}` for large |δ|, Infinity past |δ| ≈ 709.
- * At δ = 10: ≈ 22,028.5 (1/L).
+ * At δ = 10: ≈ 22,028.5 (1/L). Throws `RangeError` on a non-finite δ (as does every
+ * function here).
  */
 export function hessianStepScale(delta: number, options: { rule?: CurvatureRule } = {}): number {
+  requireFinite(delta, "hessianStepScale", "delta");
   const d = Math.abs(delta);
   const e = Math.exp(-d);
   const scale = Math.exp(d) * (1 + e) * (1 + e);
@@ -25,6 +29,7 @@ export function hessianStepScale(delta: number, options: { rule?: CurvatureRule 
  * At δ = 10: ≈ 10.48.
  */
 export function binaryRadiusScale(delta: number): number {
+  requireFinite(delta, "binaryRadiusScale", "delta");
   return Math.hypot(delta, Math.PI);
 }
 

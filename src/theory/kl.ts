@@ -5,11 +5,21 @@
  * `|R| ≤ |t|³ Δ_a³ / (36√3)`.
  */
 
-function checkPair(logits: ArrayLike<number>, slopes: ArrayLike<number>, who: string): void {
+import { requireFinite, requireFiniteArray } from "./finite.js";
+
+function checkPair(
+  logits: ArrayLike<number>,
+  slopes: ArrayLike<number>,
+  t: number,
+  who: string,
+): void {
   if (logits.length !== slopes.length) {
     throw new RangeError(`${who}: logits have ${logits.length} entries, slopes ${slopes.length}`);
   }
   if (logits.length === 0) throw new RangeError(`${who}: empty input`);
+  requireFiniteArray(logits, who, "logits");
+  requireFiniteArray(slopes, who, "slopes");
+  requireFinite(t, who, "t");
 }
 
 /** `log p(0)_k = z_k − log Σ_j e^{z_j}`, computed with the max shift. */
@@ -91,7 +101,7 @@ function softplus(x: number): number {
  * precision for tiny `t` (KL ~ t²) and does not overflow for large `t`. Always ≥ 0.
  */
 export function klExact(logits: ArrayLike<number>, slopes: ArrayLike<number>, t: number): number {
-  checkPair(logits, slopes, "klExact");
+  checkPair(logits, slopes, t, "klExact");
   const { logp, c } = centred(logits, slopes, t);
   const terms = new Float64Array(logp.length);
   let m = Number.NEGATIVE_INFINITY;
@@ -115,7 +125,7 @@ export function klQuadratic(
   slopes: ArrayLike<number>,
   t: number,
 ): number {
-  checkPair(logits, slopes, "klQuadratic");
+  checkPair(logits, slopes, t, "klQuadratic");
   const { p, c, sumP } = centred(logits, slopes, t);
   let v = 0;
   for (let k = 0; k < p.length; k++) v += p[k] * c[k] * c[k];
@@ -131,6 +141,8 @@ export function klQuadratic(
  * `Δ_a³/(6√3)` (two-point law with `p = (3 ± √3)/6`).
  */
 export function klRemainderBound(spreadValue: number, t: number): number {
+  requireFinite(spreadValue, "klRemainderBound", "spread");
+  requireFinite(t, "klRemainderBound", "t");
   const x = Math.abs(t) * spreadValue;
   return (x * x * x) / (36 * Math.sqrt(3));
 }

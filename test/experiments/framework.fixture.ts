@@ -2,12 +2,15 @@
  * Fake experiments for the framework tests: pure JavaScript, no training. Importing this
  * module registers them, so worker threads find them when it is passed as `workerImports`.
  */
+
+import { z } from "zod";
 import { DataError } from "../../src/data/index.js";
 import {
   defineExperiment,
   ExperimentInputError,
   type JsonObject,
 } from "../../src/experiments/framework/index.js";
+import { count, radius } from "../../src/experiments/framework/schemas.js";
 import { registerExperiment } from "../../src/experiments/registry.js";
 import { summarise } from "../../src/report/stats.js";
 import { barGroups, lineWithBand } from "../../src/report/vega.js";
@@ -51,6 +54,13 @@ export const fakeSum = defineExperiment<FakeRun, FakeResult, FakeSummary>({
     return { config: { seeds, scales: FAKE_SCALES, steps: 10 }, runs };
   },
   runKey: (run) => `scale${run.scale}-s${run.seed}`,
+  resultSchema: z.object({
+    value: z.number(),
+    radius,
+    trainN: count,
+    testN: count,
+    firstLabel: count,
+  }),
   async execute(run, ctx) {
     const { train, test } = ctx.loadData(ctx.data, run.seed);
     ctx.onProgress(0.5);

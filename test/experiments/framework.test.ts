@@ -260,7 +260,7 @@ describe("runExperiment", () => {
     expect(calls()).toBe(1);
     expect(events.find((e) => e.type === "stale")).toMatchObject({
       key: "scale1-s0",
-      reason: "unreadable file",
+      reason: "not valid JSON (a torn or edited file)",
     });
     expect(tempFiles(out)).toEqual([]);
   });

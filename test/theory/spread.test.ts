@@ -22,7 +22,7 @@ describe("spread and rhoA", () => {
     expect(rhoA([0, 2])).toBeCloseTo(Math.PI / 2, 15);
     expect(rhoA([3, 3, 3])).toBe(Number.POSITIVE_INFINITY);
     expect(rhoAFromSpread(0)).toBe(Number.POSITIVE_INFINITY);
-    expect(spread([1, Number.NaN])).toBeNaN();
+    expect(() => spread([1, Number.NaN])).toThrow(RangeError);
     expect(() => spread([])).toThrow(RangeError);
   });
 

@@ -20,6 +20,7 @@ import {
   type ArchGridSummary,
   archGridWith,
 } from "../../experiments/arch-grid.js";
+import { OutputError } from "../../experiments/framework/dirs.js";
 import {
   type AnyExperiment,
   createProgressReporter,
@@ -37,7 +38,7 @@ import { type ReportEntry, writeReport } from "../../report/html.js";
 import { formatNumber } from "../../report/stats.js";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import type { CliIO } from "../io.js";
-import { DEFAULT_OUT } from "./run.js";
+import { DEFAULT_OUT, prepareOut } from "./run.js";
 import type { CliCommand } from "./types.js";
 
 /**
@@ -267,6 +268,7 @@ async function demoAction(opts: { out?: string; jobs?: string }, io: CliIO): Pro
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
   const jobs = parseJobsOption(opts.jobs);
+  await prepareOut(out);
   io.stdout.write(
     "ghosts demo: a step longer than the radius ρ_a of the nearest complex singularity of the\n" +
       "softmax loss breaks training; ρ-clip caps every step at ρ_a. Small versions of the\n" +
@@ -281,6 +283,7 @@ async function demoAction(opts: { out?: string; jobs?: string }, io: CliIO): Pro
     if (err instanceof RunFailedError) {
       throw new CliError(err.message, err.userError ? 2 : EXIT_INTERNAL);
     }
+    if (err instanceof OutputError) throw new UsageError(err.message);
     throw err;
   }
   const phaseSummary = outcome.phase?.summary ?? null;

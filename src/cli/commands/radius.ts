@@ -3,13 +3,7 @@
  * logits and directional slopes, one JSON line out per record in.
  */
 import { nearestGhost } from "../../theory/ghost.js";
-import {
-  type Aggregate,
-  aggregateSpreads,
-  rhoAFromSpread,
-  rhoTop2,
-  spread,
-} from "../../theory/index.js";
+import { type Aggregate, rhoA, rhoASet, rhoTop2, spread } from "../../theory/index.js";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import { type CliIO, jsonLine, readSource } from "../io.js";
 import { type SampleRecord, splitRecords, validateRecord } from "../records.js";
@@ -17,13 +11,23 @@ import type { CliCommand } from "./types.js";
 
 /** Per-sample output of `ghosts radius`. */
 export interface SampleRadius {
+  /** `max a − min a`; Infinity only when it overflows float64 (the radii are then rescaled). */
   spread: number;
   rhoA: number;
   rhoStar: number;
-  /** Nearest ghost, `im ≥ 0`; `null` when all slopes are equal (no ghost at all). */
+  /**
+   * Nearest ghost, `im ≥ 0`; `null` when all slopes are equal (no ghost at all) or when the
+   * ghost lies beyond the float64 range ({@link SampleRadius.beyondRange}).
+   */
   ghost: { re: number; im: number } | null;
   certified: boolean;
   rhoTop2: number;
+  /**
+   * Present (true) only when a ghost exists but is farther than float64 can express (a
+   * subnormal spread): `rhoStar`/`rhoA` "Infinity" then mean "too far to represent", not
+   * "no zero".
+   */
+  beyondRange?: true;
 }
 
 /** Output line of `ghosts radius` for one record. */
@@ -47,30 +51,27 @@ export function parseQuantile(text: string | undefined): Aggregate {
 
 /** Radii of one validated record. */
 export function radiusOfRecord(rec: SampleRecord, aggregate: Aggregate): RecordRadius {
+  let rhoStar = Number.POSITIVE_INFINITY;
   const samples = rec.logits.map((z, i): SampleRadius => {
     const a = rec.slopes[i];
     const s = spread(a);
     // Equal slopes: F(t) = e^{a t}·Σ e^{z_k} never vanishes, so there is no ghost.
     const g = s === 0 ? null : nearestGhost(z, a);
-    return {
+    const far = g !== null && !Number.isFinite(g.modulus);
+    const star = g === null ? Number.POSITIVE_INFINITY : g.modulus;
+    if (star < rhoStar) rhoStar = star; // a loop: Math.min(...xs) overflows the stack
+    const out: SampleRadius = {
       spread: s,
-      rhoA: rhoAFromSpread(s),
-      rhoStar: g === null ? Number.POSITIVE_INFINITY : g.modulus,
-      ghost: g === null || !Number.isFinite(g.modulus) ? null : { re: g.re, im: g.im },
+      rhoA: rhoA(a),
+      rhoStar: star,
+      ghost: g === null || far ? null : { re: g.re, im: g.im },
       certified: g === null ? true : g.certified,
       rhoTop2: rhoTop2(z, a, rec.labels?.[i]),
     };
+    if (far) out.beyondRange = true;
+    return out;
   });
-  return {
-    samples,
-    rhoA: rhoAFromSpread(
-      aggregateSpreads(
-        samples.map((x) => x.spread),
-        aggregate,
-      ),
-    ),
-    rhoStar: Math.min(...samples.map((x) => x.rhoStar)),
-  };
+  return { samples, rhoA: rhoASet(rec.slopes, { aggregate }), rhoStar };
 }
 
 async function runRadius(
@@ -111,7 +112,9 @@ export const radiusCommand: CliCommand = {
           '  {"samples": [{"spread", "rhoA", "rhoStar", "ghost": {"re", "im"},',
           '                "certified", "rhoTop2"}, ...], "rhoA", "rhoStar"}',
           'Infinity is written as the string "Infinity"; "ghost" is null when all',
-          "slopes of a sample are equal. Bad input: one line on stderr naming the",
+          "slopes of a sample are equal, or when the ghost lies beyond the float64",
+          'range (then the sample also has "beyondRange": true). Bad input: one line',
+          "on stderr naming the",
           "record's line, exit status 2; the records before it are still written.",
         ].join("\n"),
       )

@@ -4,8 +4,10 @@
  * report. `ghosts report`: rebuilds the report from the results on disk.
  */
 import { statSync } from "node:fs";
+import { join } from "node:path";
 import Table from "cli-table3";
-import { DataError, loadCsv } from "../../data/index.js";
+import { DataError, describeDataset, loadCsv, splitWarnings } from "../../data/index.js";
+import { ensureDirectory, OutputError } from "../../experiments/framework/dirs.js";
 import {
   type AnyExperiment,
   createProgressReporter,
@@ -14,6 +16,7 @@ import {
   type ExperimentReport,
   formatDuration,
   RunFailedError,
+  type RunnerEvent,
   runExperiment,
 } from "../../experiments/framework/index.js";
 import { EXPERIMENTS, getExperiment, UnknownExperimentError } from "../../experiments/registry.js";
@@ -34,6 +37,7 @@ export type RunCliOptions = {
   data?: string;
   standardize?: boolean;
   labelColumn?: string;
+  delimiter?: string;
   jobs?: string;
 };
 
@@ -71,13 +75,30 @@ function statKind(path: string): "file" | "dir" | null {
   }
 }
 
+/** Row count above which `ghosts run` warns that runs will be slow. */
+const LARGE_DATA_ROWS = 100_000;
+
+/** Parses `--delimiter`: one character, or `tab` / `\t`. */
+export function parseDelimiter(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const d = text === "tab" || text === "\\t" ? "\t" : text;
+  if (d.length !== 1 || /[\r\n"]/.test(d)) {
+    throw new UsageError(
+      `--delimiter must be one character (or 'tab'), not a quote or line end; got ${JSON.stringify(text)}`,
+    );
+  }
+  return d;
+}
+
 /**
  * Parses `--data` (`FILE.csv`, `cifar10:DIR` or `digits`; default digits) with
- * `--standardize` and `--label-column`, checking that the file or folder exists and that a
- * CSV file loads.
+ * `--standardize`, `--label-column` and `--delimiter`, checking that the file or folder
+ * exists and that a CSV file loads. For a CSV file, `notes` holds the summary line (rows,
+ * features, classes with counts and mapping) and a warning per class too small to split.
  */
 export function parseData(
-  opts: Pick<RunCliOptions, "data" | "standardize" | "labelColumn">,
+  opts: Pick<RunCliOptions, "data" | "standardize" | "labelColumn" | "delimiter">,
+  notes: string[] = [],
 ): DataSpec {
   const text = opts.data;
   const csv = text !== undefined && text !== "digits" && !text.startsWith("cifar10:");
@@ -85,6 +106,8 @@ export function parseData(
   if (!csv && opts.labelColumn !== undefined) {
     throw new UsageError("--label-column needs --data FILE.csv");
   }
+  if (!csv && opts.delimiter !== undefined)
+    throw new UsageError("--delimiter needs --data FILE.csv");
   if (text === undefined || text === "digits") return { kind: "digits" };
   if (text.startsWith("cifar10:")) {
     const dir = text.slice("cifar10:".length);
@@ -104,14 +127,24 @@ export function parseData(
       throw new UsageError(`--label-column must be an integer, got '${opts.labelColumn}'`);
     }
   }
+  const delimiter = parseDelimiter(opts.delimiter);
   try {
-    loadCsv(text, { labelColumn }); // fail now, with the file's own message, not in a run
+    // fail now, with the file's own message, not in a run
+    const ds = loadCsv(text, { labelColumn, delimiter });
+    notes.push(`data: ${text}: ${describeDataset(ds)}`);
+    for (const w of splitWarnings(ds)) notes.push(`warning: ${text}: ${w}`);
+    if (ds.n > LARGE_DATA_ROWS) {
+      notes.push(
+        `warning: ${text}: ${ds.n.toLocaleString("en-US")} rows is large: experiments train full-batch on the training split, so a run may take minutes before its first progress line`,
+      );
+    }
   } catch (err) {
     if (err instanceof DataError) throw new UsageError(err.message);
     throw err;
   }
   const spec: DataSpec = { kind: "csv", path: text, standardize: opts.standardize === true };
   if (labelColumn !== undefined) spec.labelColumn = labelColumn;
+  if (delimiter !== undefined) spec.delimiter = delimiter;
   return spec;
 }
 
@@ -142,7 +175,8 @@ function toCliError(err: unknown): unknown {
     err instanceof UnknownExperimentError ||
     err instanceof ExperimentInputError ||
     err instanceof DataError ||
-    err instanceof NoResultsError
+    err instanceof NoResultsError ||
+    err instanceof OutputError
   ) {
     return new UsageError(err.message);
   }
@@ -163,42 +197,108 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   }
   const seeds = parseSeeds(opts.seeds);
   const jobs = parseJobs(opts.jobs);
-  const data = parseData(opts);
+  const notes: string[] = [];
+  const data = parseData(opts, notes);
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
-  if (statKind(out) === "file") throw new UsageError(`--out ${out}: is a file, not a directory`);
+  await prepareOut(out);
+  for (const note of notes) io.stderr.write(`${note}\n`);
 
-  for (const def of defs) {
-    const progress = createProgressReporter(
-      io.stderr as { write(s: string): unknown; isTTY?: boolean },
-    );
-    try {
-      const outcome = await runExperiment(def, {
-        out,
-        quick: opts.quick === true,
-        seeds,
-        data,
-        jobs,
-        onEvent: progress.onEvent,
-      });
-      io.stdout.write(
-        formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
-          `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
-      );
-    } catch (err) {
-      throw toCliError(err);
-    } finally {
-      progress.stop();
+  const saved = new SavedRuns(out);
+  const onInterrupt = () => {
+    io.stderr.write(`\nghosts: interrupted; ${saved.describe()}\n`);
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.once("SIGINT", onInterrupt);
+  try {
+    for (const def of defs)
+      await runOne(def, { out, quick: opts.quick === true, seeds, data, jobs }, saved, io);
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+  }
+  const { path } = await writeReportFromDisk(out, EXPERIMENTS, {
+    onInvalidSummary: (file, why) =>
+      io.stderr.write(`warning: ${file} left out: not a valid summary (${why})\n`),
+  }).catch((err: unknown) => {
+    throw toCliError(err);
+  });
+  io.stdout.write(`report: ${path}\n`);
+}
+
+/** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Counts, per experiment, the runs on disk (cached or finished now), for the Ctrl-C message. */
+class SavedRuns {
+  private readonly byExperiment = new Map<string, { onDisk: number; total: number }>();
+  constructor(private readonly out: string) {}
+
+  onEvent(e: RunnerEvent): void {
+    if (e.type === "plan")
+      this.byExperiment.set(e.experiment, { onDisk: e.cached, total: e.total });
+    else if (e.type === "run-done") {
+      const c = this.byExperiment.get(e.experiment);
+      if (c !== undefined) c.onDisk++;
     }
   }
-  const { path } = await writeReportFromDisk(out, EXPERIMENTS);
-  io.stdout.write(`report: ${path}\n`);
+
+  /** e.g. "12 of 40 runs of arch-grid are saved in results/arch-grid/runs; rerun the same command to continue". */
+  describe(): string {
+    if (this.byExperiment.size === 0) return "nothing was computed yet";
+    const parts = [...this.byExperiment].map(
+      ([id, c]) =>
+        `${c.onDisk} of ${c.total} runs of ${id} are saved in ${join(this.out, id, "runs")}`,
+    );
+    return `${parts.join("; ")}; rerun the same command to continue`;
+  }
+}
+
+/** Checks (creating it if needed) that `--out` is a writable folder, at once. */
+export async function prepareOut(out: string): Promise<void> {
+  try {
+    await ensureDirectory(out);
+  } catch (err) {
+    if (err instanceof OutputError) throw new UsageError(`--out ${err.message}`);
+    throw err;
+  }
+}
+
+/** Runs one experiment and prints its main table, verdict and results folder. */
+async function runOne(
+  def: AnyExperiment,
+  opts: { out: string; quick: boolean; seeds: number[] | undefined; data: DataSpec; jobs: number },
+  saved: SavedRuns,
+  io: CliIO,
+): Promise<void> {
+  const progress = createProgressReporter(
+    io.stderr as { write(s: string): unknown; isTTY?: boolean },
+  );
+  try {
+    const outcome = await runExperiment(def, {
+      ...opts,
+      onEvent: (e) => {
+        saved.onEvent(e);
+        progress.onEvent(e);
+      },
+    });
+    io.stdout.write(
+      formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
+        `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
+    );
+  } catch (err) {
+    throw toCliError(err);
+  } finally {
+    progress.stop();
+  }
 }
 
 async function runReport(opts: { out?: string }, io: CliIO): Promise<void> {
   const out = opts.out ?? DEFAULT_OUT;
   try {
-    const { path, experiments } = await writeReportFromDisk(out, EXPERIMENTS);
+    const { path, experiments } = await writeReportFromDisk(out, EXPERIMENTS, {
+      onInvalidSummary: (file, why) =>
+        io.stderr.write(`warning: ${file} left out: not a valid summary (${why})\n`),
+    });
     io.stdout.write(
       `report: ${path} (${experiments.length} experiment${experiments.length === 1 ? "" : "s"})\n`,
     );
@@ -230,10 +330,11 @@ export const runCommand: CliCommand = {
       .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
       .option(
         "--data <source>",
-        "FILE.csv (features + integer label) or cifar10:DIR (default: digits)",
+        "FILE.csv (numeric features + a class label) or cifar10:DIR (default: digits)",
       )
       .option("--standardize", "z-score CSV features, fitted on the training split only")
       .option("--label-column <n>", "0-based label column of the CSV; negative counts from the end")
+      .option("--delimiter <c>", "CSV separator: one character or 'tab' (default: detected)")
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default 1)")
       .action((name: string, opts: RunCliOptions) => runRun(name, opts, io));
   },

@@ -64,7 +64,7 @@ export function createDataLoader(): DataLoader {
           set = loadDigits();
           break;
         case "csv":
-          set = loadCsv(spec.path, { labelColumn: spec.labelColumn });
+          set = loadCsv(spec.path, { labelColumn: spec.labelColumn, delimiter: spec.delimiter });
           break;
         case "cifar10":
           if (cifar10Loader === null) {

@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
+import { fsReason, OutputError } from "./dirs.js";
 import { ExperimentDefinitionError, type JsonValue } from "./types.js";
 
 const NON_FINITE = new Map<string, number>([
@@ -104,6 +105,9 @@ export const TEMP_PREFIX = ".tmp-";
  * Writes `text` to `path` atomically: to a temporary file in the same folder, then renamed
  * over `path` (a rename within one file system is atomic), so a reader — or a rerun after
  * an interruption — sees either the old file or the complete new one, never a torn write.
+ *
+ * @throws {OutputError} naming the path and the reason (full disk, no permission, a
+ *   directory in the way).
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const temp = join(
@@ -115,6 +119,6 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => {});
-    throw err;
+    throw new OutputError(`cannot write ${path}: ${fsReason(err)}`);
   }
 }

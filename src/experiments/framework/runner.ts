@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
+import { readdir, readFile, rmdir, unlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,15 +22,10 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { renderSvg } from "../../report/vega.js";
 import { createDataLoader, type DataLoader } from "./data.js";
-import {
-  decodeJson,
-  encodeJson,
-  jsonEqual,
-  normalizeJson,
-  TEMP_PREFIX,
-  writeFileAtomic,
-} from "./json.js";
+import { ensureDirectory, fsReason, OutputError } from "./dirs.js";
+import { decodeJson, encodeJson, normalizeJson, TEMP_PREFIX, writeFileAtomic } from "./json.js";
 import { type FromWorker, type ToWorker, throttleProgress, type WorkerInit } from "./protocol.js";
+import { checkRunFile, type ExpectedRun, firstIssue, type RunRecord } from "./run-file.js";
 import {
   SUMMARY_META_KEYS,
   type SummaryFile,
@@ -61,7 +56,10 @@ export type RunnerEvent =
       /** Threads that will execute them. */
       jobs: number;
     }
-  /** A run file on disk was ignored: its spec or data differ from the plan's, or it is unreadable. */
+  /**
+   * A run file on disk was ignored and its run is recomputed: its spec or data differ from
+   * the plan's, or it is unreadable, torn, or fails validation (schema, ranges, finiteness).
+   */
   | { type: "stale"; experiment: string; key: string; reason: string }
   | { type: "run-start"; experiment: string; key: string; index: number }
   | { type: "run-progress"; experiment: string; key: string; index: number; fraction: number }
@@ -146,6 +144,7 @@ export const USER_ERROR_NAMES: ReadonlySet<string> = new Set([
   "DataError",
   "UsageError",
   "ExperimentInputError",
+  "OutputError",
 ]);
 
 const RUN_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._=-]*$/;
@@ -170,46 +169,36 @@ function sharedLoader(): DataLoader {
   return threadLoader;
 }
 
-/** A stored run file: the run spec and data it was computed for, and its result. */
-type RunRecord = {
-  experiment: string;
-  key: string;
-  run: JsonObject;
-  data: JsonObject;
-  seconds: number;
-  finishedAt: string;
-  result: JsonValue;
-};
-
-/** The cached result of a run if its file matches the plan; otherwise why not. */
+/**
+ * The cached result of a run if its file is valid and matches the plan; otherwise why not
+ * (`null`: no file). An empty folder where the file belongs is removed (and reported); a
+ * non-empty one is an error, before anything is computed.
+ */
 async function readCached(
   path: string,
-  expected: { experiment: string; key: string; run: JsonObject; data: JsonObject },
+  expected: ExpectedRun,
+  resultSchema: ExperimentDefinition<JsonObject, JsonValue, JsonObject>["resultSchema"],
 ): Promise<{ result: JsonValue; seconds: number } | { stale: string } | null> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
-  } catch {
-    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "EISDIR") {
+      try {
+        await rmdir(path);
+      } catch {
+        throw new OutputError(
+          `${path} is a directory where a run file belongs; move it away and rerun`,
+        );
+      }
+      return { stale: "an empty directory stood where the run file belongs (removed)" };
+    }
+    return { stale: `unreadable file (${fsReason(err)})` };
   }
-  let rec: Partial<RunRecord>;
-  try {
-    rec = decodeJson(text) as Partial<RunRecord>;
-  } catch {
-    return { stale: "unreadable file" };
-  }
-  if (rec === null || typeof rec !== "object" || !("result" in rec)) {
-    return { stale: "not a run file" };
-  }
-  if (rec.experiment !== expected.experiment || rec.key !== expected.key) {
-    return { stale: "written for another run" };
-  }
-  if (!jsonEqual(rec.run ?? null, expected.run)) return { stale: "run spec changed" };
-  if (!jsonEqual(rec.data ?? null, expected.data)) return { stale: "data changed" };
-  return {
-    result: rec.result as JsonValue,
-    seconds: typeof rec.seconds === "number" ? rec.seconds : 0,
-  };
+  const checked = checkRunFile(text, expected, resultSchema);
+  return "invalid" in checked ? { stale: checked.invalid } : checked;
 }
 
 /** Removes temporary files left by an invocation killed in the middle of a write. */
@@ -287,19 +276,18 @@ export async function runExperiment<
 
   const dir = join(opts.out, id);
   const runsDir = join(dir, "runs");
-  await mkdir(runsDir, { recursive: true });
+  await ensureDirectory(runsDir);
   await Promise.all([sweepTempFiles(dir), sweepTempFiles(runsDir)]);
   const runPath = (i: number) => join(runsDir, `${keys[i]}.json`);
 
   const results: ({ result: Result; seconds: number } | undefined)[] = new Array(runs.length);
   const missing: number[] = [];
   for (let i = 0; i < runs.length; i++) {
-    const cached = await readCached(runPath(i), {
-      experiment: id,
-      key: keys[i],
-      run: runs[i],
-      data: dataJson,
-    });
+    const cached = await readCached(
+      runPath(i),
+      { experiment: id, key: keys[i], run: runs[i], data: dataJson },
+      def.resultSchema,
+    );
     if (cached !== null && "result" in cached) {
       results[i] = { result: cached.result as Result, seconds: cached.seconds };
     } else {
@@ -330,6 +318,18 @@ export async function runExperiment<
       emit({ type: "run-progress", experiment: id, key: keys[index], index, fraction }),
     async done(index, text, seconds) {
       const result = decodeJson(text) as Result;
+      const valid = def.resultSchema?.safeParse(result);
+      if (valid !== undefined && !valid.success) {
+        const why = firstIssue(valid.error);
+        emit({ type: "run-failed", experiment: id, key: keys[index], index, message: why });
+        failure ??= new RunFailedError(
+          id,
+          keys[index],
+          "ExperimentDefinitionError",
+          `the result does not match the experiment's resultSchema (${why})`,
+        );
+        return;
+      }
       const record: RunRecord = {
         experiment: id,
         key: keys[index],

@@ -6,7 +6,10 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
 import { decodeJson } from "./json.js";
+import { firstIssue } from "./run-file.js";
+import { count, nonNegative } from "./schemas.js";
 import type { DataSpec, JsonObject, JsonValue } from "./types.js";
 
 /** The framework's fields of `summary.json`; an experiment's summary must not use these keys. */
@@ -72,27 +75,86 @@ export function splitSummaryFile<S extends JsonObject = JsonObject>(
   return { meta: meta as SummaryMeta, summary: summary as S };
 }
 
-/** Reads and decodes `<dir>/summary.json`; `null` when absent or not a valid summary. */
-export async function readSummaryFile(dir: string): Promise<SummaryFile | null> {
+/** The data spec as stored (see {@link DataSpec}). */
+const dataSpecSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("digits") }),
+  z.object({
+    kind: z.literal("csv"),
+    path: z.string(),
+    standardize: z.boolean(),
+    labelColumn: z.number().int().optional(),
+    delimiter: z.string().optional(),
+  }),
+  z.object({ kind: z.literal("cifar10"), dir: z.string() }),
+]);
+
+/** Shape and ranges of the framework's fields of `summary.json` ({@link SummaryMeta}). */
+export const summaryMetaSchema = z.object({
+  experiment: z.string().min(1),
+  title: z.string(),
+  version: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  seeds: z.array(z.number()).nullable(),
+  data: dataSpecSchema,
+  quick: z.boolean(),
+  runs: count,
+  computedRuns: count,
+  durationSeconds: nonNegative,
+  computeSeconds: nonNegative,
+  generatedAt: z.string(),
+});
+
+/** Checks decoded `summary.json` contents; the summary, or why it is not one. */
+export function checkSummaryFile(
+  value: JsonValue,
+): { file: SummaryFile; invalid?: undefined } | { invalid: string } {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return { invalid: "not a JSON object" };
+  }
+  const meta = summaryMetaSchema.safeParse(value);
+  if (!meta.success) return { invalid: firstIssue(meta.error) };
+  return { file: value as SummaryFile };
+}
+
+/**
+ * Reads and decodes `<dir>/summary.json`; `null` when absent or not a valid summary (then
+ * `onInvalid` gets the reason).
+ */
+export async function readSummaryFile(
+  dir: string,
+  onInvalid?: (path: string, reason: string) => void,
+): Promise<SummaryFile | null> {
+  const path = join(dir, "summary.json");
   let text: string;
   try {
-    text = await readFile(join(dir, "summary.json"), "utf8");
-  } catch {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") onInvalid?.(path, "unreadable");
     return null;
   }
   let value: JsonValue;
   try {
     value = decodeJson(text);
   } catch {
+    onInvalid?.(path, "not valid JSON");
     return null;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
-  if (typeof value.experiment !== "string" || typeof value.config !== "object") return null;
-  return value as SummaryFile;
+  const checked = checkSummaryFile(value);
+  if (checked.invalid !== undefined) {
+    onInvalid?.(path, checked.invalid);
+    return null;
+  }
+  return checked.file;
 }
 
-/** Every `<out>/*\/summary.json` present, keyed by the experiment id of the folder. */
-export async function readAllSummaries(out: string): Promise<Map<string, SummaryFile>> {
+/**
+ * Every valid `<out>/*\/summary.json` present, keyed by the experiment id of the folder;
+ * `onInvalid` hears of each one skipped and why.
+ */
+export async function readAllSummaries(
+  out: string,
+  onInvalid?: (path: string, reason: string) => void,
+): Promise<Map<string, SummaryFile>> {
   const found = new Map<string, SummaryFile>();
   let entries: string[];
   try {
@@ -104,8 +166,11 @@ export async function readAllSummaries(out: string): Promise<Map<string, Summary
     return found;
   }
   for (const name of entries) {
-    const file = await readSummaryFile(join(out, name));
-    if (file !== null && file.experiment === name) found.set(name, file);
+    const file = await readSummaryFile(join(out, name), onInvalid);
+    if (file === null) continue;
+    if (file.experiment === name) found.set(name, file);
+    else
+      onInvalid?.(join(out, name, "summary.json"), `written for experiment "${file.experiment}"`);
   }
   return found;
 }

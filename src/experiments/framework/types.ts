@@ -10,6 +10,7 @@
  * @module
  */
 import type { TopLevelSpec } from "vega-lite";
+import type { ZodType } from "zod";
 import type { Dataset } from "../../data/index.js";
 
 /** A JSON scalar. Numbers may be ±Infinity or NaN: the framework's codec keeps them. */
@@ -30,13 +31,13 @@ export type VegaLiteSpec = TopLevelSpec;
  * - `digits`: the embedded 8×8 digits (features already in [0, 1]).
  * - `csv`: a numeric CSV file (see `loadCsv`); `standardize` z-scores the features with
  *   mean and standard deviation fitted on the training split only; `labelColumn` as in
- *   `loadCsv` (default: the last column).
+ *   `loadCsv` (default: the last column); `delimiter` as in `loadCsv` (default: detected).
  * - `cifar10`: the CIFAR-10 binary batches in `dir`, read by the loader registered with
  *   `registerCifar10Loader` (the set comes with its own train/test split).
  */
 export type DataSpec =
   | { kind: "digits" }
-  | { kind: "csv"; path: string; standardize: boolean; labelColumn?: number }
+  | { kind: "csv"; path: string; standardize: boolean; labelColumn?: number; delimiter?: string }
   | { kind: "cifar10"; dir: string };
 
 /** What `plan` is told about the invocation. */
@@ -140,6 +141,13 @@ export interface ExperimentDefinition<
   runKey(run: Run): string;
   /** One independent unit of work (e.g. one seed × method × setting). */
   execute(run: Run, ctx: RunContext): Promise<Result>;
+  /**
+   * The shape, ranges and finiteness a result must have (a zod schema). A cached run file
+   * whose result fails it is reported and recomputed, and every fresh result is checked
+   * against it before it is stored, so the schema cannot drift from `execute`. Left out,
+   * a cached result is only checked to be JSON.
+   */
+  resultSchema?: ZodType<Result>;
   /** Aggregates the results, given in plan order. */
   summarize(config: JsonObject, results: { run: Run; result: Result }[]): Summary;
   /** The figures of the summary (may be empty). */

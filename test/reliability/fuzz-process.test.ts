@@ -1,0 +1,233 @@
+/**
+ * Fuzzing through the real `ghosts` process (built once to dist/, then `node
+ * dist/cli/main.js`): 200 generated inputs over every surface — radius JSON/JSONL on stdin,
+ * CSV files given to `run --data`, command lines, `summary.json` files read by `report`, and
+ * edited run files in a real cache. Each process must exit 0, or 2 with exactly one
+ * `ghosts:` line and no stack trace, within a hard time limit (a hang is killed and fails).
+ * 200 processes in all; slow on a shared machine (node start-up and module loading dominate).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeJson, encodeJson, type JsonObject } from "../../src/experiments/framework/index.js";
+import { runRecordSchema } from "../../src/experiments/framework/run-file.js";
+import { csvCase, FLAGS, FUZZ_SEED, flagValue, radiusInput } from "./fuzz.arbitraries.js";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const main = join(repo, "dist", "cli", "main.js");
+/** Hard limit of one process (a hang is killed and fails the test). */
+const PROCESS_LIMIT_MS = 60_000;
+const PARALLEL = 4;
+
+const root = mkdtempSync(join(tmpdir(), "ghosts-fuzz-proc-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+const fresh = () => {
+  const d = join(root, String(counter++));
+  mkdirSync(d);
+  return d;
+};
+
+type Outcome = { code: number | null; signal: string | null; out: string; err: string; ms: number };
+
+function ghostsProcess(args: string[], stdin = ""): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [main, ...args], { cwd: root, stdio: "pipe" });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), PROCESS_LIMIT_MS);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, err, ms: performance.now() - t0 });
+    });
+    child.stdin.on("error", () => {}); // the process may exit before reading it all
+    child.stdin.end(stdin);
+  });
+}
+
+/** Runs `cases` with at most PARALLEL processes at once. */
+async function pool<T>(cases: T[], run: (c: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < cases.length) await run(cases[next++]);
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+}
+
+/** Exit 0, or 2 with exactly one "ghosts: " line; never a crash, a stack trace or a hang. */
+function expectClean(r: Outcome, what: string): void {
+  expect(r.signal, `${what}: killed (hang?)`).toBeNull();
+  expect([0, 2], `${what}: ${r.err}`).toContain(r.code);
+  expect(r.err, what).not.toMatch(/internal error|\n\s+at /);
+  const errors = r.err.split("\n").filter((l) => l.startsWith("ghosts: "));
+  expect(errors, `${what}: ${r.err}`).toHaveLength(r.code === 0 ? 0 : 1);
+}
+
+const tally = new Map<string, number>();
+const count = (surface: string) => tally.set(surface, (tally.get(surface) ?? 0) + 1);
+
+beforeAll(() => {
+  const build = spawnSync(
+    process.execPath,
+    [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: repo,
+      encoding: "utf8",
+    },
+  );
+  if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
+}, 300_000);
+
+afterAll(() => {
+  console.log(`fuzz process: ${[...tally].map(([k, v]) => `${k} ${v}`).join(", ")}`);
+});
+
+describe("fuzz through the real ghosts process", () => {
+  it("60 radius inputs on stdin", { timeout: 600_000 }, async () => {
+    const inputs = fc.sample(radiusInput, { numRuns: 60, seed: FUZZ_SEED });
+    await pool(inputs, async (text) => {
+      const r = await ghostsProcess(["radius"], text);
+      expectClean(r, `radius ${JSON.stringify(text).slice(0, 200)}`);
+      for (const line of r.out.split("\n").filter(Boolean))
+        expect(() => JSON.parse(line)).not.toThrow();
+      count("radius");
+    });
+  });
+
+  it("50 CSV files through run --data", { timeout: 600_000 }, async () => {
+    const cases = fc.sample(csvCase, { numRuns: 50, seed: FUZZ_SEED });
+    await pool(cases, async (c) => {
+      const file = join(fresh(), "data.csv");
+      writeFileSync(file, c.bytes);
+      const args = ["run", "theory", "--quick", "--data", file];
+      if (c.labelColumn !== undefined) args.push("--label-column", String(c.labelColumn));
+      if (c.delimiter !== undefined) args.push("--delimiter", c.delimiter);
+      // an --out that cannot be created stops the command right after the data is checked
+      const r = await ghostsProcess([...args, "--out", "/proc/nope"]);
+      expectClean(r, `csv ${args.join(" ")}`);
+      expect(r.code).toBe(2);
+      count("csv");
+    });
+  });
+
+  it("50 command lines", { timeout: 600_000 }, async () => {
+    const value = fc.oneof(flagValue, fc.constantFrom(join(repo, "package.json"), root));
+    const argv = fc
+      .tuple(
+        fc.constantFrom("radius", "explain", "run", "report", "help", "nosuch", "--help"),
+        fc.array(fc.tuple(fc.constantFrom(...FLAGS), fc.option(value)), { maxLength: 4 }),
+      )
+      .map(([cmd, pairs]) => {
+        const rest = pairs.flatMap(([f, v]) => (v === null ? [f] : [f, v]));
+        // run always ends with an --out that cannot be created, so nothing trains
+        return cmd === "run" ? [cmd, "theory", ...rest, "--out", "/proc/nope"] : [cmd, ...rest];
+      });
+    const cases = fc.sample(argv, { numRuns: 50, seed: FUZZ_SEED });
+    await pool(cases, async (args) => {
+      const r = await ghostsProcess(args, '{"logits":[1,2],"slopes":[0,1]}');
+      expectClean(r, `argv ${JSON.stringify(args)}`);
+      count("cli");
+    });
+  });
+
+  it("30 damaged summary.json files read by report", { timeout: 600_000 }, async () => {
+    const results = join(repo, "docs", "results");
+    const ids = readdirSync(results).filter((id) => !id.includes("."));
+    const cases = fc.sample(
+      fc.record({
+        id: fc.constantFrom(...ids),
+        path: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+        value: fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(null, -1, "x", [], {})),
+        torn: fc.option(fc.nat()),
+      }),
+      { numRuns: 30, seed: FUZZ_SEED },
+    );
+    await pool(cases, async (c) => {
+      const out = fresh();
+      const dir = join(out, c.id);
+      mkdirSync(dir);
+      for (const f of readdirSync(join(results, c.id)).filter((n) => n.endsWith(".svg"))) {
+        cpSync(join(results, c.id, f), join(dir, f));
+      }
+      const base = decodeJson(
+        readFileSync(join(results, c.id, "summary.json"), "utf8"),
+      ) as JsonObject;
+      const keys = Object.keys(base);
+      const k = keys[c.path[0] % keys.length];
+      const text = encodeJson({ ...base, [k]: c.value });
+      writeFileSync(
+        join(dir, "summary.json"),
+        c.torn === null ? text : text.slice(0, c.torn % text.length),
+      );
+      const r = await ghostsProcess(["report", "--out", out]);
+      expectClean(r, `report ${c.id}.${k}`);
+      count("summary.json");
+    });
+  });
+
+  it("10 edited run files in a real cache are healed", { timeout: 600_000 }, async () => {
+    const reference = fresh();
+    const first = await ghostsProcess(["run", "theory", "--quick", "--out", reference]);
+    expectClean(first, "reference run");
+    expect(first.code).toBe(0);
+    const runFiles = readdirSync(join(reference, "theory", "runs")).sort();
+    const cases = fc.sample(
+      fc.record({
+        file: fc.nat({ max: runFiles.length - 1 }),
+        how: fc.constantFrom("torn", "field", "result", "delete", "directory"),
+        at: fc.nat(),
+        value: fc.oneof(fc.jsonValue({ maxDepth: 1 }), fc.constantFrom(-1, 7.5, "NaN", null)),
+      }),
+      { numRuns: 10, seed: FUZZ_SEED },
+    );
+    await pool(cases, async (c) => {
+      const out = fresh();
+      cpSync(reference, out, { recursive: true });
+      const path = join(out, "theory", "runs", runFiles[c.file]);
+      const text = readFileSync(path, "utf8");
+      const rec = decodeJson(text) as JsonObject;
+      if (c.how === "torn") writeFileSync(path, text.slice(0, c.at % text.length));
+      else if (c.how === "directory") {
+        rmSync(path);
+        mkdirSync(path);
+      } else if (c.how === "delete") {
+        const keys = Object.keys(rec);
+        delete rec[keys[c.at % keys.length]];
+        writeFileSync(path, encodeJson(rec));
+      } else {
+        const target =
+          c.how === "result" && typeof rec.result === "object" && rec.result !== null
+            ? (rec.result as JsonObject)
+            : rec;
+        const keys = Object.keys(target);
+        target[keys[c.at % keys.length]] = c.value as JsonObject;
+        writeFileSync(path, encodeJson(rec));
+      }
+      const r = await ghostsProcess(["run", "theory", "--quick", "--out", out]);
+      expectClean(r, `run file ${c.how}`);
+      expect(r.code, r.err).toBe(0);
+      // healed: every run file of the cache is valid again (the summary's equality after a
+      // heal is asserted in run-files.test.ts, whose experiment is timing-free)
+      for (const f of readdirSync(join(out, "theory", "runs"))) {
+        const value = decodeJson(readFileSync(join(out, "theory", "runs", f), "utf8"));
+        expect(runRecordSchema.safeParse(value).success).toBe(true);
+      }
+      count("run files");
+    });
+  });
+});
