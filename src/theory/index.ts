@@ -40,5 +40,5 @@ export {
   spread,
   spreads,
 } from "./spread.js";
-export { lossAlongLine, taylorCoefficients, taylorPolynomial } from "./taylor.js";
 export { BOUNDARY_BAND, normalisedStep, type Regime, regime } from "./step.js";
+export { lossAlongLine, taylorCoefficients, taylorPolynomial } from "./taylor.js";
