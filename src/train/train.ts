@@ -84,7 +84,7 @@ export interface TrainOptions {
    * Called after every step with its record. A returned promise is awaited before the next
    * step, which lets a caller yield to its event loop (a Web Worker reading pause messages).
    */
-  onStep?: (record: StepRecord) => void | Promise<void>;
+  onStep?: (record: StepRecord) => unknown;
   /**
    * Compile the optimizer's device-only links into one function (default true; only for an
    * optimizer spec). `false` runs them op by op — same numbers, slower; for comparisons.
@@ -469,7 +469,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       history.push(record);
       const pending = options.onStep?.(record);
-      if (pending) await pending;
+      if (pending instanceof Promise) await pending;
     }
   } finally {
     xTrain.dispose();
