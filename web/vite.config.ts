@@ -29,11 +29,14 @@ const NODE_BUILTINS = new Set([
 /** Resolves `node:*` imports to a stub module that re-exports the stub's names. */
 function nodeStubs(): Plugin {
   const stub = fileURLToPath(new URL("./src/node-stub.ts", import.meta.url));
+  const events = fileURLToPath(new URL("./src/events-stub.cjs", import.meta.url));
   return {
     name: "ghosts-node-stubs",
     enforce: "pre",
     resolveId(id) {
       const bare = id.startsWith("node:") ? id.slice(5) : id;
+      // CommonJS subclasses EventEmitter, so `require("events")` must return a class.
+      if (bare === "events") return events;
       if (NODE_BUILTINS.has(bare) && (id.startsWith("node:") || !id.includes("/"))) {
         return STUB_PREFIX + bare;
       }

@@ -85,6 +85,7 @@ function setUpTraining(): void {
       batchSize: value("train-batch"),
       seed: value("train-seed"),
       evalEvery: 10,
+      live: true,
       spike:
         spikeAt === ""
           ? undefined

@@ -68,6 +68,7 @@ export class GhostPlane {
     });
     $("taylor-label").addEventListener("change", (e) => {
       this.sample.y = Number((e.target as HTMLSelectElement).value);
+      $("plane").dataset.sample = JSON.stringify(this.sample);
       this.updateTaylor();
     });
     $("taylor-order").addEventListener("change", () => this.updateTaylor());
@@ -136,6 +137,8 @@ export class GhostPlane {
 
   private update(): void {
     const { z, a } = this.sample;
+    // The exact numbers shown (sliders snap to their step), for tests and the curious.
+    $("plane").dataset.sample = JSON.stringify(this.sample);
     const rho = rhoA(a);
     const ghost = nearestGhost(z, a);
     const finite = Number.isFinite(ghost.modulus);
@@ -326,7 +329,27 @@ export class GhostPlane {
               title: "loss",
               scale: { domain: [lo - pad, hi + pad] },
             },
-            color: { field: "curve", type: "nominal", title: null, legend: { orient: "bottom" } },
+            color: {
+              field: "curve",
+              type: "nominal",
+              title: null,
+              legend: { orient: "bottom", columns: 4 },
+              scale: {
+                domain: [
+                  "exact ℓ(τ)",
+                  ...TAYLOR_ORDERS.map((n) => `order ${String(n).padStart(2)}`),
+                ],
+                range: [
+                  "#111111",
+                  "#4c78a8",
+                  "#f58518",
+                  "#54a24b",
+                  "#e45756",
+                  "#b279a2",
+                  "#9d755d",
+                ],
+              },
+            },
             strokeDash: {
               condition: { test: "datum.curve === 'exact ℓ(τ)'", value: [1, 0] },
               value: [5, 3],

@@ -27,8 +27,12 @@ export interface RunConfig {
   evalEvery: number;
   /** A spike scheduled in advance: ×multiplier from step `at` on (or only at `at`). */
   spike?: { multiplier: number; at: number; once: boolean };
-  /** Engine device (WebGPU when offered, else Wasm). */
-  device?: "wasm" | "webgpu";
+  /**
+   * Accept spikes injected while training (the training tab). Such runs build the chain
+   * link by link with a host-side learning-rate schedule; others use the library's
+   * declarative specs, whose device links are compiled into one function (faster).
+   */
+  live?: boolean;
 }
 
 /** Where a digit's direction comes from, for the ghost plane. */

@@ -78,7 +78,7 @@ export class RunGroup {
   private readonly chartBoxes: HTMLElement[];
 
   constructor(
-    private readonly root: HTMLElement,
+    root: HTMLElement,
     private readonly prefix: string,
     private readonly onChange: () => void = () => {},
   ) {
@@ -235,9 +235,9 @@ export class RunGroup {
         tr.dataset.accuracy = acc === undefined ? "" : String(acc);
         tr.dataset.done = String(run.done);
         tr.dataset.stepsPerSecond = String(run.stepsPerSecond);
-        cells.forEach((c, i) =>
-          tr.append(make(i === 0 ? "th" : "td", i === 0 ? { scope: "row" } : { class: "num" }, c)),
-        );
+        cells.forEach((c, i) => {
+          tr.append(make(i === 0 ? "th" : "td", i === 0 ? { scope: "row" } : { class: "num" }, c));
+        });
         return tr;
       }),
     );
@@ -260,6 +260,8 @@ export class RunGroup {
         if (r.r > 0 && Number.isFinite(r.r)) ratio.push({ step: r.step, value: r.r, run: name });
       }
     }
-    [loss, acc, lengths, ratio].forEach((rows, i) => this.charts[i].set(rows));
+    [loss, acc, lengths, ratio].forEach((rows, i) => {
+      this.charts[i].set(rows);
+    });
   }
 }

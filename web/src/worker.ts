@@ -20,8 +20,10 @@ import {
 import { buildModel, type Params } from "../../src/models/index.js";
 import {
   adamDirection,
+  type ControllerSpec,
   chain,
   type GradientTransformation,
+  type OptimizerSpec,
   rhoClip,
   rhoSet,
   type Schedule,
@@ -35,7 +37,12 @@ import { Rng } from "../../src/util/random.js";
 import { loadDigitsSplit } from "./digits.js";
 import type { FromWorker, RunConfig, SampleResult, StepMessage, ToWorker } from "./protocol.js";
 
-const post = (m: FromWorker): void => postMessage(m);
+/** The worker's global scope, typed without the WebWorker lib (the page's tsconfig has DOM). */
+const scope = globalThis as unknown as {
+  postMessage(message: FromWorker): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+};
+const post = (m: FromWorker): void => scope.postMessage(m);
 
 let paused = false;
 let resumeWaiter: (() => void) | null = null;
@@ -67,6 +74,23 @@ function learningRateSchedule(config: RunConfig): Schedule {
     const live = liveSpike;
     if (live && (live.once ? step === live.from : step >= live.from)) lr *= live.multiplier;
     return lr;
+  };
+}
+
+/** The declarative optimizer and controller specs of a run without live spikes. */
+function optimizerSpecs(config: RunConfig): {
+  optimizer: OptimizerSpec;
+  controller: ControllerSpec;
+} {
+  const c = config.controller;
+  return {
+    optimizer: { name: config.optimizer, learningRate: config.learningRate, spike: config.spike },
+    controller:
+      c.name === "rho-clip"
+        ? { name: "rho-clip", rMax: c.rMax }
+        : c.name === "rho-set"
+          ? { name: "rho-set", rTarget: c.rTarget }
+          : { name: "none" },
   };
 }
 
@@ -104,7 +128,7 @@ async function runTraining(config: RunConfig, digitsUrl: string): Promise<void> 
   const result = await train({
     model,
     data: split,
-    optimizer: optimizerChain(config),
+    ...(config.live ? { optimizer: optimizerChain(config) } : optimizerSpecs(config)),
     steps: config.steps,
     batchSize: config.batchSize,
     evalEvery: config.evalEvery,
@@ -204,7 +228,7 @@ async function sample(
   return { index: i, label: test.y[i], pixels, logits, slopes, direction: kind, testAccuracy };
 }
 
-onmessage = (event: MessageEvent<ToWorker>) => {
+scope.onmessage = (event: MessageEvent<ToWorker>) => {
   const m = event.data;
   const fail = (e: unknown) => post({ type: "error", message: (e as Error).message ?? String(e) });
   switch (m.type) {
