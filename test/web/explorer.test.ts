@@ -51,6 +51,9 @@ describe("ghost plane", () => {
     const before = await dataValue("#out-rhoA");
     await page.focus("#a-9");
     for (let i = 0; i < 25; i++) await page.keyboard.press("ArrowRight");
+    await page.waitForFunction(
+      () => JSON.parse(document.getElementById("plane")?.dataset.sample ?? "{}").a?.[9] === 2.18,
+    );
     const s = await planeSample();
     expect(s.a[9]).toBeCloseTo(1.93 + 0.25, 10);
     const rho = await dataValue("#out-rhoA");
@@ -135,6 +138,7 @@ describe("live training", () => {
     const clip = await accuracy("clip");
     const speed = await page.getAttribute("#train-run-plain", "data-steps-per-second");
     console.log(`in-page training (Wasm): ${Number(speed).toFixed(1)} steps/s per run, 2 runs`);
+    expect(await page.getAttribute("#train-run-plain", "data-device")).toBe("wasm");
     expect(clip).toBeGreaterThan(0.8);
     expect(plain).toBeLessThan(0.3);
     expect(await page.locator("#train-chart-3 svg path").count()).toBeGreaterThan(0);

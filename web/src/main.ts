@@ -68,13 +68,26 @@ function drawDigit(pixels: number[]): void {
   ctx.putImageData(img, 0, 0);
 }
 
+/** The backend choice: WebGPU when asked for, or on "auto" when the browser has an adapter. */
+async function chosenDevice(): Promise<"wasm" | "webgpu"> {
+  const choice = ($("train-device") as HTMLSelectElement).value;
+  if (choice === "wasm") return "wasm";
+  if (choice === "webgpu") return "webgpu";
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  try {
+    return gpu && (await gpu.requestAdapter()) !== null ? "webgpu" : "wasm";
+  } catch {
+    return "wasm";
+  }
+}
+
 function value(id: string): number {
   return Number(($(id) as HTMLInputElement).value);
 }
 
 function setUpTraining(): void {
   const group = new RunGroup($("train-runs"), "train");
-  $("train-start").addEventListener("click", () => {
+  $("train-start").addEventListener("click", async () => {
     const spikeAt = ($("train-spike-at") as HTMLInputElement).value.trim();
     const base: RunConfig = {
       model: ($("train-model") as HTMLSelectElement).value as WebModel,
@@ -86,6 +99,7 @@ function setUpTraining(): void {
       seed: value("train-seed"),
       evalEvery: 10,
       live: true,
+      device: await chosenDevice(),
       spike:
         spikeAt === ""
           ? undefined

@@ -119,7 +119,7 @@ export class GhostPlane {
         input.addEventListener("input", () => {
           arr[k] = Number(input.value);
           out.textContent = fmt(arr[k], 3);
-          this.update();
+          this.scheduleUpdate();
         });
         row.append(label, input, out);
       }
@@ -133,6 +133,18 @@ export class GhostPlane {
       ...this.sample.z.map((_, k) => make("option", { value: String(k) }, `class ${k}`)),
     );
     sel.value = String(this.sample.y);
+  }
+
+  private pending = false;
+
+  /** One redraw per animation frame however fast a slider moves. */
+  private scheduleUpdate(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.update();
+    });
   }
 
   private update(): void {

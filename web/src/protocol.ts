@@ -33,6 +33,8 @@ export interface RunConfig {
    * declarative specs, whose device links are compiled into one function (faster).
    */
   live?: boolean;
+  /** Engine device: Wasm (default) or WebGPU where the browser offers an adapter. */
+  device?: "wasm" | "webgpu";
 }
 
 /** Where a digit's direction comes from, for the ghost plane. */
@@ -67,7 +69,15 @@ export interface SampleResult {
 export type FromWorker =
   | { type: "started"; device: string; trainSize: number; testSize: number }
   | { type: "steps"; records: StepMessage[]; stepsPerSecond: number }
-  | { type: "done"; finalTestAccuracy: number; skippedSteps: number; stepsPerSecond: number }
+  | {
+      type: "done";
+      finalTestAccuracy: number;
+      skippedSteps: number;
+      /** Over the last steps (compiled, steady). */
+      stepsPerSecond: number;
+      /** Over the whole run, start-up and compilation included. */
+      overallStepsPerSecond: number;
+    }
   | { type: "sample"; result: SampleResult }
   | { type: "progress"; message: string }
   | { type: "error"; message: string };

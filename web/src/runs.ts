@@ -23,6 +23,7 @@ interface RunState {
   done: boolean;
   finalAccuracy: number;
   error: string | null;
+  device: string;
 }
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -91,7 +92,7 @@ export class RunGroup {
         make(
           "tr",
           {},
-          ...["run", "step", "loss", "test accuracy", "r", "steps/s"].map((h) =>
+          ...["run", "step", "loss", "test accuracy", "r", "steps/s", "device"].map((h) =>
             make("th", { scope: "col" }, h),
           ),
         ),
@@ -134,6 +135,7 @@ export class RunGroup {
       done: false,
       finalAccuracy: Number.NaN,
       error: null,
+      device: "",
     }));
     this.ensureCharts();
     for (const run of this.runs) {
@@ -155,6 +157,9 @@ export class RunGroup {
 
   private receive(run: RunState, m: FromWorker): void {
     switch (m.type) {
+      case "started":
+        run.device = m.device;
+        break;
       case "steps":
         run.records.push(...m.records);
         run.stepsPerSecond = m.stepsPerSecond;
@@ -229,12 +234,14 @@ export class RunGroup {
           run.error ? `error: ${run.error}` : fmt(acc),
           fmt(last?.r),
           fmt(run.stepsPerSecond, 3),
+          run.device,
         ];
         const tr = make("tr", { id: `${this.prefix}-run-${run.spec.id}` });
         tr.dataset.steps = last ? String(last.step + 1) : "0";
         tr.dataset.accuracy = acc === undefined ? "" : String(acc);
         tr.dataset.done = String(run.done);
         tr.dataset.stepsPerSecond = String(run.stepsPerSecond);
+        tr.dataset.device = run.device;
         cells.forEach((c, i) => {
           tr.append(make(i === 0 ? "th" : "td", i === 0 ? { scope: "row" } : { class: "num" }, c));
         });
