@@ -34,6 +34,18 @@ export function liveChart(el: HTMLElement, spec: TopLevelSpec, title: string): L
   void view.runAsync();
   let queued: object[] | null = null;
   let scheduled = false;
+  // Charts built inside a hidden section start narrow: refit whenever the layout changes
+  // (the page fires "resize" when it shows a section).
+  let lastWidth = widthOf(el);
+  window.addEventListener("resize", () => {
+    const w = widthOf(el);
+    if (el.clientWidth === 0 || w === lastWidth) return;
+    lastWidth = w;
+    view
+      .width(w)
+      .runAsync()
+      .catch(() => {});
+  });
   return {
     view,
     set(rows) {

@@ -173,9 +173,13 @@ export class GhostPlane {
       const gap = a[0] - a[1];
       const g = binaryGhost(delta, gap);
       binary.hidden = false;
+      $("out-binary-row-label").hidden = false;
       $("out-binary").textContent =
         `√(δ² + π²)/|Δ| = ${fmt(rhoStarBinary(delta, gap))}, t* = ${g ? `${fmt(g.re)} + ${fmt(g.im)}i` : "none"} (δ = ${fmt(delta)}, Δ = ${fmt(gap)})`;
-    } else binary.hidden = true;
+    } else {
+      binary.hidden = true;
+      $("out-binary-row-label").hidden = true;
+    }
     this.drawHeat();
     this.zeros = visibleZeros(z, a, this.half, this.grid, GRID);
     this.ghost = ghost;

@@ -49,6 +49,13 @@ function lineSpec(y: string, opts: { log?: boolean; rule?: number; dash?: boolea
                 type: "nominal",
                 title: null,
                 legend: { orient: "bottom" },
+                scale: {
+                  domain: ["τ", "ρ_a"],
+                  range: [
+                    [1, 0],
+                    [5, 3],
+                  ],
+                },
               },
             }
           : {}),
@@ -118,9 +125,6 @@ export class RunGroup {
       make("div", { class: "table-wrap" }, table),
       make("div", { class: "charts" }, ...this.chartBoxes),
     );
-    window.addEventListener("resize", () => {
-      for (const c of this.charts) c.resize();
-    });
   }
 
   /** Starts `specs` (stopping whatever ran before). */

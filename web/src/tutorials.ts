@@ -82,11 +82,21 @@ function binaryTutorial(): LiveChart {
       layer: [
         {
           data: { name: "rows" },
+          transform: [{ filter: "datum.curve !== 'this δ'" }],
           mark: { type: "line", strokeWidth: 2 },
           encoding: {
             x: { field: "delta", type: "quantitative", title: "logit gap δ" },
             y: { field: "rho", type: "quantitative", title: "radius", scale: { zero: true } },
             color: { field: "curve", type: "nominal", title: null, legend: { orient: "bottom" } },
+          },
+        },
+        {
+          data: { name: "rows" },
+          transform: [{ filter: "datum.curve === 'this δ'" }],
+          mark: { type: "point", filled: true, size: 80, color: "#c62828" },
+          encoding: {
+            x: { field: "delta", type: "quantitative" },
+            y: { field: "rho", type: "quantitative" },
           },
         },
       ],

@@ -155,12 +155,10 @@ async function runTraining(config: RunConfig, digitsUrl: string): Promise<void> 
       currentStep = record.step + 1;
       pending.push(toMessage(record));
       const now = performance.now();
+      stamps.push(now);
+      if (stamps.length > SPEED_WINDOW + 1) stamps.shift();
       if (now - lastFlush > 100 || record.step === config.steps - 1) {
-        post({
-          type: "steps",
-          records: pending,
-          stepsPerSecond: (1000 * currentStep) / (now - t0),
-        });
+        post({ type: "steps", records: pending, stepsPerSecond: recentSpeed() });
         pending = [];
         lastFlush = now;
       }

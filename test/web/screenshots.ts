@@ -4,12 +4,13 @@
  * Also prints the page's load size and the in-page training speed on Wasm (and on WebGPU
  * when headless Chromium offers an adapter with --enable-unsafe-webgpu).
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
-import { checkPrerequisites, launch, open, servePage, watch } from "../test/web/browser.js";
+import { checkPrerequisites, DIST, launch, open, servePage, watch } from "./browser.js";
 
-const OUT = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const OUT = fileURLToPath(new URL("../../web/screenshots/", import.meta.url));
 
 async function trainBriefly(page: Page, steps: number): Promise<number> {
   await page.fill("#train-steps", String(steps));
@@ -25,18 +26,34 @@ async function trainBriefly(page: Page, steps: number): Promise<number> {
   return Number(await page.getAttribute("#train-run-plain", "data-steps-per-second"));
 }
 
+/** What the first visit fetches: bytes as served and gzip-compressed (as a static host would). */
+async function reportLoadSize(page: Page, url: string): Promise<void> {
+  const paths = await page.evaluate(() =>
+    [
+      ...performance.getEntriesByType("navigation"),
+      ...performance.getEntriesByType("resource"),
+    ].map((e) => new URL(e.name).pathname),
+  );
+  let raw = 0;
+  let gzip = 0;
+  for (const path of new Set(paths)) {
+    const file = `${DIST}${path === "/" ? "index.html" : path.slice(1)}`;
+    if (!existsSync(file)) continue;
+    const bytes = readFileSync(file);
+    raw += bytes.length;
+    gzip += gzipSync(bytes).length;
+  }
+  console.log(
+    `page load (${new Set(paths).size} files from ${url}): ${(raw / 1024).toFixed(0)} KiB, ${(gzip / 1024).toFixed(0)} KiB gzipped`,
+  );
+}
+
 async function shoot(browser: Browser, url: string, width: number, name: string): Promise<void> {
   const page = await browser.newPage({ viewport: { width, height: width > 600 ? 900 : 844 } });
   const seen = await watch(page, url);
-  let bytes = 0;
-  page.on("response", async (r) => {
-    const length = Number((await r.allHeaders())["content-length"] ?? 0);
-    bytes += length;
-  });
   await open(page, url, "#plane");
   await page.waitForTimeout(800);
-  if (width > 600)
-    console.log(`page load: ${(bytes / 1024).toFixed(0)} KiB transferred (uncompressed, no cache)`);
+  if (width > 600) await reportLoadSize(page, url);
   await page.click("#preset-ten");
   await page.waitForTimeout(500);
   await page.screenshot({ path: `${OUT}${name}-plane.png`, fullPage: true });
