@@ -53,6 +53,8 @@ export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
   plugins: [nodeStubs()],
+  // The development server pre-bundles CommonJS dependencies on its own; give it the stubs too.
+  optimizeDeps: { rolldownOptions: { plugins: [nodeStubs()] } },
   worker: { format: "es", plugins: () => [nodeStubs()] },
   build: {
     outDir: "dist",

@@ -389,7 +389,7 @@ export class GhostPlane {
       ],
     };
     const el = $("taylor-chart");
-    this.taylorChart?.view.finalize();
+    this.taylorChart?.finalize();
     this.taylorChart = liveChart(el, spec as never, "Taylor polynomials of the loss along τ");
     this.taylorChart.set(rows);
   }
