@@ -29,7 +29,9 @@ export function liveChart(el: HTMLElement, spec: TopLevelSpec, title: string): L
   let rows: object[] = [];
   let width = widthOf(el);
   const build = (): vega.View => {
-    const compiled = compile({ ...spec, width } as TopLevelSpec).spec;
+    // resize: re-run the layout on every update, so axes and legends grow with the data
+    const autosize = { type: "fit-x", contains: "padding", resize: true };
+    const compiled = compile({ ...spec, width, autosize } as TopLevelSpec).spec;
     const v = new vega.View(vega.parse(compiled), { renderer: "svg", container: el, hover: true });
     v.change(
       "rows",

@@ -332,7 +332,6 @@ export class GhostPlane {
     const spec = {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       height: 240,
-      autosize: { type: "fit-x", contains: "padding" },
       layer: [
         {
           data: { name: "rows" },

@@ -72,7 +72,6 @@ function lineSpec(y: string, opts: { log?: boolean; rule?: number; dash?: boolea
   return {
     $schema: SCHEMA,
     height: 170,
-    autosize: { type: "fit-x", contains: "padding" },
     layer: layers,
   };
 }

@@ -78,7 +78,6 @@ function binaryTutorial(): LiveChart {
     {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       height: 220,
-      autosize: { type: "fit-x", contains: "padding" },
       layer: [
         {
           data: { name: "rows" },
@@ -134,7 +133,6 @@ function klTutorial(): LiveChart {
     {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       height: 240,
-      autosize: { type: "fit-x", contains: "padding" },
       layer: [
         {
           data: { name: "rows" },
