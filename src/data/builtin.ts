@@ -33,11 +33,22 @@ export const DIGITS_SIDE = 8;
 export function loadDigits(opts: { path?: string | URL } = {}): Dataset {
   const path = opts.path ?? dataFileUrl("digits.csv.gz");
   const name = path instanceof URL ? fileURLToPath(path) : path;
+  return parseDigits(readTextFile(path), name);
+}
+
+/**
+ * The digits set from the text of `digits.csv` (already decompressed), as {@link loadDigits}
+ * returns it. Needs no file system: the browser explorer calls it on fetched text.
+ *
+ * @param name the file name used in error messages.
+ * @throws {DataError} if the text is not the expected 1797 × (64 + 1) table.
+ */
+export function parseDigits(text: string, name = "digits.csv"): Dataset {
   const featureNames: string[] = [];
   for (let r = 0; r < DIGITS_SIDE; r++) {
     for (let c = 0; c < DIGITS_SIDE; c++) featureNames.push(`r${r}c${c}`);
   }
-  const ds = parseCsv(readTextFile(path), {
+  const ds = parseCsv(text, {
     name,
     header: false,
     labelColumn: -1,

@@ -12,6 +12,7 @@ export {
   IRIS_FEATURES,
   loadDigits,
   loadIris,
+  parseDigits,
 } from "./builtin.js";
 export {
   CSV_DELIMITERS,

@@ -23,8 +23,8 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { defaultDevice, init } from "@jax-js/jax";
 
-/** Devices the engine can run on (jax-js names). */
-export type EngineDevice = "wasm" | "cpu";
+/** Devices the engine can run on (jax-js names; `webgpu` only in a browser that offers it). */
+export type EngineDevice = "wasm" | "cpu" | "webgpu";
 
 interface BackendLike {
   readonly type: string;
@@ -96,10 +96,13 @@ function installTracking(backend: BackendLike): void {
 
 /**
  * Initialise jax-js (idempotent). Default device: `wasm` (compiled WebAssembly kernels);
- * `cpu` is jax-js's slow reference interpreter, only useful for debugging.
+ * `cpu` is jax-js's slow reference interpreter, only useful for debugging; `webgpu` runs on
+ * the GPU in a browser. Without a device, a later call keeps whatever the first one chose
+ * (so `train()` runs on the device a page initialised).
  */
-export function initEngine(device: EngineDevice = "wasm"): Promise<void> {
+export function initEngine(requested?: EngineDevice): Promise<void> {
   if (ready) {
+    const device = requested ?? engineDevice;
     if (engineDevice !== device) {
       return ready.then(() => {
         throw new Error(`engine already initialised on ${engineDevice}, not ${device}`);
@@ -107,6 +110,7 @@ export function initEngine(device: EngineDevice = "wasm"): Promise<void> {
     }
     return ready;
   }
+  const device = requested ?? "wasm";
   engineDevice = device;
   ready = (async () => {
     installFloat16Shim();

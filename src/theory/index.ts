@@ -41,3 +41,4 @@ export {
   spreads,
 } from "./spread.js";
 export { BOUNDARY_BAND, normalisedStep, type Regime, regime } from "./step.js";
+export { lossAlongLine, taylorCoefficients, taylorPolynomial } from "./taylor.js";

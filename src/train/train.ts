@@ -80,8 +80,11 @@ export interface TrainOptions {
   seed?: number;
   /** Radius measurement. */
   probe?: ProbeOptions;
-  /** Called after every step with its record. */
-  onStep?: (record: StepRecord) => void;
+  /**
+   * Called after every step with its record. A returned promise is awaited before the next
+   * step, which lets a caller yield to its event loop (a Web Worker reading pause messages).
+   */
+  onStep?: (record: StepRecord) => unknown;
   /**
    * Compile the optimizer's device-only links into one function (default true; only for an
    * optimizer spec). `false` runs them op by op — same numbers, slower; for comparisons.
@@ -465,7 +468,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         options.onEval?.(record, params, state);
       }
       history.push(record);
-      options.onStep?.(record);
+      const pending = options.onStep?.(record);
+      if (pending instanceof Promise) await pending;
     }
   } finally {
     xTrain.dispose();

@@ -4,6 +4,7 @@
  */
 import { demoCommand } from "./demo.js";
 import { explainCommand } from "./explain.js";
+import { exploreCommand } from "./explore.js";
 import { radiusCommand } from "./radius.js";
 import { reportCommand, runCommand } from "./run.js";
 import type { CliCommand } from "./types.js";
@@ -17,4 +18,5 @@ export const COMMANDS: readonly CliCommand[] = [
   runCommand,
   reportCommand,
   demoCommand,
+  exploreCommand,
 ];
