@@ -11,7 +11,7 @@ import { type Array as JaxArray, jit, lax, numpy as np, valueAndGrad } from "@ja
 import type { Model, ModelState, Params } from "../models/types.js";
 import { takeToHost } from "./arrays.js";
 import { logSoftmax, meanOver } from "./numerics.js";
-import { type ArrayTree, refTree, treeLeaves } from "./tree.js";
+import { type ArrayTree, refTree, sortedLeaves } from "./tree.js";
 
 /** A jitted function as `jit` returns it (jax-js's own constraint on the traced function). */
 type Traceable = Parameters<typeof jit>[0];
@@ -132,7 +132,7 @@ export function lossAndGrad(
       const [[loss, aux], grads] = vg(p, s, xb, yb);
       // Loss, correct count and ‖g‖² leave the device in one read instead of three.
       let gradSq: JaxArray | null = null;
-      for (const g of treeLeaves(grads as ArrayTree)) {
+      for (const g of sortedLeaves(grads as ArrayTree)) {
         const sq = g.ref.mul(g.ref).sum().astype(loss.dtype);
         gradSq = gradSq === null ? sq : gradSq.add(sq);
       }

@@ -8,7 +8,7 @@
  * probe method; a user can drive them with any radius estimate they trust.
  */
 import { tree } from "@jax-js/jax";
-import { treeGlobalNormHost, treeScaleByHost } from "./tree-math.js";
+import { treeGlobalNormHost, treeScaleByHost } from "../engine/tree.js";
 import type { ArrayTree, GradientTransformation, UpdateExtra } from "./types.js";
 
 /** Which radii a controller asks for: the output softmax only, or all of them (transformers). */
@@ -49,7 +49,7 @@ export interface ControlReport {
 /** ‖p‖: precomputed by a fused prefix (`extra.updateNorm`) or read from the device. */
 export function updateNorm(updates: ArrayTree, extra: UpdateExtra | undefined): number {
   const given = extra?.updateNorm;
-  return typeof given === "number" ? given : treeGlobalNormHost(tree.ref(updates));
+  return typeof given === "number" ? given : treeGlobalNormHost(updates);
 }
 
 function radiusFrom(extra: UpdateExtra | undefined, who: string): RadiusCallback {
@@ -67,8 +67,9 @@ export function reportControl(extra: UpdateExtra | undefined, r: ControlReport):
 }
 
 /**
- * A host-side link that keeps no state and ignores the parameters: `step` sees only the
- * (consumed) updates and the borrowed extra, and returns the new updates.
+ * A host-side link that keeps no state and ignores the parameters: `step` BORROWS the updates
+ * and the extra and returns either the same tree (passed through) or a new one; the link
+ * disposes the input in the second case, so `step` itself does no bookkeeping.
  */
 export function statelessLink(
   step: <U extends ArrayTree>(updates: U, extra: UpdateExtra | undefined) => U,
@@ -81,7 +82,9 @@ export function statelessLink(
     update(updates, state, params, extra) {
       tree.dispose(state);
       tree.dispose(params);
-      return [step(updates, extra), {}];
+      const out = step(updates, extra);
+      if (out !== updates) tree.dispose(updates);
+      return [out, {}];
     },
   };
 }

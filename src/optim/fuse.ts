@@ -18,7 +18,7 @@ import {
   type OwnedFunction,
   tree,
 } from "@jax-js/jax";
-import { treeLeaves } from "./tree-math.js";
+import { treeLeaves } from "../engine/tree.js";
 import type { ArrayTree, GradientTransformation, OptState, UpdateExtra } from "./types.js";
 
 /** A {@link GradientTransformation} holding compiled code: `dispose()` frees it. */

@@ -12,6 +12,26 @@
  *
  * See `types.ts` for the ownership rules and `schedules.ts` for how step counts stay jittable.
  */
+
+export {
+  readScalar,
+  readScalarAsync,
+  type Scalar,
+  treeAdd,
+  treeAddScaled,
+  treeGlobalNorm,
+  treeGlobalNormHost,
+  treeLeaves,
+  treeMapArrays,
+  treeMul,
+  treeNumel,
+  treeScale,
+  treeScaleByHost,
+  treeSub,
+  treeSumOfSquares,
+  treeVdot,
+  treeZerosLike,
+} from "../engine/tree.js";
 export {
   type AdamWOptions,
   adam,
@@ -73,25 +93,6 @@ export {
   type TraceState,
   trace,
 } from "./transforms.js";
-export {
-  readScalar,
-  readScalarAsync,
-  type Scalar,
-  treeAdd,
-  treeAddScaled,
-  treeGlobalNorm,
-  treeGlobalNormHost,
-  treeLeaves,
-  treeMapArrays,
-  treeMul,
-  treeNumel,
-  treeScale,
-  treeScaleByHost,
-  treeSub,
-  treeSumOfSquares,
-  treeVdot,
-  treeZerosLike,
-} from "./tree-math.js";
 export type {
   ArrayTree,
   EmptyState,

@@ -1,6 +1,6 @@
+import { treeScaleByHost } from "../engine/tree.js";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { lossExtraFrom } from "./loss-extra.js";
-import { treeScaleByHost } from "./tree-math.js";
 import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link polyak}. */

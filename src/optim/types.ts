@@ -1,27 +1,29 @@
 /**
  * Core types of the composable optimizers (optax style, on `@jax-js/jax`).
  *
- * ## Ownership convention (read this first)
+ * ## Ownership (see the convention in `src/engine/index.ts`)
  *
- * Every function in `src/optim` follows jax-js's own *move* semantics, exactly like the upstream
- * `@jax-js/optax` package does for jax-js 0.1.x:
+ * Links follow the `@jax-js/optax` contract, the one place above the engine that consumes:
  *
- * - `init(params)` **consumes** `params` (pass `tree.ref(params)` to keep yours).
+ * - `init(params)` **consumes** `params`.
  * - `update(updates, state, params?, extra?)` **consumes** `updates`, `state` and `params`, and
  *   returns a freshly owned `[newUpdates, newState]` tuple. The old `state` must not be used again.
- * - `extra` is **borrowed**: it is never disposed by a link; a link that wants to keep or consume an
- *   array found inside it takes `.ref` first. The same `extra` object is handed to every link of a
- *   {@link chain}.
+ * - `extra` is **borrowed**, and so is everything inside it; the same object is handed to every
+ *   link of a {@link chain}.
  * - `applyUpdates(params, updates)` consumes both and returns the new parameters.
  *
- * This is the only convention that also works *inside* `jit`/`grad` traces (tracers are reference
+ * The tree arithmetic links use (`treeScale`, `treeGlobalNorm`, … from `src/engine/tree.ts`)
+ * borrows, like every helper of the engine.
+ *
+ * Consuming links are what lets `jit`/`grad` trace a chain (tracers are reference
  * counted the same way), so a whole "gradient → optimizer → controller → apply" step can later be
  * fused into one `jit`.
  */
 import type { Array as JaxArray, JsTree } from "@jax-js/jax";
+import type { ArrayTree } from "../engine/tree.js";
 
-/** A pytree of jax-js arrays: the shape of parameters, gradients and updates alike. */
-export type ArrayTree = JsTree<JaxArray>;
+/** The pytree of arrays parameters, gradients and updates share (the engine's one type). */
+export type { ArrayTree };
 
 /** The internal state of a transformation; an opaque pytree of arrays (no JS numbers, so it can cross a `jit` boundary). */
 export type OptState = JsTree<JaxArray>;

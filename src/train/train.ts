@@ -13,7 +13,7 @@ import { type Dataset, gatherRows } from "../data/dataset.js";
 import { labelsToDevice, takeScalar, toDevice } from "../engine/arrays.js";
 import { cachedJit, crossEntropy, evaluate, lossAndGrad } from "../engine/compute.js";
 import { initEngine } from "../engine/runtime.js";
-import { disposeTree, refTree } from "../engine/tree.js";
+import { disposeTree, refTree, treeGlobalNormHost, treeVdot } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 import { applyUpdatesCompiled, chain } from "../optim/combine.js";
 import type {
@@ -25,7 +25,6 @@ import type {
 import { jitChain } from "../optim/fuse.js";
 import type { LossExtra } from "../optim/loss-extra.js";
 import { buildOptimizer, type ControllerSpec, type OptimizerSpec } from "../optim/spec.js";
-import { readScalar, treeGlobalNormHost, treeVdot } from "../optim/tree-math.js";
 import type { ArrayTree, GradientTransformation, OptState } from "../optim/types.js";
 import { type DirectionalOptions, directionalLogitDerivatives } from "../probe/directional.js";
 import { hasInternals, probeNetwork } from "../probe/network.js";
@@ -397,7 +396,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           loss: lg.loss,
           gradNorm,
           lossAt: (u) => trialLoss(model, params, state, xb, yb, u as Params),
-          gradDot: (u) => readScalar(treeVdot(refTree(gradsForDot), tree.ref(u) as Params)),
+          gradDot: (u) => takeScalar(treeVdot(gradsForDot, u)),
         };
         const [updates, nextOpt] = transform.update(lg.grads, optState, refTree(params), {
           radius,
@@ -412,7 +411,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         // τ without another pass over the update when the chain already measured it.
         const reported = control as ControlReport | null;
         const tau =
-          reported !== null ? reported.tau : (proposedNorm ?? treeGlobalNormHost(refTree(updates)));
+          reported !== null ? reported.tau : (proposedNorm ?? treeGlobalNormHost(updates));
         if (!Number.isFinite(tau)) {
           disposeTree(updates);
           record.skipped = true;
