@@ -27,4 +27,5 @@ export * from "./arrays.js";
 export * from "./compute.js";
 export * from "./numerics.js";
 export * from "./runtime.js";
+export * from "./scope.js";
 export * from "./tree.js";

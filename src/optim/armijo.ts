@@ -17,7 +17,7 @@
 import { tree } from "@jax-js/jax";
 import { treeScaleByHost } from "../engine/tree.js";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
-import { lossExtraFrom } from "./loss-extra.js";
+import { type LossAwareExtra, lossExtraFrom } from "./loss-extra.js";
 import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link armijo}. */
@@ -84,9 +84,9 @@ function resolve(options: ArmijoOptions): Required<ArmijoOptions> {
  * `extra.onControl` with `controller: "armijo"`, `scale` = the accepted t and `rho` = NaN
  * (no radius is involved).
  */
-export function armijo(options: ArmijoOptions = {}): GradientTransformation {
+export function armijo(options: ArmijoOptions = {}): GradientTransformation<LossAwareExtra> {
   const opts = resolve(options);
-  return statelessLink((updates, extra) => {
+  return statelessLink<LossAwareExtra>((updates, extra) => {
     const loss = lossExtraFrom(extra, "armijo");
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {

@@ -42,10 +42,21 @@ export {
   sgd,
   sgdDirection,
 } from "./alias.js";
-export { applyUpdates, applyUpdatesCompiled, chain, findState } from "./combine.js";
+export {
+  applyBorrowed,
+  applyUpdates,
+  applyUpdatesCompiled,
+  type ChainExtra,
+  chain,
+  type ExtraOf,
+  findState,
+  initBorrowed,
+  updateBorrowed,
+} from "./combine.js";
 export {
   type AllRadiiOptions,
   allRadii,
+  type ControllerExtra,
   type ControllerRadius,
   type ControlReport,
   type RadiusCallback,
@@ -55,6 +66,7 @@ export {
   rhoClip,
   rhoSet,
 } from "./controllers.js";
+export type { LossAwareExtra, LossExtra } from "./loss-extra.js";
 export {
   constantSchedule,
   incrementCount,
@@ -82,6 +94,7 @@ export {
   identity,
   type ScaleByAdamOptions,
   type ScaleByAdamState,
+  type ScaleByExtraArgs,
   type ScaleByExtraOptions,
   scale,
   scaleByAdam,
@@ -95,8 +108,13 @@ export {
 } from "./transforms.js";
 export type {
   ArrayTree,
+  ControlExtra,
   EmptyState,
+  ExtraArg,
   GradientTransformation,
   OptState,
+  RadiusExtra,
+  TrainingExtra,
   UpdateExtra,
+  UpdateNormExtra,
 } from "./types.js";

@@ -173,6 +173,11 @@ function isArrayValue(value: unknown): value is JaxArray {
   );
 }
 
+/** What {@link scaleByExtra} reads: `extra[key]`, a number or a borrowed 0-d array. */
+export type ScaleByExtraArgs<K extends string> = UpdateExtra & {
+  readonly [k in K]: number | JaxArray;
+};
+
 /** Options of {@link scaleByExtra}. */
 export interface ScaleByExtraOptions {
   /** Multiply by `−value` instead (a learning rate passed in). Default false. */
@@ -183,19 +188,23 @@ export interface ScaleByExtraOptions {
  * Multiply the updates by `extra[key]`, a JS number or a 0-d array (borrowed), supplied by the
  * caller at each `update`. This is how a per-step value computed outside the chain (a host-side
  * schedule, a controller's step size) enters a jitted update as a traced scalar argument.
- * Throws if `extra[key]` is missing. Keeps no state.
+ * The key is part of the link's type, so a missing value is a compile error (and a run-time
+ * throw for plain JavaScript). Keeps no state.
  */
-export function scaleByExtra(key: string, opts: ScaleByExtraOptions = {}): GradientTransformation {
+export function scaleByExtra<K extends string>(
+  key: K,
+  opts: ScaleByExtraOptions = {},
+): GradientTransformation<ScaleByExtraArgs<K>> {
   const sign = opts.flipSign ? -1 : 1;
   return {
     init(params) {
       tree.dispose(params);
       return emptyState();
     },
-    update(updates, state, params, extra?: UpdateExtra) {
+    update(updates, state, params, ...rest) {
       tree.dispose(params);
       tree.dispose(state);
-      const value = extra?.[key];
+      const value: unknown = rest[0]?.[key];
       if (typeof value === "number" || isArrayValue(value)) {
         const factor =
           typeof value === "number" ? sign * value : sign === 1 ? value : value.ref.mul(sign);
