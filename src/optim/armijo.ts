@@ -14,8 +14,8 @@
  * batch; the loss values come from the training loop through `extra` (see
  * {@link LossExtra}). The optimizer's moments are untouched.
  */
-import { tree } from "@jax-js/jax";
-import { treeScaleByHost } from "../engine/tree.js";
+
+import { disposeTree, treeScaleByHost } from "../engine/tree.js";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { type LossAwareExtra, lossExtraFrom } from "./loss-extra.js";
 import type { GradientTransformation } from "./types.js";
@@ -106,7 +106,7 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation<Loss
       try {
         return loss.lossAt(scaled);
       } finally {
-        tree.dispose(scaled);
+        disposeTree(scaled);
       }
     };
     const r = armijoSearch(trial, loss.loss, slope, opts);

@@ -7,8 +7,8 @@
  * {@link RadiusCallback}), so these links stay independent of the model, the data and the
  * probe method; a user can drive them with any radius estimate they trust.
  */
-import { tree } from "@jax-js/jax";
-import { treeGlobalNormHost, treeScaleByHost } from "../engine/tree.js";
+
+import { disposeTree, treeGlobalNormHost, treeScaleByHost } from "../engine/tree.js";
 import type {
   ArrayTree,
   ControlExtra,
@@ -87,14 +87,14 @@ export function statelessLink<E extends UpdateExtra = UpdateExtra>(
 ): GradientTransformation<E> {
   return {
     init(params) {
-      tree.dispose(params);
+      disposeTree(params);
       return {};
     },
     update(updates, state, params, ...rest) {
-      tree.dispose(state);
-      tree.dispose(params);
+      disposeTree(state);
+      disposeTree(params);
       const out = step(updates, rest[0] as E | undefined);
-      if (out !== updates) tree.dispose(updates);
+      if (out !== updates) disposeTree(updates);
       return [out, {}];
     },
   };

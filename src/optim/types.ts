@@ -19,7 +19,6 @@
  * counted the same way), so a whole "gradient → optimizer → controller → apply" step can later be
  * fused into one `jit`.
  */
-import type { Array as JaxArray, JsTree } from "@jax-js/jax";
 import type { ArrayTree } from "../engine/tree.js";
 import type { ControlReport, RadiusCallback } from "./controllers.js";
 import type { LossExtra } from "./loss-extra.js";
@@ -28,7 +27,7 @@ import type { LossExtra } from "./loss-extra.js";
 export type { ArrayTree };
 
 /** The internal state of a transformation; an opaque pytree of arrays (no JS numbers, so it can cross a `jit` boundary). */
-export type OptState = JsTree<JaxArray>;
+export type OptState = ArrayTree;
 
 /**
  * Extra arguments of a link's `update`, named by what a link needs — optax's named extra
