@@ -20,10 +20,15 @@
  * ~1e-9 relative in float64; in float32 with ε = u₃₂^{1/3}·… (≈ 5e-3/‖v‖) only ~1e-2, which
  * is why float32 FD is opt-in (`dtype: "float32"`).
  */
-import { type Array as JaxArray, type JsTree, jvp, numpy as np } from "@jax-js/jax";
-import { type FloatDType, jaxDtype, machineEps, toDevice } from "../engine/arrays.js";
-import { cachedJit } from "../engine/compute.js";
-import { castTree, disposeTree, maxAbsTree, normTree, refTree } from "../engine/tree.js";
+import { type FloatDType, type DeviceArray as JaxArray, machineEps } from "../engine/arrays.js";
+import {
+  DirectionalError,
+  internalTangentsHost,
+  logitTangentsHost,
+  type TangentOptions,
+  treeFloatDtype,
+} from "../engine/directional.js";
+import { maxAbsTree, normTree } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 
 /** Thrown for invalid probe requests (shape mismatch, bad options). */
@@ -66,29 +71,6 @@ export interface DirectionalResult {
   eps?: number;
 }
 
-function paramsDtype(params: Params): FloatDType {
-  for (const v of Object.values(params)) {
-    if (v === undefined) continue;
-    if (typeof v === "object" && (v as object).constructor === Object) {
-      return paramsDtype(v as Params);
-    }
-    return (v as JaxArray).dtype === np.float64 ? "float64" : "float32";
-  }
-  return "float32";
-}
-
-/** Cast an owned tree to `dtype`, consuming it (identity for leaves already in that dtype). */
-function castOwned<T extends Params>(t: T, dtype: FloatDType): T {
-  const out = castTree(t, dtype);
-  disposeTree(t);
-  return out;
-}
-
-function castArray(a: JaxArray, dtype: FloatDType): JaxArray {
-  const d = jaxDtype(dtype);
-  return a.dtype === d ? a : a.astype(d);
-}
-
 /** The default FD step: ε = u^{1/3}·max(1, ‖θ‖_∞)/‖v‖₂ (see the module comment). */
 export function defaultFdEps(params: Params, direction: Params, dtype: FloatDType): number {
   const vNorm = normTree(direction);
@@ -97,150 +79,6 @@ export function defaultFdEps(params: Params, direction: Params, dtype: FloatDTyp
   }
   const scale = Math.max(1, maxAbsTree(params));
   return (Math.cbrt(machineEps(dtype) / 2) * scale) / vNorm;
-}
-
-/** What one probe evaluates: the logits, plus (transformer) the internals. */
-interface ProbeOutputs {
-  z: JaxArray;
-  scores: JaxArray[];
-  pre: JaxArray[];
-}
-
-/** Evaluate the probed outputs in eval mode. Consumes p, xb and s. */
-function evalOutputs(
-  model: Model,
-  p: Params,
-  xb: JaxArray,
-  s: ModelState,
-  temperature: number | undefined,
-  internals: boolean,
-): ProbeOutputs {
-  const out = model.forward(p, xb, {
-    mode: "eval",
-    state: s,
-    temperature,
-    collectInternals: internals,
-  });
-  disposeTree(out.state);
-  if (internals && !out.internals) {
-    out.logits.dispose();
-    throw new ProbeError(`${model.name} has no internals to probe (transformer only)`);
-  }
-  return {
-    z: out.logits,
-    scores: out.internals?.attentionScores ?? [],
-    pre: out.internals?.ffnPreActivations ?? [],
-  };
-}
-
-/** Leafwise θ + sign·e·v over two Params trees (borrows p and v, consumes nothing else). */
-function shifted(p: Params, v: Params, e: JaxArray, sign: 1 | -1): Params {
-  const out: Params = {};
-  for (const key of Object.keys(p)) {
-    const pv = p[key]!;
-    const vv = v[key];
-    if (vv === undefined) throw new ProbeError(`direction lacks parameter "${key}"`);
-    if (typeof pv === "object" && (pv as object).constructor === Object) {
-      out[key] = shifted(pv as Params, vv as Params, e, sign);
-    } else {
-      const step = (vv as JaxArray).ref.mul(e.ref);
-      out[key] = sign > 0 ? (pv as JaxArray).ref.add(step) : (pv as JaxArray).ref.sub(step);
-    }
-  }
-  return out;
-}
-
-/**
- * Primal outputs and their derivative along v, by JVP or central differences, all cast to
- * `dtype` first. Consumes every argument.
- */
-function outputsAndTangents(
-  model: Model,
-  method: "jvp" | "fd",
-  dtype: FloatDType,
-  temperature: number | undefined,
-  internals: boolean,
-  p: Params,
-  v: Params,
-  s: ModelState,
-  xb: JaxArray,
-  eps: JaxArray | null,
-): [ProbeOutputs, ProbeOutputs] {
-  const pc = castOwned(p, dtype);
-  const vc = castOwned(v, dtype);
-  const sc = castOwned(s, dtype);
-  const xc = castArray(xb, dtype);
-  if (method === "jvp") {
-    eps?.dispose();
-    const f = (pp: Params) =>
-      evalOutputs(model, pp, xc, sc, temperature, internals) as unknown as JsTree<JaxArray>;
-    return jvp(f, [pc], [vc]) as unknown as [ProbeOutputs, ProbeOutputs];
-  }
-  const e = castArray(eps!, dtype);
-  const plus = shifted(pc, vc, e, 1);
-  const minus = shifted(pc, vc, e, -1);
-  disposeTree(vc);
-  const run = (pp: Params) => evalOutputs(model, pp, xc.ref, refTree(sc), temperature, internals);
-  const op = run(plus);
-  const om = run(minus);
-  const o = run(pc);
-  xc.dispose();
-  disposeTree(sc);
-  const twoE = e.mul(2);
-  const diff = (a: JaxArray, b: JaxArray) => a.sub(b).div(twoE.ref);
-  const tangent: ProbeOutputs = {
-    z: diff(op.z, om.z),
-    scores: op.scores.map((a, i) => diff(a, om.scores[i]!)),
-    pre: op.pre.map((a, i) => diff(a, om.pre[i]!)),
-  };
-  twoE.dispose();
-  return [o, tangent];
-}
-
-/** Jitted probe of the logits: returns [z, a], each [b, k]. */
-function logitProbeFn(
-  model: Model,
-  method: "jvp" | "fd",
-  dtype: FloatDType,
-  temperature: number | undefined,
-) {
-  return cachedJit(model, `directional:${method}:${dtype}:${temperature ?? "cfg"}`, () => {
-    return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
-      const e = eps[0] ?? null;
-      const [o, t] = outputsAndTangents(model, method, dtype, temperature, false, p, v, s, xb, e);
-      return [o.z, t.z] as [JaxArray, JaxArray];
-    };
-  });
-}
-
-/**
- * Jitted probe of the transformer internals, reduced on device: returns
- * [z, a, attnSpread [b], ffnRatio [b, blocks·tokens·hidden]].
- */
-function internalProbeFn(
-  model: Model,
-  method: "jvp" | "fd",
-  dtype: FloatDType,
-  temperature: number | undefined,
-) {
-  return cachedJit(model, `internals:${method}:${dtype}:${temperature ?? "cfg"}`, () => {
-    return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
-      const e = eps[0] ?? null;
-      const [o, t] = outputsAndTangents(model, method, dtype, temperature, true, p, v, s, xb, e);
-      for (const a of o.scores) a.dispose();
-      const b = o.z.shape[0]!;
-      // Δ_attn per sample: spread of the score derivatives over keys, max over heads/queries.
-      const spreads = t.scores.map((sd) => {
-        const spread = sd.ref.max(-1).sub(sd.min(-1)); // [b, heads, queries]
-        return spread.max([1, 2]); // [b]
-      });
-      const attn = np.stack(spreads, 1).max(1);
-      // |h|/|ḣ| for every FFN pre-activation entry, per sample.
-      const ratios = o.pre.map((h, i) => np.abs(h).div(np.abs(t.pre[i]!)).reshape([b, -1]));
-      const ffn = np.concatenate(ratios, 1);
-      return [o.z, t.z, attn, ffn] as [JaxArray, JaxArray, JaxArray, JaxArray];
-    };
-  });
 }
 
 function checkInputs(model: Model, x: JaxArray, chunk: number): void {
@@ -254,9 +92,22 @@ function checkInputs(model: Model, x: JaxArray, chunk: number): void {
   }
 }
 
-/** Rows [start, end) of x as a new reference (the whole of x when it is one chunk). */
-function rowsOf(x: JaxArray, start: number, end: number): JaxArray {
-  return start === 0 && end === x.shape[0] ? x.ref : x.ref.slice([start, end]);
+/** The engine's options for a resolved probe request. */
+function tangentOptions(r: Resolved, opts: DirectionalOptions): TangentOptions {
+  const out: TangentOptions = { method: r.method, dtype: r.dtype, chunk: r.chunk };
+  if (r.eps !== undefined) out.eps = r.eps;
+  if (opts.temperature !== undefined) out.temperature = opts.temperature;
+  return out;
+}
+
+/** The engine's probe errors as {@link ProbeError}s (same message). */
+function rethrow<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DirectionalError) throw new ProbeError(e.message);
+    throw e;
+  }
 }
 
 interface Resolved {
@@ -279,7 +130,7 @@ function resolve(
   }
   const chunk = opts.chunk ?? 2048;
   checkInputs(model, x, chunk);
-  const dtype = opts.dtype ?? (method === "fd" ? "float64" : paramsDtype(params));
+  const dtype = opts.dtype ?? (method === "fd" ? "float64" : treeFloatDtype(params));
   if (dtype !== "float32" && dtype !== "float64") {
     throw new ProbeError(`dtype must be "float32" or "float64", got ${String(dtype)}`);
   }
@@ -307,22 +158,9 @@ export function directionalLogitDerivatives(
   const r = resolve(model, params, direction, x, opts);
   const k = model.config.numClasses;
   const n = x.shape[0]!;
-  const fn = logitProbeFn(model, r.method, r.dtype, opts.temperature);
-  const a = new Float64Array(n * k);
-  const logits = new Float64Array(n * k);
-  for (let start = 0; start < n; start += r.chunk) {
-    const end = Math.min(n, start + r.chunk);
-    const e = r.eps === undefined ? [] : [toDevice([r.eps], [], r.dtype)];
-    const [z, t] = fn(
-      refTree(params),
-      refTree(direction),
-      refTree(state),
-      rowsOf(x, start, end),
-      ...e,
-    );
-    logits.set(z.dataSync() as ArrayLike<number>, start * k);
-    a.set(t.dataSync() as ArrayLike<number>, start * k);
-  }
+  const { a, logits } = rethrow(() =>
+    logitTangentsHost(model, params, state, direction, x, tangentOptions(r, opts)),
+  );
   const result: DirectionalResult = { a, logits, n, k, method: r.method, dtype: r.dtype };
   if (r.eps !== undefined) result.eps = r.eps;
   return result;
@@ -402,36 +240,26 @@ export function transformerInternalDerivatives(
   }
   const k = model.config.numClasses;
   const n = x.shape[0]!;
-  const fn = internalProbeFn(model, r.method, r.dtype, opts.temperature);
   const a = new Float64Array(n * k);
   const logits = new Float64Array(n * k);
   const attentionSpread = new Float64Array(n);
   const ffnRatioMin = new Float64Array(n);
   const chunks: Float64Array[] = [];
-  for (let start = 0; start < n; start += r.chunk) {
-    const end = Math.min(n, start + r.chunk);
-    const e = r.eps === undefined ? [] : [toDevice([r.eps], [], r.dtype)];
-    const [z, t, attn, ffn] = fn(
-      refTree(params),
-      refTree(direction),
-      refTree(state),
-      rowsOf(x, start, end),
-      ...e,
-    );
-    logits.set(z.dataSync() as ArrayLike<number>, start * k);
-    a.set(t.dataSync() as ArrayLike<number>, start * k);
-    attentionSpread.set(attn.dataSync() as ArrayLike<number>, start);
-    const width = ffn.shape[1]!;
-    const ratios = Float64Array.from(ffn.dataSync() as ArrayLike<number>, (v) =>
-      Number.isNaN(v) ? Infinity : v,
-    );
-    for (let i = 0; i < end - start; i++) {
-      let m = Infinity;
-      for (let j = 0; j < width; j++) m = Math.min(m, ratios[i * width + j]!);
-      ffnRatioMin[start + i] = m;
-    }
-    chunks.push(ratios);
-  }
+  rethrow(() =>
+    internalTangentsHost(model, params, state, direction, x, tangentOptions(r, opts), (c) => {
+      const rows = c.attentionSpread.length;
+      logits.set(c.z, c.start * k);
+      a.set(c.a, c.start * k);
+      attentionSpread.set(c.attentionSpread, c.start);
+      const ratios = Float64Array.from(c.ffnRatios, (v) => (Number.isNaN(v) ? Infinity : v));
+      for (let i = 0; i < rows; i++) {
+        let m = Infinity;
+        for (let j = 0; j < c.width; j++) m = Math.min(m, ratios[i * c.width + j]!);
+        ffnRatioMin[c.start + i] = m;
+      }
+      chunks.push(ratios);
+    }),
+  );
   let total = 0;
   for (const c of chunks) total += c.length;
   const pooled = new Float64Array(total);

@@ -3,7 +3,7 @@
  * (for ρ_out) and the derivatives of the pre-softmax attention scores and the FFN
  * pre-activations, reduced to ρ_attn = π/Δ_attn and ρ_ffn = the 1% quantile of |h|/|ḣ|.
  */
-import type { Array as JaxArray } from "@jax-js/jax";
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 import { type DirectionalOptions, transformerInternalDerivatives } from "./directional.js";
 import type { ProbeResult } from "./radius.js";
