@@ -28,7 +28,7 @@ export default {
   mutate: [`src/${folder}/**/*.ts`, `!src/${folder}/index.ts`],
   coverageAnalysis: "perTest",
   ignoreStatic: true,
-  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 2),
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 3),
   timeoutMS: 20_000,
   timeoutFactor: 2,
   incremental: true,

@@ -14,7 +14,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     env: {
-      GHOSTS_PROPERTY_RUNS: process.env["GHOSTS_PROPERTY_RUNS"] ?? "50",
+      GHOSTS_PROPERTY_RUNS: process.env["GHOSTS_PROPERTY_RUNS"] ?? "20",
       GHOSTS_MUTATION: "1",
     },
   },
