@@ -17,7 +17,10 @@ const hook = fileURLToPath(new URL("./typescript-5.mjs", import.meta.url));
 await import(hook);
 process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --import ${JSON.stringify(hook)}`;
 
-const out = `bench/mutation/${folder}`;
+// MUTATE_TAG names a partial run (its own report, incremental file and sandbox), so two
+// partial runs of one folder can run side by side
+const tag = process.env.MUTATE_TAG ? `-${process.env.MUTATE_TAG}` : "";
+const out = `bench/mutation/${folder}${tag}`;
 
 export default {
   testRunner: "vitest",
@@ -25,7 +28,10 @@ export default {
   checkers: ["typescript"],
   tsconfigFile: "bench/mutation/tsconfig.json",
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
-  mutate: [`src/${folder}/**/*.ts`, `!src/${folder}/index.ts`],
+  // MUTATE_FILES (comma list, e.g. "binary.ts,spread.ts") limits a run to part of the folder
+  mutate: process.env.MUTATE_FILES
+    ? process.env.MUTATE_FILES.split(",").map((f) => `src/${folder}/${f.trim()}`)
+    : [`src/${folder}/**/*.ts`, `!src/${folder}/index.ts`],
   coverageAnalysis: "perTest",
   ignoreStatic: true,
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 3),
@@ -37,8 +43,17 @@ export default {
   jsonReporter: { fileName: `${out}/report.json` },
   htmlReporter: { fileName: `${out}/report.html` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-  ignorePatterns: ["dist", "docs", "results", "bench/quick", "bench/mutation/*/", ".whl", ".gl"],
-  tempDirName: ".stryker-tmp",
+  ignorePatterns: [
+    "dist",
+    "docs",
+    "results",
+    "bench/quick",
+    "bench/mutation/*/",
+    ".whl",
+    ".gl",
+    ".stryker-tmp*",
+  ],
+  tempDirName: `.stryker-tmp-${folder}${tag}`,
   cleanTempDir: "always",
   disableTypeChecks: "{src,test,bench}/**/*.ts",
   thresholds: { high: 90, low: 85, break: null },
