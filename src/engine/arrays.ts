@@ -7,6 +7,9 @@
  */
 import { type DType, type Array as JaxArray, numpy as np } from "@jax-js/jax";
 
+/** A device array (jax-js's `Array`), named so that layers above the engine need not import jax-js. */
+export type DeviceArray = JaxArray;
+
 /** Floating dtypes the engine supports. float32 is the default for training. */
 export type FloatDType = "float32" | "float64";
 

@@ -9,9 +9,9 @@
  */
 import { type Array as JaxArray, jit, lax, numpy as np, valueAndGrad } from "@jax-js/jax";
 import type { Model, ModelState, Params } from "../models/types.js";
-import { takeToHost } from "./arrays.js";
+import { type FloatDType, takeScalar, takeToHost, toDevice } from "./arrays.js";
 import { logSoftmax, meanOver } from "./numerics.js";
-import { type ArrayTree, refTree, treeLeaves } from "./tree.js";
+import { type ArrayTree, refTree, sortedLeaves } from "./tree.js";
 
 /** A jitted function as `jit` returns it (jax-js's own constraint on the traced function). */
 type Traceable = Parameters<typeof jit>[0];
@@ -132,7 +132,7 @@ export function lossAndGrad(
       const [[loss, aux], grads] = vg(p, s, xb, yb);
       // Loss, correct count and ‖g‖² leave the device in one read instead of three.
       let gradSq: JaxArray | null = null;
-      for (const g of treeLeaves(grads as ArrayTree)) {
+      for (const g of sortedLeaves(grads as ArrayTree)) {
         const sq = g.ref.mul(g.ref).sum().astype(loss.dtype);
         gradSq = gradSq === null ? sq : gradSq.add(sq);
       }
@@ -149,6 +149,40 @@ export function lossAndGrad(
   const accuracy = correct / x.shape[0]!;
   const newState = Object.keys(auxState).length > 0 ? (auxState as ModelState) : refTree(state);
   return { loss, accuracy, gradNorm: Math.sqrt(gradSq), grads, state: newState };
+}
+
+/**
+ * Mean cross-entropy of one batch in train mode, like the step's own loss (BatchNorm on batch
+ * statistics; new running statistics are dropped). Borrows everything. Line searches use it
+ * to evaluate trial points.
+ */
+export function batchLoss(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+  y: JaxArray,
+): number {
+  const fn = cachedJit(model, "trialLoss", () => {
+    return (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) =>
+      crossEntropy(model.apply(p, xb, { mode: "train", state: s }), yb);
+  });
+  return takeScalar(fn(refTree(params), refTree(state), x.ref, y.ref) as JaxArray);
+}
+
+/**
+ * The model state after one train-mode forward pass over `x` (BatchNorm's updated running
+ * statistics), eagerly; the logits are dropped. Borrows everything; the caller owns the result.
+ */
+export function trainModeState(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+): ModelState {
+  const out = model.forward(refTree(params), x.ref, { mode: "train", state: refTree(state) });
+  out.logits.dispose();
+  return out.state ?? {};
 }
 
 /** Options of the eval-mode logit functions. */
@@ -181,6 +215,67 @@ export function logitsHost(
   opts: LogitOptions = {},
 ): Float64Array {
   return takeToHost(logits(model, params, state, x, opts));
+}
+
+/** Rows [start, end) of `x` as a new array the caller owns (the whole of `x` when it is one chunk). Borrows `x`. */
+export function sliceRows(x: JaxArray, start: number, end: number): JaxArray {
+  return start === 0 && end === x.shape[0] ? x.ref : x.ref.slice([start, end]);
+}
+
+/** Leafwise p + τ·v. Traceable; consumes p and v, borrows tau. */
+function stepTree(p: Params, v: Params, tau: JaxArray): Params {
+  const out: Params = {};
+  for (const key of Object.keys(p)) {
+    const pv = p[key]!;
+    const vv = v[key];
+    if (vv === undefined) throw new Error(`direction lacks parameter "${key}"`);
+    if (typeof pv === "object" && (pv as object).constructor === Object) {
+      out[key] = stepTree(pv as Params, vv as Params, tau);
+    } else {
+      out[key] = (pv as JaxArray).add((vv as JaxArray).mul(tau.ref));
+    }
+  }
+  return out;
+}
+
+/**
+ * Eval-mode logits at θ + τ·v read back to the host, row-major [n × K], computed `chunk`
+ * rows at a time by one compiled call each (no moved parameter tree is materialised).
+ * `τ` travels as a device scalar of `dtype`, so every τ shares the compiled function.
+ * Borrows everything.
+ */
+export function steppedLogitsHost(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  direction: Params,
+  x: JaxArray,
+  tau: number,
+  opts: { dtype: FloatDType; temperature?: number; chunk: number },
+): Float64Array {
+  const { temperature, chunk } = opts;
+  const fn = cachedJit(model, `one-step:stepped-logits:${temperature ?? "cfg"}`, () => {
+    return (p: Params, v: Params, s: ModelState, xb: JaxArray, t: JaxArray) => {
+      const moved = stepTree(p, v, t);
+      t.dispose();
+      return model.apply(moved, xb, { mode: "eval", state: s, temperature });
+    };
+  });
+  const n = x.shape[0]!;
+  const k = model.config.numClasses;
+  const z = new Float64Array(n * k);
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const out = fn(
+      refTree(params),
+      refTree(direction),
+      refTree(state),
+      sliceRows(x, start, end),
+      toDevice([tau], [], opts.dtype),
+    ) as JaxArray;
+    z.set(out.dataSync() as ArrayLike<number>, start * k);
+  }
+  return z;
 }
 
 /** Row-wise argmax of a row-major [n × k] matrix (first maximum wins). */

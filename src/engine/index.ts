@@ -1,5 +1,31 @@
+/**
+ * The compute engine: the only layer that knows `@jax-js/jax` arrays are reference-counted.
+ *
+ * ## Ownership convention (the one rule of the code base)
+ *
+ * **A function borrows its arguments and returns what the caller owns.** After a call every
+ * array or tree you passed is still yours and still usable; every array or tree you got back
+ * is new and yours to release. Three kinds of code differ, each recognisable at the call site:
+ *
+ * - Functions named `take…` (`takeToHost`, `takeScalar`) consume their argument: the name says
+ *   the value is taken.
+ * - Traceable building blocks — jax-js's own ops (`a.mul(b)` consumes `a` and `b`), the
+ *   numerics in `numerics.ts`, model layers, and the bodies of `jit`-compiled functions — follow
+ *   jax-js's move semantics, because that is what traces require.
+ * - Optimizer links (`GradientTransformation.init`/`update` in `src/optim`) consume `updates`,
+ *   `state` and `params` and borrow `extra`, the `@jax-js/optax` contract, so a whole chain can
+ *   be traced into one `jit`.
+ *
+ * Everything above the engine (probe, train, experiments, report, CLI) works with borrowing
+ * entry points (`lossAndGrad`, `logits`, `evaluate`, the tree helpers in `tree.ts`) and hands
+ * long-lived arrays back through `disposeTree`; it never needs `.ref`.
+ *
+ * Trees: {@link ArrayTree} is the one pytree type; {@link treeLeaves} lists leaves in flatten
+ * (insertion) order and {@link treeEntries} by sorted key path — see `tree.ts`.
+ */
 export * from "./arrays.js";
 export * from "./compute.js";
 export * from "./numerics.js";
 export * from "./runtime.js";
+export * from "./scope.js";
 export * from "./tree.js";

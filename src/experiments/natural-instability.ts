@@ -27,10 +27,12 @@ import { batchesPerEpoch } from "../data/batches.js";
 import { loadCifar10 } from "../data/cifar10.js";
 import { type Dataset, randomSubset } from "../data/dataset.js";
 import { toDevice } from "../engine/arrays.js";
-import { disposeTree, refTree, scaleTree, treeSize } from "../engine/tree.js";
+import { trainModeState } from "../engine/compute.js";
+import { scoped } from "../engine/scope.js";
+import { disposeTree, scaleTree, treeSize } from "../engine/tree.js";
 import { ModelConfigError } from "../models/errors.js";
 import { buildModel } from "../models/registry.js";
-import type { Model, ModelState } from "../models/types.js";
+import type { Model } from "../models/types.js";
 import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
 import { summarise } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
@@ -184,16 +186,13 @@ export function withCalibratedBatchNorm(model: Model, train: Dataset): Model {
       init(seed: number) {
         const { params, state } = model.init(seed);
         const sample = randomSubset(train, m, seed * 1000 + 3);
-        const x = toDevice(sample.x, [m, train.d], model.config.dtype);
-        // new = 0.9·old + 0.1·batch (BN momentum 0.1): from old = 0, ×10 gives the batch's.
-        const zero = scaleTree(state, 0);
-        disposeTree(state);
-        const out = model.forward(refTree(params), x, { mode: "train", state: zero });
-        out.logits.dispose();
-        const fresh = out.state as ModelState;
-        const stats = scaleTree(fresh, 10);
-        disposeTree(fresh);
-        return { params, state: stats };
+        return scoped((scope) => {
+          const x = scope.own(toDevice(sample.x, [m, train.d], model.config.dtype));
+          // new = 0.9·old + 0.1·batch (BN momentum 0.1): from old = 0, ×10 gives the batch's.
+          const zero = scope.own(scaleTree(scope.own(state), 0));
+          const fresh = scope.own(trainModeState(model, params, zero, x));
+          return { params, state: scaleTree(fresh, 10) };
+        });
       },
     };
     perModel.set(train, wrapped);

@@ -26,6 +26,7 @@
  */
 import { toDevice } from "../engine/arrays.js";
 import { evaluate } from "../engine/compute.js";
+import { scoped } from "../engine/scope.js";
 import { disposeTree } from "../engine/tree.js";
 import { ModelConfigError } from "../models/errors.js";
 import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
@@ -427,12 +428,15 @@ export const transformerRadii = defineExperiment<
       },
       onStep: (rec) => ctx.onProgress((rec.step + 1) / run.steps),
     });
-    const x = toDevice(data.train.x, [data.train.n, data.train.d], model.config.dtype);
     let trainEval: { loss: number; accuracy: number };
     try {
-      trainEval = evaluate(model, result.params, result.state, x, data.train.y);
+      trainEval = scoped((scope) => {
+        const x = scope.own(
+          toDevice(data.train.x, [data.train.n, data.train.d], model.config.dtype),
+        );
+        return evaluate(model, result.params, result.state, x, data.train.y);
+      });
     } finally {
-      x.dispose();
       disposeTree(result.params);
       disposeTree(result.state);
     }
@@ -448,7 +452,9 @@ export const transformerRadii = defineExperiment<
       ),
       binding,
       bindingTrain: h.map((s, i) =>
-        s.rhoReference === undefined ? null : bindingWithOutput(binding[i], s.rhoA, s.rhoReference),
+        s.rhoReference === undefined
+          ? null
+          : bindingWithOutput(binding[i], s.rhoNet ?? s.rhoA, s.rhoReference),
       ),
       testAcc: h.map((s) => (s.testAccuracy === undefined ? null : roundSig(s.testAccuracy))),
       finalTrainLoss: trainEval.loss,

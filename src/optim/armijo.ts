@@ -15,9 +15,9 @@
  * {@link LossExtra}). The optimizer's moments are untouched.
  */
 import { tree } from "@jax-js/jax";
+import { treeScaleByHost } from "../engine/tree.js";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
-import { lossExtraFrom } from "./loss-extra.js";
-import { treeScaleByHost } from "./tree-math.js";
+import { type LossAwareExtra, lossExtraFrom } from "./loss-extra.js";
 import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link armijo}. */
@@ -84,9 +84,9 @@ function resolve(options: ArmijoOptions): Required<ArmijoOptions> {
  * `extra.onControl` with `controller: "armijo"`, `scale` = the accepted t and `rho` = NaN
  * (no radius is involved).
  */
-export function armijo(options: ArmijoOptions = {}): GradientTransformation {
+export function armijo(options: ArmijoOptions = {}): GradientTransformation<LossAwareExtra> {
   const opts = resolve(options);
-  return statelessLink((updates, extra) => {
+  return statelessLink<LossAwareExtra>((updates, extra) => {
     const loss = lossExtraFrom(extra, "armijo");
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
@@ -102,7 +102,7 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation {
     const slope = loss.gradDot(updates);
     const trial = (t: number) => {
       if (t === 1) return loss.lossAt(updates);
-      const scaled = treeScaleByHost(tree.ref(updates), t);
+      const scaled = treeScaleByHost(updates, t);
       try {
         return loss.lossAt(scaled);
       } finally {

@@ -3,7 +3,33 @@
  * out of a chain's state.
  */
 import { type Array as JaxArray, jit, tree } from "@jax-js/jax";
-import type { ArrayTree, GradientTransformation, OptState } from "./types.js";
+import type {
+  ArrayTree,
+  ExtraArg,
+  GradientTransformation,
+  OptState,
+  UpdateExtra,
+} from "./types.js";
+
+/** The extra type a link declares. */
+export type ExtraOf<L> = L extends GradientTransformation<infer E> ? E : never;
+
+/** `A | B | …` → `A & B & …`. */
+type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
+  ? I
+  : never;
+
+/** The extra a chain of links needs: everything any of its links needs. */
+export type ChainExtra<L extends readonly GradientTransformation<never>[]> = UpdateExtra &
+  Intersection<ExtraOf<L[number]>>;
+
+/** A link's `update` seen without its extra type (the chain forwards one object to all). */
+type LooseUpdate = (
+  u: ArrayTree,
+  s: OptState,
+  p?: ArrayTree,
+  extra?: unknown,
+) => [ArrayTree, OptState];
 
 /**
  * Apply the links in order: each link's output updates are the next link's input. The state is the
@@ -16,7 +42,9 @@ import type { ArrayTree, GradientTransformation, OptState } from "./types.js";
  * The chain returns the final updates without applying them, so the step `p` that
  * {@link applyUpdates} will add is always available (and a controller placed last sees exactly it).
  */
-export function chain(...links: GradientTransformation[]): GradientTransformation {
+export function chain<const L extends readonly GradientTransformation<never>[]>(
+  ...links: L
+): GradientTransformation<ChainExtra<L>> {
   return {
     init(params) {
       if (links.length === 0) {
@@ -25,7 +53,8 @@ export function chain(...links: GradientTransformation[]): GradientTransformatio
       }
       return links.map((link, i) => link.init(i === links.length - 1 ? params : tree.ref(params)));
     },
-    update(updates, state, params, extra) {
+    update(updates, state, params, ...rest) {
+      const extra = rest[0];
       const states = state as OptState[];
       if (!Array.isArray(states) || states.length !== links.length) {
         tree.dispose(updates);
@@ -38,8 +67,9 @@ export function chain(...links: GradientTransformation[]): GradientTransformatio
       for (let i = 0; i < links.length; i++) {
         const last = i === links.length - 1;
         const p = params === undefined || last ? params : tree.ref(params);
-        const [nextU, s] = links[i].update(u, states[i], p, extra);
-        u = nextU;
+        const link = links[i]!;
+        const [nextU, s] = (link.update as LooseUpdate).call(link, u, states[i]!, p, extra);
+        u = nextU as typeof updates;
         newStates.push(s);
       }
       if (links.length === 0) tree.dispose(params);
@@ -70,6 +100,36 @@ let applyCompiled: ApplyFn | null = null;
 export function applyUpdatesCompiled<P extends ArrayTree>(params: P, updates: P): P {
   applyCompiled ??= jit(applyUpdates) as unknown as ApplyFn;
   return applyCompiled(params, updates) as P;
+}
+
+/**
+ * Borrowing forms of the link contract, for host-side training loops (which then never take
+ * references themselves): {@link initBorrowed}, {@link updateBorrowed}, {@link applyBorrowed}.
+ * Same arithmetic as the consuming calls.
+ */
+
+/** `transform.init(params)` without consuming `params`. */
+export function initBorrowed<E>(transform: GradientTransformation<E>, params: ArrayTree): OptState {
+  return transform.init(tree.ref(params));
+}
+
+/**
+ * `transform.update(updates, state, params, extra)` without consuming `updates`, `state` or
+ * `params`: returns the new updates and the new state, both owned by the caller.
+ */
+export function updateBorrowed<E, U extends ArrayTree>(
+  transform: GradientTransformation<E>,
+  updates: U,
+  state: OptState,
+  params: U,
+  ...extra: ExtraArg<E>
+): [U, OptState] {
+  return transform.update(tree.ref(updates), tree.ref(state), tree.ref(params), ...extra);
+}
+
+/** {@link applyUpdatesCompiled} without consuming either tree: a new parameter tree. */
+export function applyBorrowed<P extends ArrayTree>(params: P, updates: ArrayTree): P {
+  return applyUpdatesCompiled(tree.ref(params), tree.ref(updates) as P);
 }
 
 /**

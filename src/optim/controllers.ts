@@ -8,8 +8,18 @@
  * probe method; a user can drive them with any radius estimate they trust.
  */
 import { tree } from "@jax-js/jax";
-import { treeGlobalNormHost, treeScaleByHost } from "./tree-math.js";
-import type { ArrayTree, GradientTransformation, UpdateExtra } from "./types.js";
+import { treeGlobalNormHost, treeScaleByHost } from "../engine/tree.js";
+import type {
+  ArrayTree,
+  ControlExtra,
+  GradientTransformation,
+  RadiusExtra,
+  UpdateExtra,
+  UpdateNormExtra,
+} from "./types.js";
+
+/** What a ρ-controller link reads from `extra`: the radius callback (required). */
+export type ControllerExtra = UpdateExtra & RadiusExtra;
 
 /** Which radii a controller asks for: the output softmax only, or all of them (transformers). */
 export type RadiusKind = "output" | "all";
@@ -47,12 +57,13 @@ export interface ControlReport {
 }
 
 /** ‖p‖: precomputed by a fused prefix (`extra.updateNorm`) or read from the device. */
-export function updateNorm(updates: ArrayTree, extra: UpdateExtra | undefined): number {
+export function updateNorm(updates: ArrayTree, extra: UpdateNormExtra | undefined): number {
   const given = extra?.updateNorm;
-  return typeof given === "number" ? given : treeGlobalNormHost(tree.ref(updates));
+  return typeof given === "number" ? given : treeGlobalNormHost(updates);
 }
 
-function radiusFrom(extra: UpdateExtra | undefined, who: string): RadiusCallback {
+function radiusFrom(extra: Partial<RadiusExtra> | undefined, who: string): RadiusCallback {
+  // Typed callers cannot omit it; the check is for plain JavaScript.
   const cb = extra?.radius;
   if (typeof cb !== "function") {
     throw new Error(`${who}: the training loop must pass extra.radius (a RadiusCallback)`);
@@ -61,27 +72,30 @@ function radiusFrom(extra: UpdateExtra | undefined, who: string): RadiusCallback
 }
 
 /** Hands a controller link's {@link ControlReport} to the loop (`extra.onControl`), if it listens. */
-export function reportControl(extra: UpdateExtra | undefined, r: ControlReport): void {
+export function reportControl(extra: ControlExtra | undefined, r: ControlReport): void {
   const cb = extra?.onControl;
-  if (typeof cb === "function") (cb as (r: ControlReport) => void)(r);
+  if (typeof cb === "function") cb(r);
 }
 
 /**
- * A host-side link that keeps no state and ignores the parameters: `step` sees only the
- * (consumed) updates and the borrowed extra, and returns the new updates.
+ * A host-side link that keeps no state and ignores the parameters: `step` BORROWS the updates
+ * and the extra and returns either the same tree (passed through) or a new one; the link
+ * disposes the input in the second case, so `step` itself does no bookkeeping.
  */
-export function statelessLink(
-  step: <U extends ArrayTree>(updates: U, extra: UpdateExtra | undefined) => U,
-): GradientTransformation {
+export function statelessLink<E extends UpdateExtra = UpdateExtra>(
+  step: <U extends ArrayTree>(updates: U, extra: E | undefined) => U,
+): GradientTransformation<E> {
   return {
     init(params) {
       tree.dispose(params);
       return {};
     },
-    update(updates, state, params, extra) {
+    update(updates, state, params, ...rest) {
       tree.dispose(state);
       tree.dispose(params);
-      return [step(updates, extra), {}];
+      const out = step(updates, rest[0] as E | undefined);
+      if (out !== updates) tree.dispose(updates);
+      return [out, {}];
     },
   };
 }
@@ -99,13 +113,13 @@ export interface RhoClipOptions {
  * for gradient-norm clipping, for any optimizer chain (it must be the last link). A zero
  * update or an infinite radius (all slopes equal) is passed through unchanged.
  */
-export function rhoClip(options: RhoClipOptions = {}): GradientTransformation {
+export function rhoClip(options: RhoClipOptions = {}): GradientTransformation<ControllerExtra> {
   const rMax = options.rMax ?? 1;
   if (!(rMax > 0) || !Number.isFinite(rMax)) {
     throw new RangeError(`rhoClip: rMax must be a positive finite number, got ${rMax}`);
   }
   const kind = options.radius ?? "output";
-  return statelessLink((updates, extra) => {
+  return statelessLink<ControllerExtra>((updates, extra) => {
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
       reportControl(extra, {
@@ -150,7 +164,7 @@ export interface RhoSetOptions {
  * so the applied step has length exactly `τ = rTarget·ρ`. Use it in place of the
  * learning-rate link: `chain(scaleByAdam(), rhoSet({rTarget: 1}))`.
  */
-export function rhoSet(options: RhoSetOptions): GradientTransformation {
+export function rhoSet(options: RhoSetOptions): GradientTransformation<ControllerExtra> {
   const { rTarget } = options;
   if (!(rTarget > 0) || !Number.isFinite(rTarget)) {
     throw new RangeError(`rhoSet: rTarget must be a positive finite number, got ${rTarget}`);
@@ -158,7 +172,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation {
   const cap = options.maxLearningRate ?? Number.POSITIVE_INFINITY;
   if (!(cap > 0)) throw new RangeError(`rhoSet: maxLearningRate must be positive, got ${cap}`);
   const kind = options.radius ?? "output";
-  return statelessLink((updates, extra) => {
+  return statelessLink<ControllerExtra>((updates, extra) => {
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
       reportControl(extra, {
@@ -201,7 +215,7 @@ export interface AllRadiiOptions {
  * The all-radii controller for transformers: ρ-set or ρ-clip driven by
  * `ρ_net = min(ρ_out, ρ_attn, ρ_ffn)` (SPEC §3). The callback reports which one binds.
  */
-export function allRadii(options: AllRadiiOptions): GradientTransformation {
+export function allRadii(options: AllRadiiOptions): GradientTransformation<ControllerExtra> {
   if (options.mode === "clip") return rhoClip({ rMax: options.rMax, radius: "all" });
   if (options.rTarget === undefined) throw new RangeError("allRadii: mode 'set' needs rTarget");
   return rhoSet({

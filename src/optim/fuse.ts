@@ -18,11 +18,11 @@ import {
   type OwnedFunction,
   tree,
 } from "@jax-js/jax";
-import { treeLeaves } from "./tree-math.js";
+import { treeLeaves } from "../engine/tree.js";
 import type { ArrayTree, GradientTransformation, OptState, UpdateExtra } from "./types.js";
 
 /** A {@link GradientTransformation} holding compiled code: `dispose()` frees it. */
-export interface FusedTransformation extends GradientTransformation {
+export interface FusedTransformation<E = UpdateExtra> extends GradientTransformation<E> {
   /** Frees the compiled function and its captured constants. */
   dispose(): void;
 }
@@ -37,6 +37,14 @@ function sumOfSquares(t: ArrayTree): JaxArray {
   return total ?? np.array(0, { dtype: np.float32 });
 }
 
+/** A link's `update` seen without its extra type. */
+type LooseUpdate = (
+  u: ArrayTree,
+  s: OptState,
+  p?: ArrayTree,
+  extra?: unknown,
+) => [ArrayTree, OptState];
+
 type Compiled = (u: ArrayTree, s: OptState, p: ArrayTree) => JsTree<JaxArray>;
 
 /**
@@ -44,10 +52,10 @@ type Compiled = (u: ArrayTree, s: OptState, p: ArrayTree) => JsTree<JaxArray>;
  * with `prefix.update` compiled. `prefix` must be jittable: no host reads, schedules with
  * device twins. Updates without `params` fall back to the eager prefix.
  */
-export function jitChain(
+export function jitChain<E extends UpdateExtra = UpdateExtra>(
   prefix: GradientTransformation,
-  suffix: GradientTransformation | null = null,
-): FusedTransformation {
+  suffix: GradientTransformation<E> | null = null,
+): FusedTransformation<E> {
   let compiled: OwnedFunction<Compiled> | null = jit((u, s, p) => {
     const [next, state] = prefix.update(u, s, p);
     return [next, state, sumOfSquares(tree.ref(next) as ArrayTree)];
@@ -57,7 +65,8 @@ export function jitChain(
       if (suffix === null) return [prefix.init(params)];
       return [prefix.init(tree.ref(params)), suffix.init(params)];
     },
-    update(updates, state, params, extra) {
+    update(updates, state, params, ...rest) {
+      const extra = rest[0] as E | undefined;
       const states = state as OptState[];
       let next: ArrayTree;
       let prefixState: OptState;
@@ -72,18 +81,27 @@ export function jitChain(
         norm = Math.sqrt(sq.item());
         if (suffix === null) {
           // The returned update is the prefix's: its length is already known.
-          const onNorm = extra?.onUpdateNorm;
-          if (typeof onNorm === "function") (onNorm as (n: number) => void)(norm);
+          extra?.onUpdateNorm?.(norm);
           return [next as typeof updates, [prefixState]];
         }
-        const [out, suffixState] = suffix.update(next, states[1], keep, {
-          ...extra,
-          updateNorm: norm,
-        } as UpdateExtra);
+        const withNorm = { ...extra, updateNorm: norm } as E;
+        const [out, suffixState] = (suffix.update as LooseUpdate).call(
+          suffix,
+          next,
+          states[1]!,
+          keep,
+          withNorm,
+        );
         return [out as typeof updates, [prefixState, suffixState]];
       }
       if (suffix === null) return [next as typeof updates, [prefixState]];
-      const [out, suffixState] = suffix.update(next, states[1], params, extra);
+      const [out, suffixState] = (suffix.update as LooseUpdate).call(
+        suffix,
+        next,
+        states[1]!,
+        params,
+        extra,
+      );
       return [out as typeof updates, [prefixState, suffixState]];
     },
     dispose() {

@@ -12,6 +12,26 @@
  *
  * See `types.ts` for the ownership rules and `schedules.ts` for how step counts stay jittable.
  */
+
+export {
+  readScalar,
+  readScalarAsync,
+  type Scalar,
+  treeAdd,
+  treeAddScaled,
+  treeGlobalNorm,
+  treeGlobalNormHost,
+  treeLeaves,
+  treeMapArrays,
+  treeMul,
+  treeNumel,
+  treeScale,
+  treeScaleByHost,
+  treeSub,
+  treeSumOfSquares,
+  treeVdot,
+  treeZerosLike,
+} from "../engine/tree.js";
 export {
   type AdamWOptions,
   adam,
@@ -22,10 +42,21 @@ export {
   sgd,
   sgdDirection,
 } from "./alias.js";
-export { applyUpdates, applyUpdatesCompiled, chain, findState } from "./combine.js";
+export {
+  applyBorrowed,
+  applyUpdates,
+  applyUpdatesCompiled,
+  type ChainExtra,
+  chain,
+  type ExtraOf,
+  findState,
+  initBorrowed,
+  updateBorrowed,
+} from "./combine.js";
 export {
   type AllRadiiOptions,
   allRadii,
+  type ControllerExtra,
   type ControllerRadius,
   type ControlReport,
   type RadiusCallback,
@@ -35,6 +66,7 @@ export {
   rhoClip,
   rhoSet,
 } from "./controllers.js";
+export type { LossAwareExtra, LossExtra } from "./loss-extra.js";
 export {
   constantSchedule,
   incrementCount,
@@ -62,6 +94,7 @@ export {
   identity,
   type ScaleByAdamOptions,
   type ScaleByAdamState,
+  type ScaleByExtraArgs,
   type ScaleByExtraOptions,
   scale,
   scaleByAdam,
@@ -73,29 +106,15 @@ export {
   type TraceState,
   trace,
 } from "./transforms.js";
-export {
-  readScalar,
-  readScalarAsync,
-  type Scalar,
-  treeAdd,
-  treeAddScaled,
-  treeGlobalNorm,
-  treeGlobalNormHost,
-  treeLeaves,
-  treeMapArrays,
-  treeMul,
-  treeNumel,
-  treeScale,
-  treeScaleByHost,
-  treeSub,
-  treeSumOfSquares,
-  treeVdot,
-  treeZerosLike,
-} from "./tree-math.js";
 export type {
   ArrayTree,
+  ControlExtra,
   EmptyState,
+  ExtraArg,
   GradientTransformation,
   OptState,
+  RadiusExtra,
+  TrainingExtra,
   UpdateExtra,
+  UpdateNormExtra,
 } from "./types.js";

@@ -4,12 +4,10 @@
  * only the training loop can compute (it holds the model, the batch and the parameters).
  * The training loop in `src/train/train.ts` passes these keys on every step.
  */
-import type { ArrayTree, UpdateExtra } from "./types.js";
+import type { ArrayTree } from "../engine/tree.js";
+import type { UpdateExtra } from "./types.js";
 
-/**
- * Per-step loss information in `extra` (all about the current mini-batch). A type alias,
- * not an interface, so that it is assignable to `UpdateExtra`'s index signature.
- */
+/** Per-step loss information in `extra` (all about the current mini-batch). */
 export type LossExtra = {
   /** The batch loss f(θ) at the current parameters. */
   loss: number;
@@ -21,8 +19,12 @@ export type LossExtra = {
   gradDot: (u: ArrayTree) => number;
 };
 
+/** What a loss-aware link (Armijo, Polyak) reads from `extra`: the loss keys (required). */
+export type LossAwareExtra = UpdateExtra & LossExtra;
+
 /**
- * The {@link LossExtra} keys of `extra`, checked.
+ * The {@link LossExtra} keys of `extra`, checked at run time as well (for callers from plain
+ * JavaScript; typed callers cannot omit them).
  *
  * @throws {Error} naming `who` when the training loop did not pass them.
  */

@@ -1,6 +1,6 @@
+import { treeScaleByHost } from "../engine/tree.js";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
-import { lossExtraFrom } from "./loss-extra.js";
-import { treeScaleByHost } from "./tree-math.js";
+import { type LossAwareExtra, lossExtraFrom } from "./loss-extra.js";
 import type { GradientTransformation } from "./types.js";
 
 /** Options of {@link polyak}. */
@@ -37,9 +37,9 @@ function resolve(options: PolyakOptions): Required<PolyakOptions> {
  * Polyak step-size cap on the proposed update (see the module notes). Reports through
  * `extra.onControl` with `controller: "polyak"`, `scale` = t and `rho` = NaN.
  */
-export function polyak(options: PolyakOptions = {}): GradientTransformation {
+export function polyak(options: PolyakOptions = {}): GradientTransformation<LossAwareExtra> {
   const opts = resolve(options);
-  return statelessLink((updates, extra) => {
+  return statelessLink<LossAwareExtra>((updates, extra) => {
     const loss = lossExtraFrom(extra, "polyak");
     const norm = updateNorm(updates, extra);
     const t = norm > 0 ? polyakFactor(loss.loss, loss.gradDot(updates), opts) : 1;

@@ -6,6 +6,7 @@
  */
 import { adamDirection, adamwDirection, sgdDirection } from "./alias.js";
 import { chain } from "./combine.js";
+import type { ControllerExtra } from "./controllers.js";
 import { allRadii, rhoClip, rhoSet } from "./controllers.js";
 import { constantSchedule, type Schedule, spikeSchedule } from "./schedules.js";
 import { clipByGlobalNorm, scaleByLearningRate } from "./transforms.js";
@@ -46,12 +47,12 @@ export type ControllerSpec =
 
 /** A built optimizer: the chain plus the base learning rate per step (for telemetry). */
 export interface BuiltOptimizer {
-  /** The whole chain: `chain(prefix, suffix)`, or `prefix` alone. */
-  transform: GradientTransformation;
+  /** The whole chain: `chain(prefix, suffix)`, or `prefix` alone (needs the radius when `needsRadius`). */
+  transform: GradientTransformation<ControllerExtra>;
   /** The device-only links (optimizer direction, clipping, learning rate): jittable. */
   prefix: GradientTransformation;
   /** The host-side controller link placed last, if any. */
-  suffix: GradientTransformation | null;
+  suffix: GradientTransformation<ControllerExtra> | null;
   /** Base learning rate the chain uses at a step (NaN for ρ-set, which has none). */
   learningRateAt: (step: number) => number;
   /** Whether the chain asks the training loop for a radius every step. */
@@ -119,7 +120,7 @@ export function buildOptimizer(
   const dir = direction(spec);
   const built = (
     prefix: GradientTransformation,
-    suffix: GradientTransformation | null,
+    suffix: GradientTransformation<ControllerExtra> | null,
     learningRateAt: (step: number) => number,
   ): BuiltOptimizer => ({
     transform: suffix === null ? prefix : chain(prefix, suffix),

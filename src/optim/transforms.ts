@@ -13,19 +13,19 @@ import {
   tree,
 } from "@jax-js/jax";
 import {
+  treeGlobalNorm,
+  treeLeaves,
+  treeMapArrays,
+  treeScale,
+  treeZerosLike,
+} from "../engine/tree.js";
+import {
   incrementCount,
   initCount,
   type ScalarOrSchedule,
   type Schedule,
   scheduleValue,
 } from "./schedules.js";
-import {
-  treeGlobalNorm,
-  treeLeaves,
-  treeMapArrays,
-  treeScale,
-  treeZerosLike,
-} from "./tree-math.js";
 import type {
   ArrayTree,
   EmptyState,
@@ -96,7 +96,9 @@ export function setToZero(): GradientTransformation {
     update(updates, state, params) {
       tree.dispose(params);
       tree.dispose(state);
-      return [treeZerosLike(updates), emptyState()];
+      const zeros = treeZerosLike(updates);
+      tree.dispose(updates);
+      return [zeros, emptyState()];
     },
   };
 }
@@ -111,7 +113,9 @@ export function scale(s: number): GradientTransformation {
     update(updates, state, params) {
       tree.dispose(params);
       tree.dispose(state);
-      return [treeScale(updates, s), emptyState()];
+      const out = treeScale(updates, s);
+      tree.dispose(updates);
+      return [out, emptyState()];
     },
   };
 }
@@ -130,7 +134,10 @@ export function scaleBySchedule(schedule: Schedule): GradientTransformation {
       tree.dispose(params);
       const { count } = state as CountState;
       const factor = scheduleValue(schedule, count.ref);
-      return [treeScale(updates, factor), { count: incrementCount(count) } satisfies CountState];
+      const out = treeScale(updates, factor);
+      tree.dispose(updates);
+      factor.dispose();
+      return [out, { count: incrementCount(count) } satisfies CountState];
     },
   };
 }
@@ -166,6 +173,11 @@ function isArrayValue(value: unknown): value is JaxArray {
   );
 }
 
+/** What {@link scaleByExtra} reads: `extra[key]`, a number or a borrowed 0-d array. */
+export type ScaleByExtraArgs<K extends string> = UpdateExtra & {
+  readonly [k in K]: number | JaxArray;
+};
+
 /** Options of {@link scaleByExtra}. */
 export interface ScaleByExtraOptions {
   /** Multiply by `−value` instead (a learning rate passed in). Default false. */
@@ -176,23 +188,30 @@ export interface ScaleByExtraOptions {
  * Multiply the updates by `extra[key]`, a JS number or a 0-d array (borrowed), supplied by the
  * caller at each `update`. This is how a per-step value computed outside the chain (a host-side
  * schedule, a controller's step size) enters a jitted update as a traced scalar argument.
- * Throws if `extra[key]` is missing. Keeps no state.
+ * The key is part of the link's type, so a missing value is a compile error (and a run-time
+ * throw for plain JavaScript). Keeps no state.
  */
-export function scaleByExtra(key: string, opts: ScaleByExtraOptions = {}): GradientTransformation {
+export function scaleByExtra<K extends string>(
+  key: K,
+  opts: ScaleByExtraOptions = {},
+): GradientTransformation<ScaleByExtraArgs<K>> {
   const sign = opts.flipSign ? -1 : 1;
   return {
     init(params) {
       tree.dispose(params);
       return emptyState();
     },
-    update(updates, state, params, extra?: UpdateExtra) {
+    update(updates, state, params, ...rest) {
       tree.dispose(params);
       tree.dispose(state);
-      const value = extra?.[key];
-      if (typeof value === "number") return [treeScale(updates, sign * value), emptyState()];
-      if (isArrayValue(value)) {
-        const factor = sign === 1 ? value.ref : value.ref.mul(sign);
-        return [treeScale(updates, factor), emptyState()];
+      const value: unknown = rest[0]?.[key];
+      if (typeof value === "number" || isArrayValue(value)) {
+        const factor =
+          typeof value === "number" ? sign * value : sign === 1 ? value : value.ref.mul(sign);
+        const out = treeScale(updates, factor);
+        tree.dispose(updates);
+        if (typeof factor !== "number" && factor !== value) factor.dispose();
+        return [out, emptyState()];
       }
       tree.dispose(updates);
       throw new Error(`scaleByExtra: extra.${key} must be a number or a 0-d array`);
@@ -220,23 +239,19 @@ export function trace({
 }: TraceOptions = {}): GradientTransformation {
   return {
     init(params) {
-      return { trace: treeZerosLike(params) } satisfies TraceState;
+      const buf = treeZerosLike(params);
+      tree.dispose(params);
+      return { trace: buf } satisfies TraceState;
     },
     update(updates, state, params) {
       tree.dispose(params);
       const { trace: prev } = state as TraceState;
-      const buf = treeMapArrays(
-        (g, t) => t.mul(decay).add(g),
-        tree.ref(updates),
-        prev as typeof updates,
-      );
-      let out: typeof updates;
-      if (nesterov) {
-        out = treeMapArrays((g, b) => b.mul(decay).add(g), updates, tree.ref(buf));
-      } else {
-        tree.dispose(updates);
-        out = tree.ref(buf) as typeof updates;
-      }
+      const buf = treeMapArrays((g, t) => t.mul(decay).add(g), updates, prev as typeof updates);
+      tree.dispose(prev);
+      const out = nesterov
+        ? treeMapArrays((g, b) => b.mul(decay).add(g), updates, buf)
+        : (tree.ref(buf) as typeof updates);
+      tree.dispose(updates);
       return [out, { trace: buf } satisfies TraceState];
     },
   };
@@ -292,8 +307,9 @@ export function scaleByAdam({
   }
   return {
     init(params) {
-      const mu = treeZerosLike(tree.ref(params));
+      const mu = treeZerosLike(params);
       const nu = treeZerosLike(params);
+      tree.dispose(params);
       return {
         count: initCount(),
         mu,
@@ -305,12 +321,10 @@ export function scaleByAdam({
     update(updates, state, params) {
       tree.dispose(params);
       const old = state as ScaleByAdamState;
-      const mu = treeMapArrays((g, m) => m.mul(b1).add(g.mul(1 - b1)), tree.ref(updates), old.mu);
-      const nu = treeMapArrays(
-        (g, v) => v.mul(b2).add(np.square(g).mul(1 - b2)),
-        tree.ref(updates),
-        old.nu,
-      );
+      const mu = treeMapArrays((g, m) => m.mul(b1).add(g.mul(1 - b1)), updates, old.mu);
+      const nu = treeMapArrays((g, v) => v.mul(b2).add(np.square(g).mul(1 - b2)), updates, old.nu);
+      tree.dispose(old.mu);
+      tree.dispose(old.nu);
       const count = incrementCount(old.count);
       const debias1 = advanceDebias(b1, old.debias1);
       const debias2 = advanceDebias(b2, old.debias2);
@@ -327,19 +341,16 @@ export function scaleByAdam({
         out = treeMapArrays(
           (g, m, v) => m.mul(cm.ref).add(g.mul(cg.ref)).div(denom(v)),
           updates,
-          tree.ref(mu) as typeof updates,
-          tree.ref(nu) as typeof updates,
+          mu,
+          nu,
         );
+        tree.dispose(updates);
         cm.dispose();
         cg.dispose();
       } else {
         tree.dispose(updates);
         const c1 = np.reciprocal(debias1.ref);
-        out = treeMapArrays(
-          (m, v) => m.mul(c1.ref).div(denom(v)),
-          tree.ref(mu) as typeof updates,
-          tree.ref(nu) as typeof updates,
-        );
+        out = treeMapArrays((m, v) => m.mul(c1.ref).div(denom(v)), mu as typeof updates, nu);
         c1.dispose();
       }
       c2.dispose();
@@ -450,13 +461,16 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
     update(updates, state, params) {
       tree.dispose(params);
       tree.dispose(state);
-      const norm = treeGlobalNorm(tree.ref(updates));
+      const norm = treeGlobalNorm(updates);
       const factor = np.where(
         np.less(norm.ref, maxNorm),
         1,
         np.array(maxNorm, { dtype: np.float32 }).div(norm),
       );
-      return [treeScale(updates, factor), emptyState()];
+      const out = treeScale(updates, factor);
+      tree.dispose(updates);
+      factor.dispose();
+      return [out, emptyState()];
     },
   };
 }

@@ -1,41 +1,75 @@
 /**
  * Core types of the composable optimizers (optax style, on `@jax-js/jax`).
  *
- * ## Ownership convention (read this first)
+ * ## Ownership (see the convention in `src/engine/index.ts`)
  *
- * Every function in `src/optim` follows jax-js's own *move* semantics, exactly like the upstream
- * `@jax-js/optax` package does for jax-js 0.1.x:
+ * Links follow the `@jax-js/optax` contract, the one place above the engine that consumes:
  *
- * - `init(params)` **consumes** `params` (pass `tree.ref(params)` to keep yours).
+ * - `init(params)` **consumes** `params`.
  * - `update(updates, state, params?, extra?)` **consumes** `updates`, `state` and `params`, and
  *   returns a freshly owned `[newUpdates, newState]` tuple. The old `state` must not be used again.
- * - `extra` is **borrowed**: it is never disposed by a link; a link that wants to keep or consume an
- *   array found inside it takes `.ref` first. The same `extra` object is handed to every link of a
- *   {@link chain}.
+ * - `extra` is **borrowed**, and so is everything inside it; the same object is handed to every
+ *   link of a {@link chain}.
  * - `applyUpdates(params, updates)` consumes both and returns the new parameters.
  *
- * This is the only convention that also works *inside* `jit`/`grad` traces (tracers are reference
+ * The tree arithmetic links use (`treeScale`, `treeGlobalNorm`, … from `src/engine/tree.ts`)
+ * borrows, like every helper of the engine.
+ *
+ * Consuming links are what lets `jit`/`grad` trace a chain (tracers are reference
  * counted the same way), so a whole "gradient → optimizer → controller → apply" step can later be
  * fused into one `jit`.
  */
 import type { Array as JaxArray, JsTree } from "@jax-js/jax";
+import type { ArrayTree } from "../engine/tree.js";
+import type { ControlReport, RadiusCallback } from "./controllers.js";
+import type { LossExtra } from "./loss-extra.js";
 
-/** A pytree of jax-js arrays: the shape of parameters, gradients and updates alike. */
-export type ArrayTree = JsTree<JaxArray>;
+/** The pytree of arrays parameters, gradients and updates share (the engine's one type). */
+export type { ArrayTree };
 
 /** The internal state of a transformation; an opaque pytree of arrays (no JS numbers, so it can cross a `jit` boundary). */
 export type OptState = JsTree<JaxArray>;
 
 /**
- * Extra, per-step, borrowed information a link may read (optax's "extra args").
- *
- * {@link chain} forwards the *same* object to every link, so controller links placed last in a chain
- * (e.g. the ρ-clip / ρ-set links) can receive callbacks or scalars from the training loop, such as a
- * radius callback `extra.radius(direction)`, or a device scalar step size read by
- * {@link scaleByExtra}. Links ignore keys they do not know. Arrays inside are borrowed: take `.ref`
- * to use one.
+ * Extra arguments of a link's `update`, named by what a link needs — optax's named extra
+ * args (`value`, `grad`, `value_fn`). A link declares the ones it reads in its type,
+ * `GradientTransformation<RadiusExtra & ControlExtra>`, so calling it without them is a
+ * compile error; {@link chain} asks for the union of what its links need. Everything inside
+ * an extra is borrowed. (Type aliases rather than interfaces, so that they combine with the
+ * open {@link UpdateExtra}.) {@link TrainingExtra} is what the training loop passes every step.
  */
-export type UpdateExtra = { readonly [key: string]: unknown };
+export type RadiusExtra = {
+  /** The radius along a direction (the ρ-controllers call it with their proposed update). */
+  readonly radius: RadiusCallback;
+};
+
+/** Optional listener a controller-like link reports to. */
+export type ControlExtra = {
+  /** Receives what a controller (ρ-clip, ρ-set, Armijo, Polyak) did this step. */
+  readonly onControl?: (report: ControlReport) => void;
+};
+
+/** The update's length, when a fused prefix already knows it. */
+export type UpdateNormExtra = {
+  /** ‖u‖ of the incoming updates, precomputed by a fused prefix (see `jitChain`). */
+  readonly updateNorm?: number;
+  /** Receives ‖u‖ of a fused chain's final updates, when it has no host links. */
+  readonly onUpdateNorm?: (norm: number) => void;
+};
+
+/**
+ * The extra every link may receive (the default of {@link GradientTransformation}): all keys
+ * optional, and open, because {@link chain} hands one object to every link and each reads
+ * only its own keys.
+ */
+export type UpdateExtra = ControlExtra & UpdateNormExtra & { readonly [key: string]: unknown };
+
+/** Everything the training loop passes to its chain on every step. */
+export type TrainingExtra = UpdateExtra & RadiusExtra & LossExtra;
+
+/** The `extra` parameter: optional when `E` has no required key, required otherwise. */
+// biome-ignore lint/complexity/noBannedTypes: `{}` is the "nothing required" test.
+export type ExtraArg<E> = {} extends E ? [extra?: E] : [extra: E];
 
 /** The state of a transformation that keeps none. */
 export type EmptyState = Record<string, never>;
@@ -48,17 +82,18 @@ export type EmptyState = Record<string, never>;
  * parameters. The final updates of a chain are *added* to the parameters by {@link applyUpdates}
  * (so a learning-rate link carries the minus sign).
  */
-export interface GradientTransformation {
+export interface GradientTransformation<E = UpdateExtra> {
   /** Build the initial state from the parameters (consumed). */
   init<P extends ArrayTree>(params: P): OptState;
   /**
    * Transform `updates` (consumed) given the previous `state` (consumed) and optionally the current
-   * `params` (consumed) and borrowed `extra` information; returns `[newUpdates, newState]`.
+   * `params` (consumed) and the borrowed `extra` the link declares in `E`; returns
+   * `[newUpdates, newState]`.
    */
   update<U extends ArrayTree>(
     updates: U,
     state: OptState,
     params?: U,
-    extra?: UpdateExtra,
+    ...extra: ExtraArg<E>
   ): [U, OptState];
 }

@@ -1,40 +1,38 @@
 /**
  * The training loop: data → model → optimizer proposes p → probe (JVP) → radius → controller
  * scales p → apply → telemetry. One loop serves every experiment; what varies (model,
- * optimizer chain, controller, sample set, probe method) comes in as options.
- *
- * All jax-js ownership bookkeeping of the loop lives here and in `src/engine`; callers get
- * plain numbers back in {@link StepRecord}s.
+ * optimizer chain, controller, sample set, probe method) comes in as options. The step itself
+ * is a sequence of named stages (`step.ts`); callers get plain numbers back in
+ * {@link StepRecord}s.
  */
-import type { Array as JaxArray } from "@jax-js/jax";
-import { tree } from "@jax-js/jax";
 import { batchIterator } from "../data/batches.js";
-import { type Dataset, gatherRows } from "../data/dataset.js";
-import { labelsToDevice, takeScalar, toDevice } from "../engine/arrays.js";
-import { cachedJit, crossEntropy, evaluate, lossAndGrad } from "../engine/compute.js";
+import type { Dataset } from "../data/dataset.js";
+import { labelsToDevice, toDevice } from "../engine/arrays.js";
+import { evaluate } from "../engine/compute.js";
 import { initEngine } from "../engine/runtime.js";
-import { disposeTree, refTree } from "../engine/tree.js";
+import { Holder, Scope } from "../engine/scope.js";
 import type { Model, ModelState, Params } from "../models/types.js";
-import { applyUpdatesCompiled, chain } from "../optim/combine.js";
-import type {
-  ControllerRadius,
-  ControlReport,
-  RadiusCallback,
-  RadiusKind,
-} from "../optim/controllers.js";
+import { chain, initBorrowed } from "../optim/combine.js";
 import { jitChain } from "../optim/fuse.js";
-import type { LossExtra } from "../optim/loss-extra.js";
 import { buildOptimizer, type ControllerSpec, type OptimizerSpec } from "../optim/spec.js";
-import { readScalar, treeGlobalNormHost, treeVdot } from "../optim/tree-math.js";
-import type { ArrayTree, GradientTransformation, OptState } from "../optim/types.js";
-import { type DirectionalOptions, directionalLogitDerivatives } from "../probe/directional.js";
-import { hasInternals, probeNetwork } from "../probe/network.js";
+import type { GradientTransformation, TrainingExtra } from "../optim/types.js";
+import type { DirectionalOptions } from "../probe/directional.js";
+import { type ProbeResult, RadiusEstimator, type RadiusOptions } from "../probe/radius.js";
+import type { StepRecord, TrainResult } from "./record.js";
 import {
-  type ProbeResult,
-  RadiusEstimator,
-  type RadiusOptions,
-  type RadiusReport,
-} from "../probe/radius.js";
+  applyStep,
+  computeGradient,
+  drawBatch,
+  measureRadius,
+  measureReference,
+  propose,
+  type RunContext,
+  recordStep,
+  skipRecord,
+  startRecord,
+} from "./step.js";
+
+export type { StepRecord, TrainResult } from "./record.js";
 
 /** How the loop measures the radius along each step. */
 export interface ProbeOptions extends RadiusOptions {
@@ -67,9 +65,9 @@ export interface TrainOptions {
   model: Model;
   data: { train: Dataset; test: Dataset };
   /** A declarative optimizer spec (preferred: its learning rate is reported) or a raw chain. */
-  optimizer: OptimizerSpec | GradientTransformation;
+  optimizer: OptimizerSpec | GradientTransformation<TrainingExtra>;
   /** Controller: a spec (with a spec optimizer) or a chain link appended last. */
-  controller?: ControllerSpec | GradientTransformation;
+  controller?: ControllerSpec | GradientTransformation<TrainingExtra>;
   /** Number of optimizer steps. */
   steps: number;
   /** Mini-batch size, or `"full"` for full-batch steps on the training split (default 64). */
@@ -95,75 +93,7 @@ export interface TrainOptions {
   onEval?: (record: StepRecord, params: Params, state: ModelState) => void;
 }
 
-/** Telemetry of one step. */
-export interface StepRecord {
-  step: number;
-  /** Mini-batch loss before the step. */
-  loss: number;
-  /** Mini-batch accuracy before the step (eval-free: from the training forward pass). */
-  batchAccuracy: number;
-  /** Test accuracy after the step (eval steps only). */
-  testAccuracy?: number;
-  /** Test loss after the step (eval steps only). */
-  testLoss?: number;
-  /** Length of the update actually applied, τ = ‖p‖ (0 when skipped). */
-  tau: number;
-  /** Radius ρ_a along the applied step (NaN when not measured this step). */
-  rhoA: number;
-  /** Normalised step r = τ/ρ_a. */
-  r: number;
-  /** Exact set-level ρ* along the step, when `probe.exact` is on (or `probe.drive` is "rhoStar"). */
-  rhoStar?: number;
-  /** Set-level top-2 estimate along the step, when `probe.drive` is "top2". */
-  rhoTop2?: number;
-  /** Radius along the applied step from `probe.reference` (absent off its cadence, skipped or τ = 0). */
-  rhoReference?: number;
-  /** Base learning rate × controller scale (ρ-set: the η it chose). */
-  effectiveLearningRate: number;
-  /** Which radius bound (`output`, `attention`, `ffn`) when measured. */
-  binding?: string;
-  /** The step had a non-finite loss or gradient and was not applied. */
-  skipped: boolean;
-  /** Wall time of the whole step, ms (evaluation excluded). */
-  wallMs: number;
-}
-
-/** What a run returns. */
-export interface TrainResult {
-  history: StepRecord[];
-  /** Final parameters and model state (caller owns them; `disposeTree` when done). */
-  params: Params;
-  state: ModelState;
-  /** Steps not applied because of a non-finite loss or gradient. */
-  skippedSteps: number;
-  /** Final test accuracy and loss. */
-  finalTestAccuracy: number;
-  finalTestLoss: number;
-  /** One-line description of the optimizer chain. */
-  label: string;
-}
-
-/**
- * Batch loss at θ + u in train mode, like the step's own loss (BatchNorm on batch
- * statistics; the new running statistics are dropped). Borrows everything.
- */
-function trialLoss(
-  model: Model,
-  params: Params,
-  state: ModelState,
-  x: JaxArray,
-  y: JaxArray,
-  u: Params,
-): number {
-  const fn = cachedJit(model, "trialLoss", () => {
-    return (p: Params, s: ModelState, xb: JaxArray, yb: JaxArray) =>
-      crossEntropy(model.apply(p, xb, { mode: "train", state: s }), yb);
-  });
-  const trial = applyUpdatesCompiled(refTree(params), refTree(u));
-  return takeScalar(fn(trial, refTree(state), x.ref, y.ref) as JaxArray);
-}
-
-function isTransform(x: unknown): x is GradientTransformation {
+function isTransform(x: unknown): x is GradientTransformation<TrainingExtra> {
   return typeof x === "object" && x !== null && "init" in x && "update" in x;
 }
 
@@ -196,7 +126,7 @@ function checkOptions(o: TrainOptions): void {
  * given, op by op.
  */
 function resolveChain(o: TrainOptions): {
-  transform: GradientTransformation;
+  transform: GradientTransformation<TrainingExtra>;
   learningRateAt: (step: number) => number;
   label: string;
   dispose: () => void;
@@ -208,7 +138,9 @@ function resolveChain(o: TrainOptions): {
       o.optimizer,
       customLink ? undefined : (o.controller as ControllerSpec | undefined),
     );
-    const suffix = customLink ? (o.controller as GradientTransformation) : built.suffix;
+    const suffix = customLink
+      ? (o.controller as GradientTransformation<TrainingExtra>)
+      : built.suffix;
     const label = customLink ? `${built.label} + custom` : built.label;
     if (!fuse) {
       const transform = suffix === null ? built.prefix : chain(built.prefix, suffix);
@@ -223,7 +155,7 @@ function resolveChain(o: TrainOptions): {
     };
   }
   const transform = o.controller
-    ? chain(o.optimizer, o.controller as GradientTransformation)
+    ? chain(o.optimizer, o.controller as GradientTransformation<TrainingExtra>)
     : o.optimizer;
   return {
     transform,
@@ -234,6 +166,118 @@ function resolveChain(o: TrainOptions): {
 }
 
 /**
+ * Sets up everything a run's steps share; its uploads belong to `uploads`, its optimizer
+ * state to the returned context (released by the caller).
+ */
+function startRun(
+  options: TrainOptions,
+  transform: GradientTransformation<TrainingExtra>,
+  learningRateAt: (step: number) => number,
+  uploads: Scope,
+): RunContext {
+  const { model, data } = options;
+  const trainSet = data.train;
+  const dtype = model.config.dtype;
+  const seed = options.seed ?? 0;
+  const probeOpts = options.probe ?? {};
+  const init = model.init(seed);
+  const fullBatch = options.batchSize === "full";
+  const batchSize = fullBatch ? trainSet.n : ((options.batchSize as number | undefined) ?? 64);
+  const params = new Holder<Params>(init.params);
+  return {
+    model,
+    trainSet,
+    xTrain: uploads.own(toDevice(trainSet.x, [trainSet.n, trainSet.d], dtype)),
+    yTrain: fullBatch ? uploads.own(labelsToDevice(trainSet.y)) : null,
+    batches: fullBatch
+      ? null
+      : batchIterator(trainSet, { batchSize, seed: seed + 1, dropLast: false }),
+    allRows: Int32Array.from({ length: trainSet.n }, (_, i) => i),
+    transform,
+    learningRateAt,
+    estimator: new RadiusEstimator(trainSet.n, {
+      labels: trainSet.y,
+      ...probeOpts,
+      seed: probeOpts.seed ?? seed,
+    }),
+    referenceEstimator: probeOpts.reference
+      ? new RadiusEstimator(trainSet.n, {
+          ...probeOpts.reference,
+          seed: probeOpts.reference.seed ?? seed,
+        })
+      : null,
+    directional: { method: probeOpts.method ?? "jvp", chunk: probeOpts.chunk },
+    probe: {
+      every: probeOpts.every ?? 1,
+      onProbe: probeOpts.onProbe,
+      reference: probeOpts.reference,
+    },
+    params,
+    state: new Holder<ModelState>(init.state),
+    optState: new Holder(initBorrowed(transform, init.params)),
+  };
+}
+
+/**
+ * One step through the stages of `step.ts`: returns its record (the caller evaluates and
+ * reports it). Everything the step allocates is released before it returns.
+ */
+function runStep(run: RunContext, step: number): { record: StepRecord; skipped: boolean } {
+  const t0 = performance.now();
+  const scope = new Scope();
+  try {
+    const batch = drawBatch(run, scope);
+    const lg = computeGradient(run, batch, scope);
+    const record = startRecord(run, step, lg);
+    let referenceMs = 0;
+    let skipped = false;
+    if (!Number.isFinite(lg.loss) || !Number.isFinite(lg.gradNorm)) {
+      // Never apply a step computed from non-finite numbers: it would poison the
+      // parameters and the optimizer's moments alike.
+      scope.own(lg.state);
+      skipRecord(record);
+      skipped = true;
+    } else {
+      run.state.set(lg.state);
+      const proposal = propose(run, batch, lg, step, scope);
+      if (!Number.isFinite(proposal.tau)) {
+        skipRecord(record);
+        skipped = true;
+      } else {
+        const { every } = run.probe;
+        const wantProbe = every > 0 && step % every === 0;
+        let measured = proposal.measured;
+        if (measured === null && wantProbe && proposal.tau > 0) {
+          measured = measureRadius(
+            run,
+            batch,
+            step,
+            proposal.updates,
+            proposal.tau,
+            "output",
+          ).measurement;
+        }
+        const referenceEvery = run.probe.reference?.every ?? 1;
+        if (proposal.tau > 0 && step % referenceEvery === 0) {
+          const reference = measureReference(run, batch, proposal);
+          if (reference !== null) {
+            record.rhoReference = reference.rho;
+            referenceMs = reference.ms;
+          }
+        }
+        applyStep(run, proposal);
+        recordStep(run, record, proposal, measured);
+      }
+    }
+    scope.release();
+    record.wallMs = performance.now() - t0 - referenceMs;
+    return { record, skipped };
+  } finally {
+    scope.release();
+  }
+}
+
+/**
  * Trains `model` and returns its history. Deterministic for a seed: the same options give a
  * bit-identical history on the same machine.
  */
@@ -241,245 +285,44 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   checkOptions(options);
   await initEngine();
   const { model, data } = options;
-  const { train: trainSet, test: testSet } = data;
-  const dtype = model.config.dtype;
-  const seed = options.seed ?? 0;
+  const testSet = data.test;
   const evalEvery = options.evalEvery ?? 10;
-  const probeOpts = options.probe ?? {};
-  const probeEvery = probeOpts.every ?? 1;
   const { transform, learningRateAt, label, dispose: disposeChain } = resolveChain(options);
-  const estimator = new RadiusEstimator(trainSet.n, {
-    labels: trainSet.y,
-    ...probeOpts,
-    seed: probeOpts.seed ?? seed,
-  });
-  const referenceEstimator = probeOpts.reference
-    ? new RadiusEstimator(trainSet.n, {
-        ...probeOpts.reference,
-        seed: probeOpts.reference.seed ?? seed,
-      })
-    : null;
-  const directional: DirectionalOptions = {
-    method: probeOpts.method ?? "jvp",
-    chunk: probeOpts.chunk,
-  };
-
-  const init = model.init(seed);
-  let params: Params = init.params;
-  let state: ModelState = init.state;
-  let optState: OptState = transform.init(refTree(params));
-
-  const xTrain = toDevice(trainSet.x, [trainSet.n, trainSet.d], dtype);
-  const xTest = toDevice(testSet.x, [testSet.n, testSet.d], dtype);
-  const fullBatch = options.batchSize === "full";
-  const batchSize = fullBatch ? trainSet.n : ((options.batchSize as number | undefined) ?? 64);
-  const allRows = Int32Array.from({ length: trainSet.n }, (_, i) => i);
-  const yTrainFull = fullBatch ? labelsToDevice(trainSet.y) : null;
-  const batches = fullBatch
-    ? null
-    : batchIterator(trainSet, { batchSize, seed: seed + 1, dropLast: false });
-
+  const uploads = new Scope();
+  const run = startRun(options, transform, learningRateAt, uploads);
+  const xTest = uploads.own(toDevice(testSet.x, [testSet.n, testSet.d], model.config.dtype));
   const history: StepRecord[] = [];
-  let skipped = 0;
+  let skippedSteps = 0;
   let last = { accuracy: Number.NaN, loss: Number.NaN };
-
   try {
     for (let step = 0; step < options.steps; step++) {
-      const t0 = performance.now();
-      let referenceMs = 0;
-      let rows: Int32Array;
-      let xb: JaxArray;
-      let yb: JaxArray;
-      if (fullBatch) {
-        rows = allRows;
-        xb = xTrain.ref;
-        yb = yTrainFull!.ref;
-      } else {
-        const b = batches!.next().value!;
-        rows = b.indices;
-        xb = toDevice(b.x, [b.size, trainSet.d], dtype);
-        yb = labelsToDevice(b.y);
-      }
-
-      const lg = lossAndGrad(model, params, state, xb, yb);
-      const gradNorm = lg.gradNorm;
-      const record: StepRecord = {
-        step,
-        loss: lg.loss,
-        batchAccuracy: lg.accuracy,
-        tau: 0,
-        rhoA: Number.NaN,
-        r: Number.NaN,
-        effectiveLearningRate: learningRateAt(step),
-        skipped: false,
-        wallMs: 0,
-      };
-
-      if (!Number.isFinite(lg.loss) || !Number.isFinite(gradNorm)) {
-        // Never apply a step computed from non-finite numbers: it would poison the
-        // parameters and the optimizer's moments alike.
-        disposeTree(lg.grads);
-        disposeTree(lg.state);
-        record.skipped = true;
-        record.effectiveLearningRate = 0;
-        skipped++;
-      } else {
-        disposeTree(state);
-        state = lg.state;
-
-        // The probe closes over this step's batch and parameters; the controller (if any)
-        // calls it along its proposed update, otherwise telemetry calls it after the chain.
-        let measured: (RadiusReport & ControllerRadius) | null = null;
-        // Device samples for a probe: the resident training split, this step's batch, or
-        // the requested rows uploaded once (caller disposes).
-        const samplesFor = (indices: Int32Array | null): JaxArray =>
-          indices === null
-            ? xTrain.ref
-            : indices === rows
-              ? xb.ref
-              : toDevice(gatherRows(trainSet, indices), [indices.length, trainSet.d], dtype);
-        // Output-logit slopes along the unit direction: a is linear in the direction, so
-        // a(p/‖p‖) = a(p)/‖p‖.
-        const outputSlopes = (p: Params, norm: number, x: JaxArray): ProbeResult => {
-          const out = directionalLogitDerivatives(model, params, state, p, x, directional);
-          for (let i = 0; i < out.a.length; i++) out.a[i] /= norm;
-          return out;
-        };
-        const radius: RadiusCallback = (p: ArrayTree, norm: number, kind: RadiusKind) => {
-          const direction = p as Params;
-          const all = kind === "all" && hasInternals(model);
-          let internal = {
-            rhoAttention: Number.POSITIVE_INFINITY,
-            rhoFfn: Number.POSITIVE_INFINITY,
-          };
-          const probe = (indices: Int32Array | null): ProbeResult => {
-            const x = samplesFor(indices);
-            try {
-              if (all) {
-                const net = probeNetwork(model, params, state, direction, norm, x, directional);
-                internal = net;
-                probeOpts.onProbe?.(step, net.output, indices);
-                return net.output;
-              }
-              const out = outputSlopes(direction, norm, x);
-              probeOpts.onProbe?.(step, out, indices);
-              return out;
-            } finally {
-              x.dispose();
-            }
-          };
-          const report = estimator.estimate(probe, rows);
-          // Telemetry keeps ρ_a; the controller gets the radius `probe.drive` asks for.
-          const smallest = (output: number): [string, number] =>
-            (
-              [
-                ["output", output],
-                ["attention", internal.rhoAttention],
-                ["ffn", internal.rhoFfn],
-              ] as [string, number][]
-            ).reduce((a, b) => (b[1] < a[1] ? b : a));
-          const [binding, rho] = smallest(report.rhoA);
-          measured = { ...report, rho, binding };
-          if (report.driven === report.rhoA) return { rho, binding };
-          const [drivenBinding, driven] = smallest(report.driven);
-          return { rho: driven, binding: drivenBinding };
-        };
-        let control: ControlReport | null = null;
-        let proposedNorm: number | null = null;
-        const onControl = (r: ControlReport) => {
-          control = r;
-        };
-
-        // Loss-aware links (Armijo, Polyak: optim/loss-extra.ts) need the batch loss at trial
-        // points and ⟨∇f, u⟩; the gradient is kept for that by one more reference (no copy).
-        const gradsForDot = refTree(lg.grads);
-        const lossExtra: LossExtra = {
-          loss: lg.loss,
-          gradNorm,
-          lossAt: (u) => trialLoss(model, params, state, xb, yb, u as Params),
-          gradDot: (u) => readScalar(treeVdot(refTree(gradsForDot), tree.ref(u) as Params)),
-        };
-        const [updates, nextOpt] = transform.update(lg.grads, optState, refTree(params), {
-          radius,
-          onControl,
-          onUpdateNorm: (n: number) => {
-            proposedNorm = n;
-          },
-          ...lossExtra,
-        });
-        disposeTree(gradsForDot);
-        optState = nextOpt;
-        // τ without another pass over the update when the chain already measured it.
-        const reported = control as ControlReport | null;
-        const tau =
-          reported !== null ? reported.tau : (proposedNorm ?? treeGlobalNormHost(refTree(updates)));
-        if (!Number.isFinite(tau)) {
-          disposeTree(updates);
-          record.skipped = true;
-          record.effectiveLearningRate = 0;
-          skipped++;
-        } else {
-          const wantProbe = probeEvery > 0 && step % probeEvery === 0;
-          if (measured === null && wantProbe && tau > 0) radius(updates, tau, "output");
-          const referenceEvery = probeOpts.reference?.every ?? 1;
-          if (referenceEstimator !== null && tau > 0 && step % referenceEvery === 0) {
-            const t1 = performance.now();
-            const reference = referenceEstimator.estimate((indices) => {
-              const x = samplesFor(indices);
-              try {
-                return outputSlopes(updates as Params, tau, x);
-              } finally {
-                x.dispose();
-              }
-            }, rows);
-            record.rhoReference = reference.rhoA;
-            referenceMs = performance.now() - t1;
-          }
-          params = applyUpdatesCompiled(params, updates);
-          record.tau = tau;
-          const m = measured as (RadiusReport & ControllerRadius) | null;
-          if (m !== null) {
-            record.rhoA = m.rho;
-            record.r = tau / m.rho;
-            record.binding = m.binding;
-            if (m.rhoStar !== undefined) record.rhoStar = m.rhoStar;
-            if (m.rhoTop2 !== undefined) record.rhoTop2 = m.rhoTop2;
-          }
-          const c = control as ControlReport | null;
-          if (c !== null) {
-            record.effectiveLearningRate =
-              c.controller === "rhoSet" ? c.scale : learningRateAt(step) * c.scale;
-          }
-        }
-      }
-      xb.dispose();
-      yb.dispose();
-      record.wallMs = performance.now() - t0 - referenceMs;
-
+      const { record, skipped } = runStep(run, step);
+      if (skipped) skippedSteps++;
       const isLast = step === options.steps - 1;
       if (isLast || (evalEvery > 0 && (step + 1) % evalEvery === 0)) {
-        const ev = evaluate(model, params, state, xTest, testSet.y);
+        const ev = evaluate(model, run.params.get(), run.state.get(), xTest, testSet.y);
         record.testAccuracy = ev.accuracy;
         record.testLoss = ev.loss;
         last = { accuracy: ev.accuracy, loss: ev.loss };
-        options.onEval?.(record, params, state);
+        options.onEval?.(record, run.params.get(), run.state.get());
       }
       history.push(record);
       options.onStep?.(record);
     }
+  } catch (e) {
+    run.params.release();
+    run.state.release();
+    throw e;
   } finally {
-    xTrain.dispose();
-    xTest.dispose();
-    yTrainFull?.dispose();
-    tree.dispose(optState);
+    uploads.release();
+    run.optState.release();
     disposeChain();
   }
-
   return {
     history,
-    params,
-    state,
-    skippedSteps: skipped,
+    params: run.params.take(),
+    state: run.state.take(),
+    skippedSteps,
     finalTestAccuracy: last.accuracy,
     finalTestLoss: last.loss,
     label,

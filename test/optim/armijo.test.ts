@@ -85,6 +85,8 @@ describe("armijo on a quadratic", () => {
     const q = quadratic(4);
     const opt = chain(sgd(0.1), armijo());
     const state = opt.init(toJax(q.theta));
+    // A compile error for typed callers; the run-time check is for plain JavaScript.
+    // @ts-expect-error the chain's type requires the loss keys
     expect(() => opt.update(toJax(quadGrad(q)), state, toJax(q.theta), {})).toThrow(
       /armijo: the training loop must pass extra\.loss/,
     );

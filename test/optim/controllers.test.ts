@@ -108,6 +108,8 @@ describe("rhoClip", () => {
   it("says what is missing when the loop passes no radius", () => {
     const g = randomRef(rng(9));
     const opt = rhoClip();
+    // A typed caller cannot get here (a missing radius is a compile error); plain JS can.
+    // @ts-expect-error extra.radius is required by rhoClip's type
     expect(() => opt.update(toJax(g), opt.init(toJax(g)), undefined, {})).toThrow(
       "rhoClip: the training loop must pass extra.radius (a RadiusCallback)",
     );

@@ -112,17 +112,21 @@ describe("tree math", () => {
     expect(treeGlobalNormHost({})).toBe(0);
   });
 
-  test("ownership: arguments are consumed, refs passed in survive", () => {
+  test("ownership: arguments are borrowed and stay usable, results are owned", () => {
     const ta = toJax(a);
     const tb = toJax(b);
-    const out = treeAdd(tree.ref(ta), tree.ref(tb));
+    const out = treeAdd(ta, tb);
     for (const leaf of [...tree.leaves(ta), ...tree.leaves(tb)]) expect(leaf.refCount).toBe(1);
-    const n = treeGlobalNorm(tree.ref(out));
+    const n = treeGlobalNorm(out);
     n.dispose();
     for (const leaf of tree.leaves(out)) expect(leaf.refCount).toBe(1);
-    const consumed = toJax(a);
-    tree.dispose(treeScale(consumed, 2));
-    for (const leaf of tree.leaves(consumed)) expect(leaf.refCount).toBe(0);
-    tree.dispose([ta, tb, out]);
+    const s = np.array(2);
+    const doubled = treeScale(ta, s);
+    const scaled = treeScaleByHost(doubled, 0.5);
+    expect(s.refCount).toBe(1);
+    for (const leaf of tree.leaves(doubled)) expect(leaf.refCount).toBe(1);
+    // The borrowed inputs still read back: 2·a·0.5 = a.
+    expect(fromJax(scaled)).toEqual(fromJax(ta));
+    tree.dispose([ta, tb, out, doubled, scaled, s]);
   });
 });

@@ -10,11 +10,17 @@
  *
  * @module
  */
-import type { Array as JaxArray } from "@jax-js/jax";
 import type { Dataset } from "../../data/dataset.js";
-import { type FloatDType, floatDtypeOf, labelsToDevice, toDevice } from "../../engine/arrays.js";
-import { cachedJit, evaluateLogits, lossAndGrad } from "../../engine/compute.js";
+import {
+  type DeviceArray,
+  type FloatDType,
+  floatDtypeOf,
+  labelsToDevice,
+  toDevice,
+} from "../../engine/arrays.js";
+import { evaluateLogits, lossAndGrad, sliceRows, steppedLogitsHost } from "../../engine/compute.js";
 import { initEngine } from "../../engine/runtime.js";
+import { Holder, Scope, scoped } from "../../engine/scope.js";
 import {
   axpyTree,
   disposeTree,
@@ -45,7 +51,7 @@ export class OneStepError extends Error {
  * it), `y` the host labels. Build one with {@link toSamples} to reuse the upload across many
  * calls.
  */
-export type DeviceSamples = { x: JaxArray; y: Int32Array };
+export type DeviceSamples = { x: DeviceArray; y: Int32Array };
 
 /** What the functions below accept as a sample set: host data (uploaded per call) or device samples. */
 export type SamplesLike = Dataset | DeviceSamples;
@@ -57,7 +63,7 @@ export function toSamples(ds: Dataset, dtype: FloatDType = "float32"): DeviceSam
 
 /** Frees the device array of {@link toSamples}. */
 export function disposeSamples(s: DeviceSamples): void {
-  s.x.dispose();
+  disposeTree(s.x);
 }
 
 function isDeviceSamples(s: SamplesLike): s is DeviceSamples {
@@ -68,21 +74,17 @@ function isDeviceSamples(s: SamplesLike): s is DeviceSamples {
 function borrowSamples(
   s: SamplesLike,
   dtype: FloatDType,
-): { x: JaxArray; y: Int32Array; release: () => void } {
+): { x: DeviceArray; y: Int32Array; release: () => void } {
   if (isDeviceSamples(s)) return { x: s.x, y: s.y, release: () => {} };
-  const up = toSamples(s, dtype);
-  return { x: up.x, y: up.y, release: () => up.x.dispose() };
+  const upload = new Scope();
+  const x = upload.own(toDevice(s.x, [s.n, s.d], dtype));
+  return { x, y: s.y, release: () => upload.release() };
 }
 
 function paramsDtype(params: Params): FloatDType {
   const first = treeLeaves(params)[0];
   if (first === undefined) throw new OneStepError("params tree is empty");
   return floatDtypeOf(first);
-}
-
-/** Rows [start, end) of x as a new reference (the whole of x when it is one chunk). */
-function rowsOf(x: JaxArray, start: number, end: number): JaxArray {
-  return start === 0 && end === x.shape[0] ? x.ref : x.ref.slice([start, end]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,43 +273,46 @@ export async function gradientDirection(
   const s = borrowSamples(samples, dtype);
   const n = s.x.shape[0]!;
   const chunk = Math.max(1, opts.chunk ?? 2048);
-  let sum: Params | null = null;
+  let sum: Holder<Params> | null = null;
   let loss = 0;
   try {
     for (let start = 0; start < n; start += chunk) {
       const end = Math.min(n, start + chunk);
-      const xb = rowsOf(s.x, start, end);
-      const yb = labelsToDevice(s.y.subarray(start, end));
-      const lg = lossAndGrad(model, params, state, xb, yb, {
-        mode: opts.mode ?? "eval",
-        temperature: opts.temperature,
+      scoped((scope) => {
+        const xb = scope.own(sliceRows(s.x, start, end));
+        const yb = scope.own(labelsToDevice(s.y.subarray(start, end)));
+        const lg = lossAndGrad(model, params, state, xb, yb, {
+          mode: opts.mode ?? "eval",
+          temperature: opts.temperature,
+        });
+        scope.own(lg.state);
+        const w = (end - start) / n;
+        loss += w * lg.loss;
+        // One chunk: the gradient is the sum (no copy).
+        if (sum === null && n === end - start) {
+          sum = new Holder(lg.grads);
+          return;
+        }
+        scope.own(lg.grads);
+        if (sum === null) sum = new Holder(scaleTree(lg.grads, w));
+        else sum.set(axpyTree(w, lg.grads, sum.get()));
       });
-      xb.dispose();
-      yb.dispose();
-      disposeTree(lg.state);
-      const w = (end - start) / n;
-      loss += w * lg.loss;
-      if (sum === null) {
-        sum = n === end - start ? lg.grads : scaleTree(lg.grads, w);
-        if (sum !== lg.grads) disposeTree(lg.grads);
-      } else {
-        const next: Params = axpyTree(w, lg.grads, sum);
-        disposeTree(lg.grads);
-        disposeTree(sum);
-        sum = next;
-      }
     }
+  } catch (err) {
+    (sum as Holder<Params> | null)?.release();
+    throw err;
   } finally {
     s.release();
   }
-  if (sum === null) throw new OneStepError("gradientDirection: empty sample set");
-  const gradNorm = normTree(sum);
+  const total = sum as Holder<Params> | null;
+  if (total === null) throw new OneStepError("gradientDirection: empty sample set");
+  const gradNorm = normTree(total.get());
   if (!(gradNorm > 0) || !Number.isFinite(gradNorm)) {
-    disposeTree(sum);
+    total.release();
     throw new OneStepError(`gradientDirection: gradient norm is ${gradNorm}`);
   }
-  const direction = scaleTree(sum, -1 / gradNorm);
-  disposeTree(sum);
+  const direction = scaleTree(total.get(), -1 / gradNorm);
+  total.release();
   return { direction, gradNorm, loss };
 }
 
@@ -369,7 +374,7 @@ export async function rhoAlong(
   params: Params,
   state: ModelState,
   direction: Params,
-  samples: SamplesLike | JaxArray,
+  samples: SamplesLike | DeviceArray,
   opts: RhoAlongOptions = {},
 ): Promise<RhoAlong> {
   await initEngine();
@@ -379,7 +384,7 @@ export async function rhoAlong(
   }
   const isArray = !("y" in samples);
   const s = isArray
-    ? { x: samples as JaxArray, release: () => {} }
+    ? { x: samples as DeviceArray, release: () => {} }
     : borrowSamples(samples as SamplesLike, paramsDtype(params));
   let probe: ReturnType<typeof directionalLogitDerivatives>;
   try {
@@ -453,62 +458,6 @@ export type SweepOptions = {
   chunk?: number;
 };
 
-/** Leafwise p + τ·v. Traceable; consumes p and v, borrows tau. */
-function stepTree(p: Params, v: Params, tau: JaxArray): Params {
-  const out: Params = {};
-  for (const key of Object.keys(p)) {
-    const pv = p[key]!;
-    const vv = v[key];
-    if (vv === undefined) throw new OneStepError(`direction lacks parameter "${key}"`);
-    if (typeof pv === "object" && (pv as object).constructor === Object) {
-      out[key] = stepTree(pv as Params, vv as Params, tau);
-    } else {
-      out[key] = (pv as JaxArray).add((vv as JaxArray).mul(tau.ref));
-    }
-  }
-  return out;
-}
-
-/** Eval-mode logits at θ + τ·v in one compiled call (no parameter tree materialised on the host side). */
-function steppedLogitsFn(model: Model, temperature: number | undefined) {
-  return cachedJit(model, `one-step:stepped-logits:${temperature ?? "cfg"}`, () => {
-    return (p: Params, v: Params, s: ModelState, xb: JaxArray, tau: JaxArray) => {
-      const moved = stepTree(p, v, tau);
-      tau.dispose();
-      return model.apply(moved, xb, { mode: "eval", state: s, temperature });
-    };
-  });
-}
-
-function steppedLogits(
-  model: Model,
-  params: Params,
-  state: ModelState,
-  direction: Params,
-  x: JaxArray,
-  tau: number,
-  dtype: FloatDType,
-  temperature: number | undefined,
-  chunk: number,
-): Float64Array {
-  const fn = steppedLogitsFn(model, temperature);
-  const n = x.shape[0]!;
-  const k = model.config.numClasses;
-  const z = new Float64Array(n * k);
-  for (let start = 0; start < n; start += chunk) {
-    const end = Math.min(n, start + chunk);
-    const out = fn(
-      refTree(params),
-      refTree(direction),
-      refTree(state),
-      rowsOf(x, start, end),
-      toDevice([tau], [], dtype),
-    ) as JaxArray;
-    z.set(out.dataSync() as ArrayLike<number>, start * k);
-  }
-  return z;
-}
-
 /**
  * Steps `θ' = θ + τ·v` for every τ in `taus` (pass a unit `v` so that τ is a length) and
  * measures what each step does, in eval mode (BatchNorm running statistics untouched): loss
@@ -540,18 +489,12 @@ export async function sweepAlongDirection(
   const test = borrowSamples(splits.test, dtype);
   const trainSet = splits.train ? borrowSamples(splits.train, dtype) : null;
   try {
-    const measure = (tau: number, s: { x: JaxArray; y: Int32Array }) => {
-      const z = steppedLogits(
-        model,
-        params,
-        state,
-        direction,
-        s.x,
-        tau,
+    const measure = (tau: number, s: { x: DeviceArray; y: Int32Array }) => {
+      const z = steppedLogitsHost(model, params, state, direction, s.x, tau, {
         dtype,
-        opts.temperature,
+        temperature: opts.temperature,
         chunk,
-      );
+      });
       const ev = evaluateLogits(z, s.y, k);
       const loss = Number.isFinite(ev.loss) ? ev.loss : Number.POSITIVE_INFINITY;
       return { metrics: { loss, accuracy: ev.accuracy }, predictions: ev.predictions };

@@ -1,0 +1,70 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { subset } from "../../src/data/dataset.js";
+import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
+import { initEngine } from "../../src/engine/runtime.js";
+import { disposeTree, flattenToHost } from "../../src/engine/tree.js";
+import {
+  disposeSamples,
+  disposeSnapshots,
+  gradientDirection,
+  randomDirection,
+  rhoAlong,
+  sweepAlongDirection,
+  toSamples,
+  trainSnapshot,
+} from "../../src/experiments/lib/one-step.js";
+import { buildModel } from "../../src/models/index.js";
+import { expectNoLeak } from "../engine/leak.js";
+
+beforeAll(async () => {
+  await initEngine();
+});
+
+const { train: tr, test: te } = stratifiedSplit(loadDigits(), { testFraction: 0.2, seed: 1 });
+const rows = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+const train = subset(tr, rows(150));
+const test = subset(te, rows(60));
+
+describe("the one-step measurements borrow their arguments and do not leak", () => {
+  it("trainSnapshot, gradientDirection, randomDirection, rhoAlong, sweepAlongDirection", async () => {
+    const model = buildModel("cnn-bn", { inputDim: 64, numClasses: 10 });
+    const opts = {
+      model,
+      data: { train, test },
+      optimizer: { name: "adam" as const, learningRate: 1e-3 },
+    };
+    await expectNoLeak(async () =>
+      disposeSnapshots(await trainSnapshot({ ...opts, steps: 3, targets: [0.05], keepBest: true })),
+    );
+    const snap = await trainSnapshot({ ...opts, steps: 3 });
+    const { params, state } = snap.final;
+    const before = flattenToHost(params);
+    const samples = toSamples(train);
+    // Host data (uploaded per call and chunked) and device samples.
+    for (const s of [train, samples]) {
+      await expectNoLeak(async () =>
+        disposeTree((await gradientDirection(model, params, state, s, { chunk: 64 })).direction),
+      );
+    }
+    await expectNoLeak(async () => disposeTree((await randomDirection(params, 3)).direction));
+    const { direction } = await gradientDirection(model, params, state, samples);
+    await expectNoLeak(() => rhoAlong(model, params, state, direction, train, { chunk: 50 }));
+    await expectNoLeak(() => rhoAlong(model, params, state, direction, samples.x));
+    await expectNoLeak(() =>
+      sweepAlongDirection(
+        model,
+        params,
+        state,
+        direction,
+        [0, 0.5],
+        { test, train: samples },
+        { chunk: 40 },
+      ),
+    );
+    // The borrowed parameters are still there and unchanged.
+    expect(flattenToHost(params)).toEqual(before);
+    disposeTree(direction);
+    disposeSamples(samples);
+    disposeSnapshots(snap);
+  });
+});
