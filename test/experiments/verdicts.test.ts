@@ -275,6 +275,16 @@ describe("transformer-radii verdict", () => {
     expect(v.sentence).toMatch(/^0 of 5 claims hold/);
   });
 
+  it("needs a strict majority of diverged seeds: 2 of 4 is not one, 3 of 4 is", () => {
+    const s = transformerSummary(claimed);
+    const f16 = s.table.find((r) => r.method === "fixed-16x")!;
+    f16.seeds = 4;
+    f16.diverged = 2;
+    expect(transformerRadii.report(s).verdict.reproduced).toBe("partly");
+    f16.diverged = 3;
+    expect(transformerRadii.report(s).verdict.reproduced).toBe("yes");
+  });
+
   it("is n/a when a method is missing", () => {
     const s = transformerSummary(claimed);
     s.table = s.table.filter((r) => r.method !== "fixed-16x");
