@@ -75,6 +75,16 @@ export const ghostsCase: BenchCase = {
         ms.push((performance.now() - t0) / n);
       }
       const perSolve = summary(ms);
+      if (k === 50_000) {
+        // formerly a test assertion; a time is a benchmark figure, not a behaviour
+        result.comparisons.push({
+          name: "K=50,000 certified solve",
+          stat: perSolve,
+          definition: "ms per certified nearestGhost solve at K = 50,000",
+          target: "< 1000 ms",
+          pass: perSolve.median < 1000,
+        });
+      }
       result.rows.push(
         timeRow(
           `K=${k}`,

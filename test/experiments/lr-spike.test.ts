@@ -120,7 +120,14 @@ describe("lr-spike --quick through the runner", () => {
     const rows = outcome.report.tables[0].rows;
     expect(rows).toHaveLength(6);
     expect(rows.every((r) => typeof r[r.length - 1] === "string")).toBe(true);
-    expect(outcome.report.verdict).toEqual(lrSpikeVerdict(outcome.summary));
+    // the verdict quotes this run's own accuracies (not a summary from elsewhere)
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const sentence = outcome.report.verdict.sentence;
+    expect(sentence).toContain(
+      `plain Adam at 1e-4 ends at ${pct(row(1e-4, "plain").medianFinalTestAcc)}`,
+    );
+    expect(sentence).toContain(`at 1e-2 at ${pct(row(1e-2, "plain").medianFinalTestAcc)}`);
+    expect(sentence).toContain(`${pct(row(1e-2, "rho-clip").medianFinalTestAcc)} (1e-2)`);
   });
 });
 
@@ -195,6 +202,12 @@ describe("lr-spike verdict", () => {
     const v = lrSpikeVerdict(make({ ...claimed, "0.001/plain": 0.93 }));
     expect(v.reproduced).toBe("partly");
     expect(v.sentence).toContain("93.0%");
+  });
+
+  it("is no when plain Adam survives both spikes, even with ρ-clip fine", () => {
+    const v = lrSpikeVerdict(make({ ...claimed, "0.001/plain": 0.93, "0.01/plain": 0.92 }));
+    expect(v.reproduced).toBe("no");
+    expect(v.sentence).toContain("not as claimed: at 1e-3 at 93.0%");
   });
 
   it("is no when ρ-clip fails", () => {

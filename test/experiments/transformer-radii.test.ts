@@ -177,6 +177,11 @@ describe("transformer-radii, quick, through the runner", () => {
   it("has the report tables and a verdict", () => {
     expect(outcome.report.tables.length).toBe(2);
     expect(outcome.report.tables[1].rows.length).toBe(12);
-    expect(["yes", "partly", "no"]).toContain(outcome.report.verdict.reproduced);
+    // the verdict (its rule: test/experiments/verdicts.test.ts) quotes this run's numbers
+    const f16 = outcome.summary.table.find((r) => r.method === "fixed-16x")!;
+    expect(outcome.report.verdict.sentence).toMatch(/^[0-5] of 5 claims hold: /);
+    expect(outcome.report.verdict.sentence).toContain(
+      `fixed 16× diverged in ${f16.diverged}/${f16.seeds} seeds`,
+    );
   });
 });

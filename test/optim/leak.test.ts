@@ -57,7 +57,10 @@ function bigChain(): GradientTransformation {
   );
 }
 
-describe("no device-buffer leaks over 1,000 steps", () => {
+/** The mutation runs (bench/mutation) leave these out: minutes per mutant. */
+const describeSlow = process.env["GHOSTS_MUTATION"] === undefined ? describe : describe.skip;
+
+describeSlow("no device-buffer leaks over 1,000 steps", () => {
   test("the counter sees a leaked buffer (positive control)", async () => {
     const before = counter.live();
     // Built from data (a constant like np.ones() would be a buffer-less expression).

@@ -23,6 +23,7 @@ import {
   transformerInternalDerivatives,
 } from "../../src/probe/directional.js";
 import { digitsLike, lcg, maxAbsDiff, relDiff } from "../engine/helpers.js";
+import { hostInternals } from "./internals.helpers.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -237,62 +238,8 @@ describe("transformerInternalDerivatives", () => {
     const plain = directionalLogitDerivatives(model, params, state, v, x64);
     expect(maxAbsDiff(exact.a, plain.a)).toBeLessThan(1e-15);
 
-    // Independent path: evaluate the internals at θ ± εv eagerly and difference on the host.
-    const eps = 1e-5;
-    const internalsAt = (t: number) => {
-      const shifted = unflattenFromHost(
-        params,
-        flattenToHost(params).map((p, i) => p + t * vFlat[i]!),
-      );
-      const out = model.forward(shifted, x64.ref, { mode: "eval", collectInternals: true });
-      out.logits.dispose();
-      const scores = out.internals!.attentionScores.map((s) => toHost(s));
-      const pre = out.internals!.ffnPreActivations.map((s) => toHost(s));
-      for (const a of [...out.internals!.attentionScores, ...out.internals!.ffnPreActivations]) {
-        a.dispose();
-      }
-      return { scores, pre };
-    };
-    const vFlat = flattenToHost(v);
-    const plus = internalsAt(eps);
-    const minus = internalsAt(-eps);
-    const center = internalsAt(0);
-    const tokens = 9;
-    const heads = 4;
-    const spread = new Float64Array(n).fill(-Infinity);
-    const ratioMin = new Float64Array(n).fill(Infinity);
-    const ratios: number[] = [];
-    for (let blk = 0; blk < 2; blk++) {
-      const sp = plus.scores[blk]!;
-      const sm = minus.scores[blk]!;
-      for (let i = 0; i < n; i++) {
-        for (let h = 0; h < heads; h++) {
-          for (let q = 0; q < tokens; q++) {
-            let hi = -Infinity;
-            let lo = Infinity;
-            for (let kk = 0; kk < tokens; kk++) {
-              const idx = ((i * heads + h) * tokens + q) * tokens + kk;
-              const d = (sp[idx]! - sm[idx]!) / (2 * eps);
-              hi = Math.max(hi, d);
-              lo = Math.min(lo, d);
-            }
-            spread[i] = Math.max(spread[i]!, hi - lo);
-          }
-        }
-      }
-      const hp = plus.pre[blk]!;
-      const hm = minus.pre[blk]!;
-      const h0 = center.pre[blk]!;
-      const per = h0.length / n;
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < per; j++) {
-          const idx = i * per + j;
-          const r = Math.abs(h0[idx]!) / Math.abs((hp[idx]! - hm[idx]!) / (2 * eps));
-          ratios.push(r);
-          ratioMin[i] = Math.min(ratioMin[i]!, r);
-        }
-      }
-    }
+    // Independent path: the internals at θ ± εv, evaluated eagerly and differenced on the host.
+    const { spread, ratioMin, ratios } = hostInternals(model, params, v, x64, n);
     expect(relDiff(exact.attentionSpread, spread)).toBeLessThan(1e-6);
     expect(relDiff(fd.attentionSpread, spread)).toBeLessThan(1e-6);
     expect(relDiff(exact.ffnRatioMin, ratioMin)).toBeLessThan(1e-4);

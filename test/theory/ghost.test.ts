@@ -7,8 +7,9 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { countZerosInDisk, type GhostResult, nearestGhost } from "../../src/theory/ghost.js";
+import { propertyRuns } from "./arbitraries.js";
 
-const RUNS = 10_000;
+const RUNS = propertyRuns(10_000);
 
 // ── bookkeeping of the certified flag over all property runs ─────────────────────────
 let solves = 0;
@@ -16,7 +17,14 @@ let certifiedSolves = 0;
 function solve(z: ArrayLike<number>, a: ArrayLike<number>): GhostResult {
   const g = nearestGhost(z, a);
   solves++;
-  if (g.certified) certifiedSolves++;
+  if (g.certified) {
+    certifiedSolves++;
+    // what "certified" promises: no zero closer than lower, and lower is within the
+    // fallback contour's 1e-6 of the returned modulus (not just the theorem's π/Δ_a)
+    if (Number.isFinite(g.modulus) && !(g.lower >= g.modulus * (1 - 2e-6))) {
+      throw new Error(`certified, but lower ${g.lower} is far below modulus ${g.modulus}`);
+    }
+  }
   return g;
 }
 
@@ -358,6 +366,7 @@ describe("nearestGhost", () => {
 
   it("agrees with a brute-force search and an independent winding count (K = 3..6)", () => {
     let checked = 0;
+    const runs = propertyRuns(300);
     fc.assert(
       fc.property(sample(3, 6), ({ logits, slopes }) => {
         const g = solve(logits, slopes);
@@ -372,9 +381,9 @@ describe("nearestGhost", () => {
           inside === 0
         );
       }),
-      { numRuns: 300, seed: 1109 },
+      { numRuns: runs, seed: 1109 },
     );
-    expect(checked).toBeGreaterThan(250);
+    expect(checked).toBeGreaterThan(runs * 0.8);
   });
 
   it("K = 1, equal slopes, −Infinity logits and duplicates", () => {
@@ -402,19 +411,42 @@ describe("nearestGhost", () => {
     expect(relClose(dbl.modulus, Math.PI, 1e-12)).toBe(true);
     expect(dbl.certified).toBe(true);
     expect(dbl.lower).toBeLessThanOrEqual(Math.PI);
+    // a zero of order m ≥ 3: (1 + e^t)^m = Σ C(m,k) e^{kt} vanishes only at t = ±iπ. Newton
+    // pins a triple zero down only to ~eps^{1/3}, so the certificate must decline; the
+    // bracket falls back to the theorem's π/Δ_a = π/m
+    for (const m of [3, 4]) {
+      const logits: number[] = [];
+      let c = 1;
+      for (let k = 0; k <= m; k++) {
+        logits.push(Math.log(c));
+        c = (c * (m - k)) / (k + 1);
+      }
+      const slopes = logits.map((_, k) => k);
+      const g = nearestGhost(logits, slopes);
+      expect(g.certified, `order ${m}`).toBe(false);
+      expect(g.upper).toBe(Number.POSITIVE_INFINITY);
+      expect(relClose(g.lower, Math.PI / m, 1e-12)).toBe(true);
+      expect(Math.abs(g.modulus - Math.PI)).toBeLessThan(1e-3);
+      // the disk just past π holds the 2m zeros (with multiplicity) the answer stands for
+      expect(countZerosInDisk(logits, slopes, Math.PI * 1.01)).toEqual({
+        count: 2 * m,
+        certified: true,
+      });
+    }
     expect(() => nearestGhost([1, 2], [1])).toThrow(RangeError);
     expect(() => nearestGhost([Number.NaN, 2], [1, 0])).toThrow(RangeError);
     expect(() => nearestGhost([], [])).toThrow(RangeError);
   });
 
-  it("K = 50,000 in well under a second, certified, pruning agrees with the full sum", () => {
+  it("K = 50,000: certified, pruning agrees with the full sum (timing: bench/cases/ghosts.ts)", () => {
     let seed = 12345;
     const rand = (): number => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       return (seed + 0.5) / 2 ** 32;
     };
     const gauss = (): number => Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
-    const K = 50_000;
+    // the mutation runs (instrumented code, ~10× slower) use a tenth of the classes
+    const K = process.env["GHOSTS_MUTATION"] ? 5_000 : 50_000;
     const z = new Float64Array(K);
     const a = new Float64Array(K);
     for (let k = 0; k < K; k++) {
@@ -422,11 +454,8 @@ describe("nearestGhost", () => {
       a[k] = gauss();
     }
     z[7] += 8;
-    const t0 = performance.now();
     const g = solve(z, a);
-    const ms = performance.now() - t0;
     expect(g.certified).toBe(true);
-    expect(ms).toBeLessThan(1000);
     expect(logResidual(z, a, g.re, g.im)).toBeLessThan(1e-9);
     expect(g.modulus).toBeGreaterThanOrEqual(Math.PI / spreadOf(a));
     // most terms far below the top one: pruning kicks in, answer unchanged
@@ -501,7 +530,7 @@ describe("countZerosInDisk", () => {
         if (!c.certified || w < 0) undecided++;
         return !c.certified || w < 0 || c.count === w;
       }),
-      { numRuns: 500, seed: 1113 },
+      { numRuns: propertyRuns(500), seed: 1113 },
     );
     expect(undecided).toBeLessThan(5);
     expect(() => countZerosInDisk([0, 1], [0, 1], Number.NaN)).toThrow(RangeError);
@@ -511,7 +540,7 @@ describe("countZerosInDisk", () => {
 
 describe("certified flag", () => {
   it("is true on ≥ 99.9% of all the solves above", () => {
-    expect(solves).toBeGreaterThan(80_000);
+    expect(solves).toBeGreaterThan(8 * RUNS);
     expect(certifiedSolves / solves).toBeGreaterThanOrEqual(0.999);
   });
 });

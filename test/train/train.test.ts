@@ -20,7 +20,10 @@ function release(res: TrainResult): TrainResult {
   return res;
 }
 
-describe("LR-spike protocol (SPEC §5): base LR 1e-3, ×1000 from step 50, 200 steps", () => {
+/** The mutation runs (bench/mutation) leave out the two end-to-end protocols of minutes. */
+const describeSlow = process.env["GHOSTS_MUTATION"] === undefined ? describe : describe.skip;
+
+describeSlow("LR-spike protocol (SPEC §5): base LR 1e-3, ×1000 from step 50, 200 steps", () => {
   const run = async (seed: number, controller: ControllerSpec) => {
     const { train: tr, test: te } = split(seed);
     return release(
@@ -262,7 +265,7 @@ describe("edge cases and bad input", () => {
   });
 });
 
-describe("device memory", () => {
+describeSlow("device memory", () => {
   it("does not leak over 10,000 steps (live wasm buffers flat)", async () => {
     const { train: tr, test: te } = split(7);
     let atWarm = -1;

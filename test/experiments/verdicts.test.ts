@@ -1,0 +1,338 @@
+/**
+ * The verdicts of natural-instability, temperature, transformer-radii and calibration on
+ * hand-made summaries: each must be able to say "yes", "partly" and "no", and each turns on
+ * the boundary its rule names (the quick runs elsewhere only exercise whatever their numbers
+ * happen to give). The summaries go through each experiment's public `report`.
+ */
+import { describe, expect, it } from "vitest";
+import { type CalibrationSummary, calibration } from "../../src/experiments/calibration.js";
+import {
+  type NaturalRow,
+  type NaturalSummary,
+  naturalInstability,
+} from "../../src/experiments/natural-instability.js";
+import { type TemperatureSummary, temperature } from "../../src/experiments/temperature.js";
+import {
+  type BindingRow,
+  type TransformerRadiiMethod,
+  type TransformerRadiiRow,
+  type TransformerRadiiSummary,
+  transformerRadii,
+} from "../../src/experiments/transformer-radii.js";
+
+// ── natural-instability ──────────────────────────────────────────────────────────────
+function naturalRow(
+  kind: "fixed" | "rho-set",
+  knob: number,
+  acc: number,
+  bnInit: "batch" | "default" = "batch",
+): NaturalRow {
+  return {
+    method: kind === "fixed" ? `fixed η=${knob}` : `ρ-set r=${knob}`,
+    kind,
+    bnInit,
+    lr: kind === "fixed" ? knob : null,
+    rTarget: kind === "rho-set" ? knob : null,
+    medianFinalTestAcc: acc,
+    q25: acc,
+    q75: acc,
+    medianMaxR: 1,
+    medianStepsOverR1: 0,
+    medianMsPerStep: 1,
+    published: null,
+  };
+}
+
+/** Fixed η 0.005/0.01/0.1/0.5 and ρ-set r = 0.5/1/2/4 at the given accuracies. */
+function natural(
+  fixed: [number, number, number, number],
+  rhoSet: [number, number, number, number],
+  seedsExceeding: number,
+): NaturalSummary {
+  const lrs = [0.005, 0.01, 0.1, 0.5];
+  const rs = [0.5, 1, 2, 4];
+  return {
+    setting: "digits",
+    model: "resnet-small",
+    sampleSet: "batch",
+    stepsPerEpoch: 2,
+    table: [
+      ...lrs.map((lr, i) => naturalRow("fixed", lr, fixed[i]!)),
+      ...rs.map((r, i) => naturalRow("rho-set", r, rhoSet[i]!)),
+      // the uncalibrated BatchNorm arm is shown, never judged
+      naturalRow("rho-set", 1, 0.99, "default"),
+    ],
+    perEpoch: [],
+    smallestFixedLr: {
+      lr: 0.005,
+      stepsOverR1PerSeed: [seedsExceeding > 0 ? 1 : 0],
+      firstStepOverR1PerSeed: [seedsExceeding > 0 ? 3 : null],
+      stepsPerRun: 10,
+      seedsExceeding,
+    },
+    rhoSetMaxRelDeviation: 0,
+    publishedNote: "",
+  };
+}
+
+describe("natural-instability verdict", () => {
+  const verdict = (s: NaturalSummary) => naturalInstability.report(s).verdict;
+  const claimed = natural([0.8, 0.85, 0.82, 0.5], [0.8, 0.86, 0.84, 0.7], 1);
+
+  it("is yes when all three claims hold, judging only the calibrated BatchNorm arms", () => {
+    const v = verdict(claimed);
+    expect(v.reproduced).toBe("yes");
+    expect(v.sentence).not.toContain("✗");
+    expect(v.sentence).toContain("Best ρ-set: r = 1 at 86.0% vs best fixed 85.0%");
+  });
+
+  it("is partly when some claims fail", () => {
+    // ρ-set at r = 1 falls 5 points short of the best fixed η
+    const v = verdict(natural([0.8, 0.85, 0.82, 0.5], [0.8, 0.8, 0.84, 0.7], 1));
+    expect(v.reproduced).toBe("partly");
+    expect(v.sentence).toContain("✗ ρ-set at r = 1");
+    // the smallest fixed η never exceeds r = 1
+    expect(
+      verdict({ ...claimed, smallestFixedLr: { ...claimed.smallestFixedLr, seedsExceeding: 0 } })
+        .reproduced,
+    ).toBe("partly");
+  });
+
+  it("is no when none holds", () => {
+    // the most aggressive η is the best one, ρ-set lags, no step of the smallest η over r = 1
+    const v = verdict(natural([0.5, 0.6, 0.7, 0.9], [0.5, 0.6, 0.6, 0.6], 0));
+    expect(v.reproduced).toBe("no");
+    expect(v.sentence).not.toContain("✓");
+  });
+
+  it("turns on its margins: ρ-set may tie the best fixed η, the aggressive η must lose 2 points", () => {
+    // a tie at r = 1 counts as matching
+    expect(verdict(natural([0.8, 0.85, 0.82, 0.5], [0.8, 0.85, 0.84, 0.7], 1)).reproduced).toBe(
+      "yes",
+    );
+    // the aggressive η 1 point below the best is not "below"
+    expect(verdict(natural([0.8, 0.85, 0.82, 0.84], [0.8, 0.86, 0.84, 0.7], 1)).reproduced).toBe(
+      "partly",
+    );
+  });
+});
+
+// ── temperature ──────────────────────────────────────────────────────────────────────
+function temperatureSummary(onsetStdRaw: number, onsetStdScaled: number): TemperatureSummary {
+  return {
+    onsetStdRaw,
+    onsetStdScaled,
+    onsetStdRawTest: onsetStdRaw,
+    onsetStdScaledTest: onsetStdScaled,
+    neverFailed: [],
+    perTemperature: [],
+    curvesRaw: [],
+    curvesScaled: [],
+    convention: "",
+    published: { onsetStdRaw: 0.992, onsetStdScaled: 0.164 },
+  };
+}
+
+describe("temperature verdict", () => {
+  const reproduced = (raw: number, scaled: number) =>
+    temperature.report(temperatureSummary(raw, scaled)).verdict.reproduced;
+
+  it("is yes when r_T collapses the onsets more than 3×, partly when tighter at all, else no", () => {
+    expect(reproduced(1, 0.2)).toBe("yes");
+    expect(reproduced(1, 0.5)).toBe("partly");
+    expect(reproduced(1, 1.5)).toBe("no");
+  });
+
+  it("needs strictly tighter: exactly 3× is partly, equal spread is no", () => {
+    expect(reproduced(3, 1)).toBe("partly");
+    expect(reproduced(1, 1)).toBe("no");
+  });
+
+  it("quotes both spreads and the ratio", () => {
+    const v = temperature.report(temperatureSummary(1, 0.25)).verdict;
+    expect(v.sentence).toContain("1.000 decades in raw τ vs 0.250 in r_T (4.0× tighter");
+  });
+});
+
+// ── transformer-radii ────────────────────────────────────────────────────────────────
+function transformerRow(
+  method: TransformerRadiiMethod,
+  loss: number,
+  diverged: number,
+  lrDecades: number,
+): TransformerRadiiRow {
+  return {
+    method,
+    label: method,
+    learningRate: null,
+    rTarget: null,
+    medianFinalTrainLoss: loss,
+    trainLossQ25: loss,
+    trainLossQ75: loss,
+    medianFinalTestLoss: loss,
+    medianFinalTestAcc: 0.5,
+    q25: 0.5,
+    q75: 0.5,
+    diverged,
+    skippedSteps: 0,
+    lrMin: 1e-4,
+    lrMax: 1e-4 * 10 ** lrDecades,
+    lrDecades,
+    medianR: 1,
+    medianRTrain: 1,
+    maxRTrain: 1,
+    seeds: 5,
+  };
+}
+
+function binding(
+  third: "early" | "middle" | "late",
+  counts: { ffn: number; output: number; attention: number },
+  outputOver: "batch" | "train" = "train",
+): BindingRow {
+  return {
+    method: "all-radii",
+    outputOver,
+    third,
+    evaluations: counts.ffn + counts.output + counts.attention,
+    ...counts,
+  };
+}
+
+type TransformerClaims = {
+  f16Diverged: number;
+  f1Loss: number;
+  decades: number;
+  lowest: TransformerRadiiMethod;
+  early: { ffn: number; output: number; attention: number };
+};
+
+function transformerSummary(c: TransformerClaims): TransformerRadiiSummary {
+  return {
+    table: [
+      transformerRow("all-radii", 0.5, 0, c.decades),
+      transformerRow("output", 0.7, 0, c.decades),
+      transformerRow("fixed-1x", c.f1Loss, 0, 0),
+      transformerRow("fixed-16x", 50, c.f16Diverged, 0),
+    ],
+    binding: [
+      binding("early", c.early),
+      binding("middle", { ffn: 5, output: 5, attention: 0 }),
+      binding("late", { ffn: 1, output: 9, attention: 0 }),
+      // as the controller saw it on the batch: attention binding here is not judged
+      binding("early", { ffn: 1, output: 1, attention: 8 }, "batch"),
+    ],
+    curves: [],
+    accuracy: [],
+    bin: 10,
+    steps: 300,
+    lowestLoss: c.lowest,
+  };
+}
+
+describe("transformer-radii verdict", () => {
+  const claimed: TransformerClaims = {
+    f16Diverged: 4,
+    f1Loss: 1.2,
+    decades: 1.5,
+    lowest: "all-radii",
+    early: { ffn: 9, output: 1, attention: 0 },
+  };
+  const verdict = (c: Partial<TransformerClaims>) =>
+    transformerRadii.report(transformerSummary({ ...claimed, ...c })).verdict;
+
+  it("is yes when all five statements hold", () => {
+    const v = verdict({});
+    expect(v.reproduced).toBe("yes");
+    expect(v.sentence).toMatch(/^5 of 5 claims hold/);
+  });
+
+  it("is partly when one fails, for each of the five", () => {
+    const oneOff: Partial<TransformerClaims>[] = [
+      { f16Diverged: 2 }, // 2 of 5 seeds is not a majority
+      { f1Loss: 0.5 }, // fixed 1× ties all-radii
+      { decades: 0.9 },
+      { lowest: "output" },
+      { early: { ffn: 5, output: 5, attention: 0 } }, // FFN binds exactly half: not "early FFN"
+      { early: { ffn: 9, output: 0, attention: 1 } }, // attention binds once
+    ];
+    for (const c of oneOff) {
+      const v = verdict(c);
+      expect(v.reproduced, JSON.stringify(c)).toBe("partly");
+      expect(v.sentence, JSON.stringify(c)).toMatch(/^4 of 5 claims hold/);
+    }
+  });
+
+  it("is no when none holds", () => {
+    const v = verdict({
+      f16Diverged: 0,
+      f1Loss: 0.1,
+      decades: 0.5,
+      lowest: "fixed-1x",
+      early: { ffn: 0, output: 10, attention: 0 },
+    });
+    expect(v.reproduced).toBe("no");
+    expect(v.sentence).toMatch(/^0 of 5 claims hold/);
+  });
+
+  it("needs a strict majority of diverged seeds: 2 of 4 is not one, 3 of 4 is", () => {
+    const s = transformerSummary(claimed);
+    const f16 = s.table.find((r) => r.method === "fixed-16x")!;
+    f16.seeds = 4;
+    f16.diverged = 2;
+    expect(transformerRadii.report(s).verdict.reproduced).toBe("partly");
+    f16.diverged = 3;
+    expect(transformerRadii.report(s).verdict.reproduced).toBe("yes");
+  });
+
+  it("is n/a when a method is missing", () => {
+    const s = transformerSummary(claimed);
+    s.table = s.table.filter((r) => r.method !== "fixed-16x");
+    expect(transformerRadii.report(s).verdict.reproduced).toBe("n/a");
+  });
+});
+
+// ── calibration ──────────────────────────────────────────────────────────────────────
+function calibrationSummary(min: number, uncertified: number): CalibrationSummary {
+  const ratio = { median: 3, q05: 1.5, q95: 8, min };
+  return {
+    ratio,
+    uncertified,
+    samples: 1000,
+    top2OverFraction: 0.1,
+    top2Ratio: { median: 1, q05: 0.9, q95: 1.2 },
+    setTop2OverFraction: 0.2,
+    setCheckpoints: 10,
+    setRatio: ratio,
+    perArch: [],
+    overTraining: [],
+    histogram: [],
+    scatter: [],
+    controllers: [],
+    controllerCurves: [],
+    equalSafety: "",
+    theoremHolds: min >= 1 - 1e-9,
+  };
+}
+
+describe("calibration verdict", () => {
+  const verdict = (min: number, uncertified: number) =>
+    calibration.report(calibrationSummary(min, uncertified)).verdict;
+
+  it("is yes when ρ*/ρ_a ≥ 1 on every sample and every sample is certified", () => {
+    const v = verdict(1.02, 0);
+    expect(v.reproduced).toBe("yes");
+    expect(v.sentence).toContain("ρ*/ρ_a ≥ 1 held in all 1000 certified samples (min 1.02000");
+  });
+
+  it("is partly when the bound holds but some samples could not be certified", () => {
+    expect(verdict(1.02, 3).reproduced).toBe("partly");
+  });
+
+  it("is no when a certified sample violates the bound", () => {
+    const v = verdict(0.97, 0);
+    expect(v.reproduced).toBe("no");
+    expect(v.sentence).toContain("ρ*/ρ_a ≥ 1 is violated among 1000 certified samples");
+    expect(verdict(0.97, 3).reproduced).toBe("no");
+  });
+});
