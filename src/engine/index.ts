@@ -3,3 +3,4 @@ export * from "./compute.js";
 export * from "./numerics.js";
 export * from "./runtime.js";
 export * from "./tree.js";
+export * from "./jax.js";
