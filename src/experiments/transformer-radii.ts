@@ -431,6 +431,7 @@ export const transformerRadii = defineExperiment<
     let trainEval: { loss: number; accuracy: number };
     try {
       trainEval = evaluate(model, result.params, result.state, x, data.train.y);
+      await ctx.saveWeights?.(result);
     } finally {
       x.dispose();
       disposeTree(result.params);

@@ -20,6 +20,13 @@ const CHECKS: Record<string, (out: string) => void> = {
     expect(Number(m![1])).toBeGreaterThan(0.85);
     expect(Number(m![2])).toBeLessThanOrEqual(1 + 1e-9);
   },
+  "examples/save-load.ts": (out) => {
+    const m = /trained (\d\.\d+), reloaded (\d\.\d+)/.exec(out);
+    expect(m).not.toBeNull();
+    expect(m![2]).toBe(m![1]);
+    expect(Number(m![1])).toBeGreaterThan(0.5);
+    expect(out).toContain('{"model":"mlp","steps":"60"}');
+  },
 };
 
 describe("README examples", () => {

@@ -35,6 +35,7 @@ export type RunCliOptions = {
   standardize?: boolean;
   labelColumn?: string;
   jobs?: string;
+  save?: string;
 };
 
 /** Parses `--seeds`: comma-separated distinct non-negative integers. */
@@ -115,6 +116,17 @@ export function parseData(
   return spec;
 }
 
+/**
+ * Parses `--save DIR`: where runs store their final weights (`DIR/<experiment>/<run>.safetensors`);
+ * it must not be an existing file.
+ */
+export function parseSaveDir(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === "") throw new UsageError("--save must not be empty");
+  if (statKind(text) === "file") throw new UsageError(`--save ${text}: is a file, not a directory`);
+  return text;
+}
+
 /** The first table of a report and the verdict, as terminal text. */
 export function formatReportSummary(title: string, report: ExperimentReport): string {
   const lines: string[] = [title];
@@ -167,6 +179,7 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
   if (statKind(out) === "file") throw new UsageError(`--out ${out}: is a file, not a directory`);
+  const saveDir = parseSaveDir(opts.save);
 
   for (const def of defs) {
     const progress = createProgressReporter(
@@ -180,6 +193,7 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
         data,
         jobs,
         onEvent: progress.onEvent,
+        ...(saveDir === undefined ? {} : { saveDir }),
       });
       io.stdout.write(
         formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
@@ -235,6 +249,10 @@ export const runCommand: CliCommand = {
       .option("--standardize", "z-score CSV features, fitted on the training split only")
       .option("--label-column <n>", "0-based label column of the CSV; negative counts from the end")
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default 1)")
+      .option(
+        "--save <dir>",
+        "store each trained run's final weights as DIR/EXPERIMENT/RUN.safetensors",
+      )
       .action((name: string, opts: RunCliOptions) => runRun(name, opts, io));
   },
 };

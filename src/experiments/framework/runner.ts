@@ -46,6 +46,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from "./types.js";
+import { runWeightSaver } from "./weights.js";
 
 /** Something the runner reports while it works (for progress displays and logs). */
 export type RunnerEvent =
@@ -98,6 +99,8 @@ export type RunExperimentOptions = {
    * the current directory.
    */
   workerImports?: (string | URL)[];
+  /** `--save DIR`: runs computed now store their final weights under `DIR/<id>/` (see `ctx.saveWeights`). */
+  saveDir?: string;
 };
 
 /** A figure as written to disk. */
@@ -322,8 +325,8 @@ export async function runExperiment<
   let done = 0;
   const execute: Executor =
     jobs > 1 && missing.length > 1
-      ? workerExecutor(id, runs, keys, data, threads, opts.workerImports ?? [])
-      : inThreadExecutor(def, runs, keys, data);
+      ? workerExecutor(id, runs, keys, data, threads, opts.workerImports ?? [], opts.saveDir)
+      : inThreadExecutor(def, runs, keys, data, opts.saveDir);
   await execute(missing, {
     start: (index) => emit({ type: "run-start", experiment: id, key: keys[index], index }),
     progress: (index, fraction) =>
@@ -455,6 +458,7 @@ function inThreadExecutor<Run extends JsonObject, Result extends JsonValue>(
   runs: JsonObject[],
   keys: string[],
   data: DataSpec,
+  saveDir?: string,
 ): Executor {
   return async (indices, h) => {
     for (const index of indices) {
@@ -468,6 +472,9 @@ function inThreadExecutor<Run extends JsonObject, Result extends JsonValue>(
           data,
           loadData: sharedLoader(),
           onProgress: throttleProgress((fraction) => h.progress(index, fraction)),
+          ...(saveDir === undefined
+            ? {}
+            : { saveWeights: runWeightSaver(saveDir, def.id, keys[index]) }),
         });
         text = encodeJson(result, `result of run ${keys[index]}`);
       } catch (err) {
@@ -510,6 +517,7 @@ function workerExecutor(
   data: DataSpec,
   threads: number,
   imports: (string | URL)[],
+  saveDir?: string,
 ): Executor {
   return (indices, h) =>
     new Promise<void>((resolve) => {
@@ -518,6 +526,7 @@ function workerExecutor(
         experimentId: id,
         imports: imports.map((m) => (m instanceof URL ? m.href : pathToFileURL(m).href)),
         data,
+        ...(saveDir === undefined ? {} : { saveDir }),
       };
       const pending = new Set<Promise<void>>();
       let live = 0;
