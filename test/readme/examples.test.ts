@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT, readmeExamples, runExample } from "./examples.js";
+import { ghosts } from "../cli/helpers.js";
+import { ROOT, readmeCliExamples, readmeExamples, runExample } from "./examples.js";
 
 /** What each example must print (the examples are run exactly as the README shows them). */
 const CHECKS: Record<string, (out: string) => void> = {
@@ -42,6 +43,21 @@ describe("README examples", () => {
   for (const [path, check] of Object.entries(CHECKS)) {
     it(`${path} runs as printed`, async () => {
       check(await runExample(path));
+    });
+  }
+});
+
+describe("README command-line examples", () => {
+  const blocks = readmeCliExamples();
+
+  it("there are some", () => {
+    expect(blocks.length).toBeGreaterThan(0);
+  });
+
+  for (const { command, expected } of blocks) {
+    it(`$ ${command.join(" ")} prints what the README shows`, async () => {
+      const r = await ghosts(command.slice(1));
+      expect(r.out + r.err).toBe(expected);
     });
   }
 });

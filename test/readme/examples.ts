@@ -29,3 +29,19 @@ export async function runExample(path: string): Promise<string> {
   }
   return lines.join("\n");
 }
+
+/**
+ * The `ghosts` sessions of the README's `<!-- cli-example -->` console blocks: each
+ * `$ ghosts …` line and the output shown under it (stdout, then stderr).
+ */
+export function readmeCliExamples(): { command: string[]; expected: string }[] {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const out: { command: string[]; expected: string }[] = [];
+  for (const m of readme.matchAll(/<!-- cli-example -->\n```console\n([\s\S]*?)```\n/g)) {
+    for (const part of m[1]!.split(/^\$ /m).slice(1)) {
+      const [first, ...rest] = part.split("\n");
+      out.push({ command: first!.trim().split(/\s+/), expected: rest.join("\n") });
+    }
+  }
+  return out;
+}
