@@ -54,7 +54,7 @@ function parseFile(path: string, bytes: Uint8Array): Map<string, NpyArray> | Npy
 }
 
 /** The array for `role` in an archive: the one named so, or the only one. */
-function pick(path: string, archive: Map<string, NpyArray>, role: Role): NpyArray | undefined {
+function pick(archive: Map<string, NpyArray>, role: Role): NpyArray | undefined {
   const named = archive.get(role);
   if (named !== undefined) return named;
   if (archive.size === 1 && role !== "labels") return [...archive.values()][0];
@@ -134,7 +134,7 @@ export async function readNumpyRecord(sources: NumpySources, npz?: string): Prom
     if (path === undefined) continue;
     const parsed = await load(path);
     if (parsed instanceof Map) {
-      const array = pick(path, parsed, role);
+      const array = pick(parsed, role);
       if (array === undefined) {
         if (role === "labels" && sources.labels === undefined) continue;
         const has = [...parsed.keys()].join(", ") || "no arrays";

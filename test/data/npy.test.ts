@@ -77,7 +77,7 @@ describe("round trips through an independent writer (seeded)", () => {
           );
           const got = parseNpz(zip);
           expect(got.size).toBe(cases.length);
-          cases.forEach((c, i) => expectArray(got.get(`a${i}`)!, c));
+          for (const [i, c] of cases.entries()) expectArray(got.get(`a${i}`)!, c);
         },
       ),
       { seed: 1402, numRuns: 2_000 },
