@@ -13,8 +13,11 @@ import {
   ExperimentInputError,
   type ExperimentReport,
   formatDuration,
+  IncompleteGridError,
   RunFailedError,
+  readShardPlans,
   runExperiment,
+  type Shard,
 } from "../../experiments/framework/index.js";
 import { EXPERIMENTS, getExperiment, UnknownExperimentError } from "../../experiments/registry.js";
 import { NoResultsError, writeReportFromDisk } from "../../report/html.js";
@@ -36,6 +39,7 @@ export type RunCliOptions = {
   labelColumn?: string;
   jobs?: string;
   save?: string;
+  shard?: string;
 };
 
 /** Parses `--seeds`: comma-separated distinct non-negative integers. */
@@ -116,6 +120,21 @@ export function parseData(
   return spec;
 }
 
+/** Parses `--shard k/N`: the k-th of N shares of each grid, `1 ≤ k ≤ N`. */
+export function parseShard(text: string | undefined): Shard | undefined {
+  if (text === undefined) return undefined;
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const index = m ? Number(m[1]) : Number.NaN;
+  const count = m ? Number(m[2]) : Number.NaN;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1) {
+    throw new UsageError(`--shard must be k/N with integers 1 ≤ k ≤ N, e.g. 2/8, got '${text}'`);
+  }
+  if (index < 1 || index > count) {
+    throw new UsageError(`--shard ${text}: k must be between 1 and ${count}`);
+  }
+  return { index, count };
+}
+
 /**
  * Parses `--save DIR`: where runs store their final weights (`DIR/<experiment>/<run>.safetensors`);
  * it must not be an existing file.
@@ -180,7 +199,9 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   if (out.trim() === "") throw new UsageError("--out must not be empty");
   if (statKind(out) === "file") throw new UsageError(`--out ${out}: is a file, not a directory`);
   const saveDir = parseSaveDir(opts.save);
+  const shard = parseShard(opts.shard);
 
+  let pending = 0;
   for (const def of defs) {
     const progress = createProgressReporter(
       io.stderr as { write(s: string): unknown; isTTY?: boolean },
@@ -194,23 +215,53 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
         jobs,
         onEvent: progress.onEvent,
         ...(saveDir === undefined ? {} : { saveDir }),
+        ...(shard === undefined ? {} : { shard }),
       });
       io.stdout.write(
         formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
           `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
       );
     } catch (err) {
-      throw toCliError(err);
+      if (!(err instanceof IncompleteGridError)) throw toCliError(err);
+      io.stdout.write(
+        `${def.id}: shard ${shard?.index}/${shard?.count} done, ${err.onDisk} of ${err.total} runs on disk; ` +
+          `'ghosts report --out ${out}' writes the summary once every shard has finished\n\n`,
+      );
+      pending++;
     } finally {
       progress.stop();
     }
   }
+  if (pending === defs.length) return; // nothing summarised yet: no report to write
   const { path } = await writeReportFromDisk(out, EXPERIMENTS);
   io.stdout.write(`report: ${path}\n`);
 }
 
+/**
+ * Summarises the sharded grids under `out` whose runs are all on disk (the shards that
+ * finished last may each have seen the others still running); notes the incomplete ones.
+ */
+async function finishShardedGrids(out: string, io: CliIO): Promise<void> {
+  for (const [id, plan] of await readShardPlans(out)) {
+    if (!Object.hasOwn(EXPERIMENTS, id)) continue;
+    try {
+      await runExperiment(EXPERIMENTS[id]!, {
+        out,
+        quick: plan.quick,
+        data: plan.data,
+        onlyCached: true,
+        ...(plan.seeds === null ? {} : { seeds: plan.seeds }),
+      });
+    } catch (err) {
+      if (!(err instanceof IncompleteGridError)) throw toCliError(err);
+      io.stderr.write(`report: ${err.message}; not summarised yet\n`);
+    }
+  }
+}
+
 async function runReport(opts: { out?: string }, io: CliIO): Promise<void> {
   const out = opts.out ?? DEFAULT_OUT;
+  await finishShardedGrids(out, io);
   try {
     const { path, experiments } = await writeReportFromDisk(out, EXPERIMENTS);
     io.stdout.write(
@@ -250,6 +301,10 @@ export const runCommand: CliCommand = {
       .option("--label-column <n>", "0-based label column of the CSV; negative counts from the end")
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default 1)")
       .option(
+        "--shard <k/N>",
+        "run only the k-th of N shares of each grid (job arrays); 'ghosts report' merges",
+      )
+      .option(
         "--save <dir>",
         "store each trained run's final weights as DIR/EXPERIMENT/RUN.safetensors",
       )
@@ -265,7 +320,8 @@ export const reportCommand: CliCommand = {
       .command("report")
       .summary("rebuild the HTML report from the results on disk")
       .description(
-        `Rebuilds OUT/index.html from every OUT/*/summary.json (default OUT: ${DEFAULT_OUT}).`,
+        `Rebuilds OUT/index.html from every OUT/*/summary.json (default OUT: ${DEFAULT_OUT}),\n` +
+          "first summarising the sharded grids (ghosts run --shard) whose runs are all on disk.",
       )
       .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
       .action((opts: { out?: string }) => runReport(opts, io));

@@ -31,6 +31,7 @@ import {
   writeFileAtomic,
 } from "./json.js";
 import { type FromWorker, type ToWorker, throttleProgress, type WorkerInit } from "./protocol.js";
+import { checkShard, IncompleteGridError, inShard, type Shard, writeShardPlan } from "./shard.js";
 import {
   SUMMARY_META_KEYS,
   type SummaryFile,
@@ -99,6 +100,14 @@ export type RunExperimentOptions = {
    * the current directory.
    */
   workerImports?: (string | URL)[];
+  /**
+   * `--shard k/N`: execute only this share of the missing runs (see `shard.ts`); without
+   * the whole grid on disk afterwards, no summary is written and {@link IncompleteGridError}
+   * is thrown.
+   */
+  shard?: Shard;
+  /** Execute nothing: summarise what is on disk, or throw {@link IncompleteGridError}. */
+  onlyCached?: boolean;
   /** `--save DIR`: runs computed now store their final weights under `DIR/<id>/` (see `ctx.saveWeights`). */
   saveDir?: string;
 };
@@ -291,7 +300,8 @@ export async function runExperiment<
   const dir = join(opts.out, id);
   const runsDir = join(dir, "runs");
   await mkdir(runsDir, { recursive: true });
-  await Promise.all([sweepTempFiles(dir), sweepTempFiles(runsDir)]);
+  // Shards share the folder: a temporary file may be another shard's write in flight.
+  if (opts.shard === undefined) await Promise.all([sweepTempFiles(dir), sweepTempFiles(runsDir)]);
   const runPath = (i: number) => join(runsDir, `${keys[i]}.json`);
 
   const results: ({ result: Result; seconds: number } | undefined)[] = new Array(runs.length);
@@ -311,23 +321,33 @@ export async function runExperiment<
       missing.push(i);
     }
   }
-  const threads = Math.min(jobs, missing.length);
+  const shard = opts.shard;
+  if (shard !== undefined) {
+    checkShard(shard);
+    await writeShardPlan(dir, { quick, seeds: opts.seeds ?? null, data });
+  }
+  const toRun = opts.onlyCached
+    ? []
+    : shard === undefined
+      ? missing
+      : missing.filter((i) => inShard(i, shard));
+  const threads = Math.min(jobs, toRun.length);
   emit({
     type: "plan",
     experiment: id,
     total: runs.length,
     cached: runs.length - missing.length,
-    toRun: missing.length,
+    toRun: toRun.length,
     jobs: threads,
   });
 
   let failure: RunFailedError | null = null;
   let done = 0;
   const execute: Executor =
-    jobs > 1 && missing.length > 1
+    jobs > 1 && toRun.length > 1
       ? workerExecutor(id, runs, keys, data, threads, opts.workerImports ?? [], opts.saveDir)
       : inThreadExecutor(def, runs, keys, data, opts.saveDir);
-  await execute(missing, {
+  await execute(toRun, {
     start: (index) => emit({ type: "run-start", experiment: id, key: keys[index], index }),
     progress: (index, fraction) =>
       emit({ type: "run-progress", experiment: id, key: keys[index], index, fraction }),
@@ -352,7 +372,7 @@ export async function runExperiment<
         index,
         seconds,
         done,
-        toRun: missing.length,
+        toRun: toRun.length,
       });
     },
     failed(index, name, message) {
@@ -362,6 +382,23 @@ export async function runExperiment<
     stopped: () => failure !== null,
   });
   if (failure !== null) throw failure;
+  if (toRun.length < missing.length) {
+    // Other shards may have stored their runs meanwhile.
+    for (const i of missing) {
+      if (results[i] !== undefined) continue;
+      const cached = await readCached(runPath(i), {
+        experiment: id,
+        key: keys[i],
+        run: runs[i],
+        data: dataJson,
+      });
+      if (cached !== null && "result" in cached) {
+        results[i] = { result: cached.result as Result, seconds: cached.seconds };
+      }
+    }
+    const onDisk = results.filter((r) => r !== undefined).length;
+    if (onDisk < runs.length) throw new IncompleteGridError(id, onDisk, runs.length);
+  }
 
   const ordered = runs.map((run, i) => {
     const r = results[i];
