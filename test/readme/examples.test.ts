@@ -21,6 +21,17 @@ const CHECKS: Record<string, (out: string) => void> = {
     expect(Number(m![1])).toBeGreaterThan(0.85);
     expect(Number(m![2])).toBeLessThanOrEqual(1 + 1e-9);
   },
+  "examples/tfjs.ts": (out) => {
+    const fit = /fit: 8 batches, r from (\d+\.\d+) to (\d+\.\d+)/.exec(out);
+    expect(fit).not.toBeNull();
+    expect(Number(fit![2])).toBeGreaterThan(0);
+    const steps = [...out.matchAll(/proposed (\d+\.\d+), applied (\d+\.\d+), r (\d+\.\d+)/g)];
+    expect(steps).toHaveLength(5);
+    for (const m of steps) {
+      expect(Number(m[2])).toBeLessThan(Number(m[1]));
+      expect(Number(m[3])).toBeLessThanOrEqual(1);
+    }
+  },
   "examples/save-load.ts": (out) => {
     const m = /trained (\d\.\d+), reloaded (\d\.\d+)/.exec(out);
     expect(m).not.toBeNull();
