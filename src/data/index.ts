@@ -25,5 +25,6 @@ export {
   subset,
   withFeatures,
 } from "./dataset.js";
+export { type NpyArray, NpyError, parseNpy, parseNpz } from "./npy.js";
 export { type Split, type SplitOptions, stratifiedSplit } from "./split.js";
 export { applyStandardizer, fitStandardizer, type Standardizer } from "./standardize.js";
