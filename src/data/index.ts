@@ -13,6 +13,7 @@ export {
   loadDigits,
   loadIris,
 } from "./builtin.js";
+export { type Cifar10, type Cifar10Options, loadCifar10 } from "./cifar10.js";
 export { type LoadCsvOptions, loadCsv, parseCsv, readTextFile } from "./csv.js";
 export {
   classCounts,

@@ -22,6 +22,7 @@ export {
   sgd,
   sgdDirection,
 } from "./alias.js";
+export { type ArmijoOptions, armijo } from "./armijo.js";
 export { applyUpdates, applyUpdatesCompiled, chain, findState } from "./combine.js";
 export {
   type AllRadiiOptions,
@@ -35,6 +36,7 @@ export {
   rhoClip,
   rhoSet,
 } from "./controllers.js";
+export { type PolyakOptions, polyak } from "./polyak.js";
 export {
   constantSchedule,
   incrementCount,
