@@ -14,6 +14,7 @@ export {
   loadIris,
   parseDigits,
 } from "./builtin.js";
+export { type Cifar10, type Cifar10Options, loadCifar10 } from "./cifar10.js";
 export {
   CSV_DELIMITERS,
   decodeTextBytes,
@@ -35,6 +36,7 @@ export {
   subset,
   withFeatures,
 } from "./dataset.js";
+export { type NpyArray, NpyError, parseNpy, parseNpz } from "./npy.js";
 export { type Split, type SplitOptions, stratifiedSplit } from "./split.js";
 export { applyStandardizer, fitStandardizer, type Standardizer } from "./standardize.js";
 export { describeDataset, minRowsPerClass, splitWarnings } from "./summary.js";

@@ -372,6 +372,7 @@ export const aggregation = defineExperiment<AggregationRun, AggregationResult, A
         ctx.onProgress((rec.step + 1) / run.steps);
       },
     });
+    await ctx.saveWeights?.(result);
     disposeTree(result.params);
     disposeTree(result.state);
     const h = result.history;

@@ -334,6 +334,7 @@ async function executeRun(run: ArchGridRun, ctx: RunContext): Promise<ArchGridRe
     probe: { sampleSet: "train", aggregate: "max", method: "jvp", every: run.probeEvery },
     onStep: (rec) => ctx.onProgress((rec.step + 1) / run.steps),
   });
+  await ctx.saveWeights?.(result);
   disposeTree(result.params);
   disposeTree(result.state);
   const h = result.history;

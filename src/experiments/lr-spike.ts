@@ -279,6 +279,7 @@ export const lrSpike = defineExperiment<LrSpikeRun, LrSpikeResult, LrSpikeSummar
       probe: { sampleSet: "train", aggregate: "max", method: "jvp", every: 1 },
       onStep: (rec) => ctx.onProgress((rec.step + 1) / run.steps),
     });
+    await ctx.saveWeights?.(result);
     disposeTree(result.params);
     disposeTree(result.state);
     const h = result.history;

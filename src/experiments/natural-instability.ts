@@ -256,6 +256,7 @@ export async function trainAndRelease(
     }
     throw err;
   }
+  await ctx.saveWeights?.(result);
   disposeTree(result.params);
   disposeTree(result.state);
   return {

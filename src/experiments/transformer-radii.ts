@@ -436,6 +436,7 @@ export const transformerRadii = defineExperiment<
         );
         return evaluate(model, result.params, result.state, x, data.train.y);
       });
+      await ctx.saveWeights?.(result);
     } finally {
       disposeTree(result.params);
       disposeTree(result.state);

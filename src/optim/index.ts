@@ -42,6 +42,7 @@ export {
   sgd,
   sgdDirection,
 } from "./alias.js";
+export { type ArmijoOptions, armijo } from "./armijo.js";
 export {
   applyBorrowed,
   applyUpdates,
@@ -67,6 +68,7 @@ export {
   rhoSet,
 } from "./controllers.js";
 export type { LossAwareExtra, LossExtra } from "./loss-extra.js";
+export { type PolyakOptions, polyak } from "./polyak.js";
 export {
   constantSchedule,
   incrementCount,

@@ -2,3 +2,4 @@
 export * from "./directional.js";
 export * from "./network.js";
 export * from "./radius.js";
+export * from "./radius-callback.js";

@@ -38,7 +38,7 @@ import { type ReportEntry, writeReport } from "../../report/html.js";
 import { formatNumber } from "../../report/stats.js";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import type { CliIO } from "../io.js";
-import { DEFAULT_OUT, prepareOut } from "./run.js";
+import { DEFAULT_OUT, parseSaveDir, prepareOut } from "./run.js";
 import type { CliCommand } from "./types.js";
 
 /**
@@ -68,6 +68,8 @@ export type DemoOptions = {
   out: string;
   /** Worker threads (default: up to 2, as many as the machine has). */
   jobs?: number;
+  /** `--save DIR`: store the final weights of the runs trained now (safetensors). */
+  saveDir?: string;
 };
 
 /** What {@link runDemo} produced. */
@@ -218,6 +220,7 @@ export async function runDemo(
         quick: true,
         jobs,
         onEvent: progress.onEvent,
+        ...(opts.saveDir === undefined ? {} : { saveDir: opts.saveDir }),
       })) as unknown as ExperimentOutcome<S>;
     } finally {
       progress.stop();
@@ -264,9 +267,13 @@ function parseJobsOption(text: string | undefined): number | undefined {
   return n;
 }
 
-async function demoAction(opts: { out?: string; jobs?: string }, io: CliIO): Promise<void> {
+async function demoAction(
+  opts: { out?: string; jobs?: string; save?: string },
+  io: CliIO,
+): Promise<void> {
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
+  const saveDir = parseSaveDir(opts.save);
   const jobs = parseJobsOption(opts.jobs);
   await prepareOut(out);
   io.stdout.write(
@@ -276,7 +283,7 @@ async function demoAction(opts: { out?: string; jobs?: string }, io: CliIO): Pro
   );
   let outcome: DemoOutcome;
   try {
-    outcome = await runDemo({ out, jobs }, io.stderr as ProgressStream, (line) =>
+    outcome = await runDemo({ out, jobs, saveDir }, io.stderr as ProgressStream, (line) =>
       io.stdout.write(`${line}\n`),
     );
   } catch (err) {
@@ -311,6 +318,7 @@ export const demoCommand: CliCommand = {
       )
       .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default: up to 2)")
-      .action((opts: { out?: string; jobs?: string }) => demoAction(opts, io));
+      .option("--save <dir>", "store the final weights of every run trained now (safetensors)")
+      .action((opts: { out?: string; jobs?: string; save?: string }) => demoAction(opts, io));
   },
 };

@@ -6,6 +6,7 @@ import { nearestGhost } from "../../theory/ghost.js";
 import { type Aggregate, rhoA, rhoASet, rhoTop2, spread } from "../../theory/index.js";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import { type CliIO, jsonLine, readSource } from "../io.js";
+import { type NumpySources, numpyMode, readNumpyRecord } from "../numpy-input.js";
 import { type SampleRecord, splitRecords, validateRecord } from "../records.js";
 import type { CliCommand } from "./types.js";
 
@@ -76,10 +77,16 @@ export function radiusOfRecord(rec: SampleRecord, aggregate: Aggregate): RecordR
 
 async function runRadius(
   file: string | undefined,
-  opts: { quantile?: string },
+  opts: { quantile?: string } & NumpySources,
   io: CliIO,
 ): Promise<void> {
   const aggregate = parseQuantile(opts.quantile);
+  const mode = numpyMode(file, opts);
+  if (mode !== "json") {
+    const record = await readNumpyRecord(opts, mode === "npz" ? file : undefined);
+    io.stdout.write(jsonLine(radiusOfRecord(record, aggregate)));
+    return;
+  }
   const text = await readSource(file, io);
   for (const raw of splitRecords(text)) {
     const record = validateRecord(raw);
@@ -116,6 +123,8 @@ export const radiusCommand: CliCommand = {
           'range (then the sample also has "beyondRange": true). Bad input: one line',
           "on stderr naming the",
           "record's line, exit status 2; the records before it are still written.",
+          "NumPy input: --logits a.npy --slopes b.npy [--labels c.npy], or one FILE.npz",
+          "with arrays named logits, slopes (and labels); shape (..., K) is rows of K.",
         ].join("\n"),
       )
       .argument("[file]", "input file; stdin when absent or '-'")
@@ -123,6 +132,11 @@ export const radiusCommand: CliCommand = {
         "-q, --quantile <q>",
         "set-level rhoA from the q-quantile of the spreads instead of the max (0 < q <= 1)",
       )
-      .action((file: string | undefined, opts: { quantile?: string }) => runRadius(file, opts, io));
+      .option("--logits <file>", "logits as .npy (or .npz), shape (K,) or (..., K)")
+      .option("--slopes <file>", "slopes a = J_z·v as .npy (or .npz), same shape as the logits")
+      .option("--labels <file>", "class indices as .npy (or .npz), one per row (optional)")
+      .action((file: string | undefined, opts: { quantile?: string } & NumpySources) =>
+        runRadius(file, opts, io),
+      );
   },
 };

@@ -15,9 +15,12 @@ import {
   ExperimentInputError,
   type ExperimentReport,
   formatDuration,
+  IncompleteGridError,
   RunFailedError,
   type RunnerEvent,
+  readShardPlans,
   runExperiment,
+  type Shard,
 } from "../../experiments/framework/index.js";
 import { EXPERIMENTS, getExperiment, UnknownExperimentError } from "../../experiments/registry.js";
 import { NoResultsError, writeReportFromDisk } from "../../report/html.js";
@@ -39,6 +42,8 @@ export type RunCliOptions = {
   labelColumn?: string;
   delimiter?: string;
   jobs?: string;
+  save?: string;
+  shard?: string;
 };
 
 /** Parses `--seeds`: comma-separated distinct non-negative integers. */
@@ -148,6 +153,32 @@ export function parseData(
   return spec;
 }
 
+/** Parses `--shard k/N`: the k-th of N shares of each grid, `1 ≤ k ≤ N`. */
+export function parseShard(text: string | undefined): Shard | undefined {
+  if (text === undefined) return undefined;
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const index = m ? Number(m[1]) : Number.NaN;
+  const count = m ? Number(m[2]) : Number.NaN;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1) {
+    throw new UsageError(`--shard must be k/N with integers 1 ≤ k ≤ N, e.g. 2/8, got '${text}'`);
+  }
+  if (index < 1 || index > count) {
+    throw new UsageError(`--shard ${text}: k must be between 1 and ${count}`);
+  }
+  return { index, count };
+}
+
+/**
+ * Parses `--save DIR`: where runs store their final weights (`DIR/<experiment>/<run>.safetensors`);
+ * it must not be an existing file.
+ */
+export function parseSaveDir(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === "") throw new UsageError("--save must not be empty");
+  if (statKind(text) === "file") throw new UsageError(`--save ${text}: is a file, not a directory`);
+  return text;
+}
+
 /** The first table of a report and the verdict, as terminal text. */
 export function formatReportSummary(title: string, report: ExperimentReport): string {
   const lines: string[] = [title];
@@ -203,6 +234,8 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   if (out.trim() === "") throw new UsageError("--out must not be empty");
   await prepareOut(out);
   for (const note of notes) io.stderr.write(`${note}\n`);
+  const saveDir = parseSaveDir(opts.save);
+  const shard = parseShard(opts.shard);
 
   const saved = new SavedRuns(out);
   const onInterrupt = () => {
@@ -210,12 +243,29 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
     process.exit(EXIT_INTERRUPTED);
   };
   process.once("SIGINT", onInterrupt);
+  let pending = 0;
   try {
-    for (const def of defs)
-      await runOne(def, { out, quick: opts.quick === true, seeds, data, jobs }, saved, io);
+    for (const def of defs) {
+      const finished = await runOne(
+        def,
+        {
+          out,
+          quick: opts.quick === true,
+          seeds,
+          data,
+          jobs,
+          ...(saveDir === undefined ? {} : { saveDir }),
+          ...(shard === undefined ? {} : { shard }),
+        },
+        saved,
+        io,
+      );
+      if (!finished) pending++;
+    }
   } finally {
     process.removeListener("SIGINT", onInterrupt);
   }
+  if (pending === defs.length) return; // nothing summarised yet: no report to write
   const { path } = await writeReportFromDisk(out, EXPERIMENTS, {
     onInvalidSummary: (file, why) =>
       io.stderr.write(`warning: ${file} left out: not a valid summary (${why})\n`),
@@ -263,13 +313,24 @@ export async function prepareOut(out: string): Promise<void> {
   }
 }
 
-/** Runs one experiment and prints its main table, verdict and results folder. */
+/**
+ * Runs one experiment and prints its main table, verdict and results folder; false when it
+ * ran as one shard of a grid whose other shares are not all on disk yet (no summary).
+ */
 async function runOne(
   def: AnyExperiment,
-  opts: { out: string; quick: boolean; seeds: number[] | undefined; data: DataSpec; jobs: number },
+  opts: {
+    out: string;
+    quick: boolean;
+    seeds: number[] | undefined;
+    data: DataSpec;
+    jobs: number;
+    saveDir?: string;
+    shard?: Shard;
+  },
   saved: SavedRuns,
   io: CliIO,
-): Promise<void> {
+): Promise<boolean> {
   const progress = createProgressReporter(
     io.stderr as { write(s: string): unknown; isTTY?: boolean },
   );
@@ -285,15 +346,44 @@ async function runOne(
       formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
         `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
     );
+    return true;
   } catch (err) {
-    throw toCliError(err);
+    if (!(err instanceof IncompleteGridError)) throw toCliError(err);
+    io.stdout.write(
+      `${def.id}: shard ${opts.shard?.index}/${opts.shard?.count} done, ${err.onDisk} of ${err.total} runs on disk; ` +
+        `'ghosts report --out ${opts.out}' writes the summary once every shard has finished\n\n`,
+    );
+    return false;
   } finally {
     progress.stop();
   }
 }
 
+/**
+ * Summarises the sharded grids under `out` whose runs are all on disk (the shards that
+ * finished last may each have seen the others still running); notes the incomplete ones.
+ */
+async function finishShardedGrids(out: string, io: CliIO): Promise<void> {
+  for (const [id, plan] of await readShardPlans(out)) {
+    if (!Object.hasOwn(EXPERIMENTS, id)) continue;
+    try {
+      await runExperiment(EXPERIMENTS[id]!, {
+        out,
+        quick: plan.quick,
+        data: plan.data,
+        onlyCached: true,
+        ...(plan.seeds === null ? {} : { seeds: plan.seeds }),
+      });
+    } catch (err) {
+      if (!(err instanceof IncompleteGridError)) throw toCliError(err);
+      io.stderr.write(`report: ${err.message}; not summarised yet\n`);
+    }
+  }
+}
+
 async function runReport(opts: { out?: string }, io: CliIO): Promise<void> {
   const out = opts.out ?? DEFAULT_OUT;
+  await finishShardedGrids(out, io);
   try {
     const { path, experiments } = await writeReportFromDisk(out, EXPERIMENTS, {
       onInvalidSummary: (file, why) =>
@@ -336,6 +426,14 @@ export const runCommand: CliCommand = {
       .option("--label-column <n>", "0-based label column of the CSV; negative counts from the end")
       .option("--delimiter <c>", "CSV separator: one character or 'tab' (default: detected)")
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default 1)")
+      .option(
+        "--shard <k/N>",
+        "run only the k-th of N shares of each grid (job arrays); 'ghosts report' merges",
+      )
+      .option(
+        "--save <dir>",
+        "store each trained run's final weights as DIR/EXPERIMENT/RUN.safetensors",
+      )
       .action((name: string, opts: RunCliOptions) => runRun(name, opts, io));
   },
 };
@@ -348,7 +446,8 @@ export const reportCommand: CliCommand = {
       .command("report")
       .summary("rebuild the HTML report from the results on disk")
       .description(
-        `Rebuilds OUT/index.html from every OUT/*/summary.json (default OUT: ${DEFAULT_OUT}).`,
+        `Rebuilds OUT/index.html from every OUT/*/summary.json (default OUT: ${DEFAULT_OUT}),\n` +
+          "first summarising the sharded grids (ghosts run --shard) whose runs are all on disk.",
       )
       .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
       .action((opts: { out?: string }) => runReport(opts, io));

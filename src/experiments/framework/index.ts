@@ -29,6 +29,16 @@ export {
   USER_ERROR_NAMES,
 } from "./runner.js";
 export {
+  checkShard,
+  IncompleteGridError,
+  inShard,
+  readShardPlans,
+  SHARD_PLAN_FILE,
+  type Shard,
+  type ShardPlan,
+  writeShardPlan,
+} from "./shard.js";
+export {
   readAllSummaries,
   readSummaryFile,
   SUMMARY_META_KEYS,

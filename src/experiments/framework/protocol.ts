@@ -11,6 +11,8 @@ export type WorkerInit = {
   /** Modules to import before looking the experiment up (they may register experiments). */
   imports: string[];
   data: DataSpec;
+  /** `--save DIR`: where runs store their final weights. */
+  saveDir?: string;
 };
 
 /** Runner → worker. */

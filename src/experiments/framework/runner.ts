@@ -26,6 +26,7 @@ import { ensureDirectory, fsReason, OutputError } from "./dirs.js";
 import { decodeJson, encodeJson, normalizeJson, TEMP_PREFIX, writeFileAtomic } from "./json.js";
 import { type FromWorker, type ToWorker, throttleProgress, type WorkerInit } from "./protocol.js";
 import { checkRunFile, type ExpectedRun, firstIssue, type RunRecord } from "./run-file.js";
+import { checkShard, IncompleteGridError, inShard, type Shard, writeShardPlan } from "./shard.js";
 import {
   SUMMARY_META_KEYS,
   type SummaryFile,
@@ -41,6 +42,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from "./types.js";
+import { runWeightSaver } from "./weights.js";
 
 /** Something the runner reports while it works (for progress displays and logs). */
 export type RunnerEvent =
@@ -96,6 +98,16 @@ export type RunExperimentOptions = {
    * the current directory.
    */
   workerImports?: (string | URL)[];
+  /**
+   * `--shard k/N`: execute only this share of the missing runs (see `shard.ts`); without
+   * the whole grid on disk afterwards, no summary is written and {@link IncompleteGridError}
+   * is thrown.
+   */
+  shard?: Shard;
+  /** Execute nothing: summarise what is on disk, or throw {@link IncompleteGridError}. */
+  onlyCached?: boolean;
+  /** `--save DIR`: runs computed now store their final weights under `DIR/<id>/` (see `ctx.saveWeights`). */
+  saveDir?: string;
 };
 
 /** A figure as written to disk. */
@@ -277,7 +289,8 @@ export async function runExperiment<
   const dir = join(opts.out, id);
   const runsDir = join(dir, "runs");
   await ensureDirectory(runsDir);
-  await Promise.all([sweepTempFiles(dir), sweepTempFiles(runsDir)]);
+  // Shards share the folder: a temporary file may be another shard's write in flight.
+  if (opts.shard === undefined) await Promise.all([sweepTempFiles(dir), sweepTempFiles(runsDir)]);
   const runPath = (i: number) => join(runsDir, `${keys[i]}.json`);
 
   const results: ({ result: Result; seconds: number } | undefined)[] = new Array(runs.length);
@@ -296,23 +309,33 @@ export async function runExperiment<
       missing.push(i);
     }
   }
-  const threads = Math.min(jobs, missing.length);
+  const shard = opts.shard;
+  if (shard !== undefined) {
+    checkShard(shard);
+    await writeShardPlan(dir, { quick, seeds: opts.seeds ?? null, data });
+  }
+  const toRun = opts.onlyCached
+    ? []
+    : shard === undefined
+      ? missing
+      : missing.filter((i) => inShard(i, shard));
+  const threads = Math.min(jobs, toRun.length);
   emit({
     type: "plan",
     experiment: id,
     total: runs.length,
     cached: runs.length - missing.length,
-    toRun: missing.length,
+    toRun: toRun.length,
     jobs: threads,
   });
 
   let failure: RunFailedError | null = null;
   let done = 0;
   const execute: Executor =
-    jobs > 1 && missing.length > 1
-      ? workerExecutor(id, runs, keys, data, threads, opts.workerImports ?? [])
-      : inThreadExecutor(def, runs, keys, data);
-  await execute(missing, {
+    jobs > 1 && toRun.length > 1
+      ? workerExecutor(id, runs, keys, data, threads, opts.workerImports ?? [], opts.saveDir)
+      : inThreadExecutor(def, runs, keys, data, opts.saveDir);
+  await execute(toRun, {
     start: (index) => emit({ type: "run-start", experiment: id, key: keys[index], index }),
     progress: (index, fraction) =>
       emit({ type: "run-progress", experiment: id, key: keys[index], index, fraction }),
@@ -349,7 +372,7 @@ export async function runExperiment<
         index,
         seconds,
         done,
-        toRun: missing.length,
+        toRun: toRun.length,
       });
     },
     failed(index, name, message) {
@@ -359,6 +382,22 @@ export async function runExperiment<
     stopped: () => failure !== null,
   });
   if (failure !== null) throw failure;
+  if (toRun.length < missing.length) {
+    // Other shards may have stored their runs meanwhile.
+    for (const i of missing) {
+      if (results[i] !== undefined) continue;
+      const cached = await readCached(
+        runPath(i),
+        { experiment: id, key: keys[i], run: runs[i], data: dataJson },
+        def.resultSchema,
+      );
+      if (cached !== null && "result" in cached) {
+        results[i] = { result: cached.result as Result, seconds: cached.seconds };
+      }
+    }
+    const onDisk = results.filter((r) => r !== undefined).length;
+    if (onDisk < runs.length) throw new IncompleteGridError(id, onDisk, runs.length);
+  }
 
   const ordered = runs.map((run, i) => {
     const r = results[i];
@@ -455,6 +494,7 @@ function inThreadExecutor<Run extends JsonObject, Result extends JsonValue>(
   runs: JsonObject[],
   keys: string[],
   data: DataSpec,
+  saveDir?: string,
 ): Executor {
   return async (indices, h) => {
     for (const index of indices) {
@@ -468,6 +508,9 @@ function inThreadExecutor<Run extends JsonObject, Result extends JsonValue>(
           data,
           loadData: sharedLoader(),
           onProgress: throttleProgress((fraction) => h.progress(index, fraction)),
+          ...(saveDir === undefined
+            ? {}
+            : { saveWeights: runWeightSaver(saveDir, def.id, keys[index]) }),
         });
         text = encodeJson(result, `result of run ${keys[index]}`);
       } catch (err) {
@@ -510,6 +553,7 @@ function workerExecutor(
   data: DataSpec,
   threads: number,
   imports: (string | URL)[],
+  saveDir?: string,
 ): Executor {
   return (indices, h) =>
     new Promise<void>((resolve) => {
@@ -518,6 +562,7 @@ function workerExecutor(
         experimentId: id,
         imports: imports.map((m) => (m instanceof URL ? m.href : pathToFileURL(m).href)),
         data,
+        ...(saveDir === undefined ? {} : { saveDir }),
       };
       const pending = new Set<Promise<void>>();
       let live = 0;

@@ -12,6 +12,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { ZodType } from "zod";
 import type { Dataset } from "../../data/index.js";
+import type { Weights } from "../../engine/weights.js";
 
 /** A JSON scalar. Numbers may be ±Infinity or NaN: the framework's codec keeps them. */
 export type JsonPrimitive = null | boolean | number | string;
@@ -83,6 +84,11 @@ export type RunContext = {
   loadData(spec: DataSpec, seed: number, testFraction?: number): DataSplit;
   /** Reports the completed fraction (0..1) of this run; cheap, call it as often as you like. */
   onProgress(fraction: number): void;
+  /**
+   * Present with `--save DIR`: stores the run's final params and model state (borrowed) as
+   * `DIR/<experiment>/<runKey>.safetensors`. Runs that train call it before disposing them.
+   */
+  saveWeights?: (weights: Weights) => Promise<void>;
 };
 
 /** A table of the report: typically "ours beside published" numbers. */

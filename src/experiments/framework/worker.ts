@@ -11,6 +11,7 @@ import { getExperiment } from "../registry.js";
 import { createDataLoader } from "./data.js";
 import { encodeJson } from "./json.js";
 import { type FromWorker, type ToWorker, throttleProgress, type WorkerInit } from "./protocol.js";
+import { runWeightSaver } from "./weights.js";
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -32,6 +33,9 @@ port.on("message", async (msg: ToWorker) => {
       onProgress: throttleProgress((fraction) =>
         post({ type: "progress", index: msg.index, fraction }),
       ),
+      ...(init.saveDir === undefined
+        ? {}
+        : { saveWeights: runWeightSaver(init.saveDir, init.experimentId, msg.key) }),
     });
     const text = encodeJson(result, `result of run ${msg.key}`);
     post({ type: "result", index: msg.index, text, seconds: (performance.now() - start) / 1000 });

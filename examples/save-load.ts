@@ -1,0 +1,39 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadDigits, stratifiedSplit } from "softmax-ghosts/data";
+import { disposeTree, evaluate, loadWeights, saveWeights, toDevice } from "softmax-ghosts/engine";
+import { buildModel } from "softmax-ghosts/models";
+import { train } from "softmax-ghosts/train";
+
+const { train: trainSet, test } = stratifiedSplit(loadDigits(), { testFraction: 0.2, seed: 0 });
+const model = buildModel("mlp", { inputDim: 64, numClasses: 10 }); // state {} (BatchNorm models: running statistics)
+const result = await train({
+  model,
+  data: { train: trainSet, test },
+  optimizer: { name: "adam", learningRate: 1e-3 },
+  steps: 60,
+  probe: { every: 0 },
+});
+
+const path = join(mkdtempSync(join(tmpdir(), "weights-")), "mlp.safetensors");
+await saveWeights(path, result, { model: "mlp", steps: "60" }); // params + state, borrowed
+
+// A fresh init is the template: names, shapes and dtypes must match it exactly.
+const template = model.init(0);
+const loaded = await loadWeights(path, template);
+const x = toDevice(test.x, [test.n, test.d]);
+const accuracy = evaluate(model, loaded.params, loaded.state, x, test.y).accuracy;
+console.log(`trained ${result.finalTestAccuracy.toFixed(4)}, reloaded ${accuracy.toFixed(4)}`);
+console.log(JSON.stringify(loaded.metadata));
+for (const t of [
+  result.params,
+  result.state,
+  template.params,
+  template.state,
+  loaded.params,
+  loaded.state,
+]) {
+  disposeTree(t);
+}
+x.dispose();

@@ -1,0 +1,18 @@
+/**
+ * The parts of `@jax-js/jax` a model body or a hand-written loop needs, re-exported so that
+ * users import them from `softmax-ghosts/engine` and always get the exact engine build this
+ * package runs on (pinned), never whichever copy npm happened to hoist.
+ */
+export {
+  type Array as JaxArray,
+  type DType,
+  grad,
+  jit,
+  jvp,
+  lax,
+  nn,
+  numpy,
+  random,
+  tree,
+  valueAndGrad,
+} from "@jax-js/jax";
