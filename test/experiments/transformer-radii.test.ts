@@ -79,7 +79,7 @@ describe("transformer-radii, quick, through the runner", () => {
       out,
       quick: true,
     })) as ExperimentOutcome<TransformerRadiiSummary>;
-  });
+  }, 300_000); // ~1 min idle; the 120 s default ran out on a loaded 2-core machine
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it("is registered", () => {
