@@ -410,9 +410,9 @@ describe("ghosts: program-level errors and help", () => {
     const unknown = await ghosts(["radus"]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toBe("ghosts: unknown command 'radus' (Did you mean radius?)\n");
-    const opt = await ghosts(["radius", "--bogus"], "{}");
+    const opt = await ghosts(["radius", "--frobnicate"], "{}");
     expect(opt.code).toBe(2);
-    expect(opt.err).toBe("ghosts: unknown option '--bogus'\n");
+    expect(opt.err).toBe("ghosts: unknown option '--frobnicate'\n");
     const extra = await ghosts(["radius", "a", "b"]);
     expect(extra.code).toBe(2);
     expect(extra.err).toMatch(/^ghosts: too many arguments/);
