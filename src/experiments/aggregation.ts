@@ -18,6 +18,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import { disposeTree } from "../engine/tree.js";
 import { type ControlReport, type RadiusCallback, rhoClip } from "../optim/controllers.js";
 import type { GradientTransformation } from "../optim/types.js";
@@ -26,6 +28,14 @@ import { formatNumber, median, summarise } from "../report/stats.js";
 import { barGroups, type ChartRow, lineWithBand } from "../report/vega.js";
 import type { Aggregate } from "../theory/spread.js";
 import { train } from "../train/train.js";
+import {
+  anyNumber,
+  count,
+  fraction,
+  nonNegative,
+  radius,
+  resultSchemaOf,
+} from "./framework/schemas.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -261,6 +271,23 @@ function maxOrNaN(xs: readonly number[]): number {
   return m;
 }
 
+/** Shape and ranges of {@link AggregationResult}, checked on every cached run file. */
+export const aggregationResultSchema = resultSchemaOf<AggregationResult>()(
+  z.object({
+    rTrue: z.array(radius),
+    msPerStep: nonNegative,
+    radiusMsPerStep: nonNegative,
+    baseMsPerStep: z.number(),
+    appliedSteps: count,
+    violations: count,
+    clippedSteps: count,
+    finalTestAcc: fraction,
+    finalTestLoss: anyNumber,
+    skipped: count,
+    numClasses: count,
+  }),
+);
+
 /** The experiment definition. */
 export const aggregation = defineExperiment<AggregationRun, AggregationResult, AggregationSummary>({
   id: "aggregation",
@@ -325,6 +352,7 @@ export const aggregation = defineExperiment<AggregationRun, AggregationResult, A
     };
   },
 
+  resultSchema: aggregationResultSchema,
   runKey: (run) => `${run.estimator}-s${run.seed}`,
 
   async execute(run, ctx) {

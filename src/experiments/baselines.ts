@@ -27,6 +27,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import { batchesPerEpoch } from "../data/batches.js";
 import { armijo } from "../optim/armijo.js";
 import { polyak } from "../optim/polyak.js";
@@ -35,6 +37,7 @@ import type { GradientTransformation } from "../optim/types.js";
 import { summarise } from "../report/stats.js";
 import { barGroups, lineWithBand } from "../report/vega.js";
 import type { TrainOptions } from "../train/train.js";
+import { anyNumber, count, fraction, nonNegative, resultSchemaOf } from "./framework/schemas.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -389,6 +392,19 @@ function verdictOf(s: BaselineSummary): ExperimentReport["verdict"] {
   };
 }
 
+/** Shape and ranges of {@link BaselineResult}, checked on every cached run file. */
+export const baselineResultSchema = resultSchemaOf<BaselineResult>()(
+  z.object({
+    finalTestAccuracy: fraction,
+    finalTestLoss: anyNumber,
+    diverged: z.boolean(),
+    msPerStep: nonNegative,
+    curve: z.array(z.object({ step: count, testAccuracy: fraction })),
+    effectiveLr: z.array(nonNegative.nullable()),
+    skippedSteps: count,
+  }),
+);
+
 /** The experiment definition. */
 export const baselines = defineExperiment<BaselineRun, BaselineResult, BaselineSummary>({
   id: "baselines",
@@ -437,6 +453,7 @@ export const baselines = defineExperiment<BaselineRun, BaselineResult, BaselineS
     for (const [name, sp] of Object.entries(specs)) settings[name] = { ...sp, spike: sp.spike };
     return { config: { seeds, settings, divergedLoss: DIVERGED_LOSS }, runs };
   },
+  resultSchema: baselineResultSchema,
   runKey: (run) =>
     `${run.setting}-${run.method}-${run.lr === null ? "auto" : `lr${run.lr}`}${run.spike ? "-spike" : ""}-s${run.seed}`,
   async execute(run, ctx) {

@@ -21,6 +21,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import type { Dataset } from "../data/dataset.js";
 import { disposeTree } from "../engine/tree.js";
 import { ModelConfigError } from "../models/errors.js";
@@ -31,7 +33,18 @@ import { rhoTop2 } from "../theory/binary.js";
 import { nearestGhost } from "../theory/ghost.js";
 import { spreads } from "../theory/spread.js";
 import { type StepRecord, train } from "../train/train.js";
+import { maxOf, minOf } from "../util/extent.js";
 import { Rng } from "../util/random.js";
+import {
+  anyNumber,
+  count,
+  fraction,
+  magnitude,
+  nonNegative,
+  optionalFraction,
+  radius,
+  resultSchemaOf,
+} from "./framework/schemas.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -303,7 +316,7 @@ async function runTrack(
     top2Hist: tracker.top2,
     samples,
     uncertified: tracker.checkpoints.reduce((s, c) => s + c.uncertified, 0),
-    ratioMin: Math.min(...tracker.checkpoints.map((c) => c.ratioMin)),
+    ratioMin: minOf(tracker.checkpoints.map((c) => c.ratioMin)),
     top2Over: tracker.checkpoints.reduce((s, c) => s + c.top2Over, 0),
     checkpoints: tracker.checkpoints.map((c) => ({ ...c, testAccuracy: accAfter(c.step) })),
     scatter: tracker.scatter,
@@ -350,7 +363,7 @@ async function runControl(
     stepsToTarget: hit === undefined ? null : hit.step,
     violations: rTrue.filter((x) => x > 1 + R_TOLERANCE).length,
     measured: rTrue.length,
-    maxRTrue: rTrue.length > 0 ? Math.max(...rTrue) : Number.NaN,
+    maxRTrue: rTrue.length > 0 ? maxOf(rTrue) : Number.NaN,
     medianRTrue: rTrue.length > 0 ? quantileInf(rTrue, 0.5) : Number.NaN,
     medianTau: quantileInf(
       h.filter((r) => r.tau > 0).map((r) => r.tau),
@@ -435,12 +448,61 @@ function exactStats(values: number[]): RatioStats {
     median: quantileInf(values, 0.5),
     q05: quantileInf(values, 0.05),
     q95: quantileInf(values, 0.95),
-    min: Math.min(...values),
+    min: minOf(values),
   };
 }
 
 const EQUAL_SAFETY =
   "Every controller is ρ-set with r_target = 1 against its own radius (τ = 1 × ρ_drive); safety is measured against the exact set-level ρ* along the applied step, r_true = τ/ρ* ≤ 1. ρ_a-driven: r_true = ρ_a/ρ* ≤ 1 by the theorem; ρ*-driven: r_true = 1 (the boundary); top-2-driven: r_true = min ρ_top2/ρ*, not guaranteed — steps with r_true > 1.001 are counted as violations.";
+
+const logHistogramSchema = z.object({ lo: z.number(), counts: z.array(count) });
+
+const checkpointSchema = z.object({
+  step: count,
+  n: count,
+  uncertified: count,
+  ratioMin: radius,
+  ratioMedian: radius,
+  top2Over: count,
+  setRhoA: radius,
+  setRhoStar: radius,
+  setCertified: z.boolean(),
+  setTop2: radius,
+  testAccuracy: optionalFraction,
+});
+
+/** Shape and ranges of {@link CalibrationResult}, checked on every cached run file. */
+export const calibrationResultSchema = resultSchemaOf<CalibrationResult>()(
+  z.discriminatedUnion("part", [
+    z.object({
+      part: z.literal("track"),
+      ratioHist: logHistogramSchema,
+      top2Hist: logHistogramSchema,
+      samples: count,
+      uncertified: count,
+      ratioMin: radius,
+      top2Over: count,
+      checkpoints: z.array(checkpointSchema),
+      scatter: z.array(z.object({ rhoStar: radius, rhoTop2: radius, rhoA: radius, step: count })),
+      finalTestAccuracy: fraction,
+    }),
+    z.object({
+      part: z.literal("control"),
+      curve: z.array(z.object({ step: count, testLoss: anyNumber, testAccuracy: fraction })),
+      finalTestLoss: anyNumber,
+      finalTestAccuracy: fraction,
+      trainLossEnd: anyNumber,
+      stepsToTarget: count.nullable(),
+      violations: count,
+      measured: count,
+      maxRTrue: radius,
+      medianRTrue: radius,
+      medianTau: magnitude,
+      medianStepMs: nonNegative,
+      skipped: count,
+    }),
+  ]),
+);
 
 /** The calibration experiment. */
 export const calibration = defineExperiment<CalibrationRun, CalibrationResult, CalibrationSummary>({
@@ -492,6 +554,7 @@ export const calibration = defineExperiment<CalibrationRun, CalibrationResult, C
       runs,
     };
   },
+  resultSchema: calibrationResultSchema,
   runKey(run) {
     return run.part === "track"
       ? `track-${run.arch}-s${run.seed}`
@@ -527,7 +590,7 @@ export const calibration = defineExperiment<CalibrationRun, CalibrationResult, C
         top2,
         samples,
         uncertified: xs.reduce((s, t) => s + t.result.uncertified, 0),
-        min: Math.min(...xs.map((t) => t.result.ratioMin)),
+        min: minOf(xs.map((t) => t.result.ratioMin)),
         top2Over: xs.reduce((s, t) => s + t.result.top2Over, 0),
         cps,
         setOver: cps.filter((c) => c.setTop2 >= c.setRhoStar).length,
@@ -627,7 +690,7 @@ export const calibration = defineExperiment<CalibrationRun, CalibrationResult, C
         seeds: mine.length,
         violations: mine.reduce((s, m) => s + m.violations, 0),
         measuredSteps: mine.reduce((s, m) => s + m.measured, 0),
-        maxRTrue: Math.max(...mine.map((m) => m.maxRTrue)),
+        maxRTrue: maxOf(mine.map((m) => m.maxRTrue)),
         medianRTrue: quantileInf(
           mine.map((m) => m.medianRTrue),
           0.5,
@@ -819,9 +882,9 @@ export const calibration = defineExperiment<CalibrationRun, CalibrationResult, C
 
 function scatterSpec(summary: CalibrationSummary): VegaLiteSpec {
   const xs = summary.scatter.flatMap((p) => [p.rhoStar, p.rhoTop2]).filter((v) => v > 0);
-  const lo = xs.length > 0 ? Math.min(...xs) : 1e-3;
+  const lo = xs.length > 0 ? minOf(xs) : 1e-3;
   const stars = summary.scatter.map((p) => p.rhoStar).filter(Number.isFinite);
-  const hi = stars.length > 0 ? Math.max(...stars) : 1;
+  const hi = stars.length > 0 ? maxOf(stars) : 1;
   const spec = {
     width: 420,
     height: 320,

@@ -10,6 +10,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import { disposeTree } from "../engine/tree.js";
 import { buildModel, type ModelName } from "../models/registry.js";
 import type { Model } from "../models/types.js";
@@ -17,6 +19,15 @@ import type { ControllerSpec } from "../optim/spec.js";
 import { median, quantile, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
 import { train } from "../train/train.js";
+import {
+  anyNumber,
+  count,
+  fraction,
+  magnitude,
+  optionalFraction,
+  radius,
+  resultSchemaOf,
+} from "./framework/schemas.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -202,6 +213,20 @@ function maxFinite(xs: number[]): number {
   return m;
 }
 
+/** Shape and ranges of {@link LrSpikeResult}, checked on every cached run file. */
+export const lrSpikeResultSchema = resultSchemaOf<LrSpikeResult>()(
+  z.object({
+    loss: z.array(anyNumber),
+    testAcc: z.array(optionalFraction),
+    tau: z.array(magnitude),
+    rhoA: z.array(radius),
+    finalTestAcc: fraction,
+    finalTestLoss: anyNumber,
+    skipped: count,
+    numClasses: count,
+  }),
+);
+
 /** The experiment definition. */
 export const lrSpike = defineExperiment<LrSpikeRun, LrSpikeResult, LrSpikeSummary>({
   id: "lr-spike",
@@ -256,6 +281,7 @@ export const lrSpike = defineExperiment<LrSpikeRun, LrSpikeResult, LrSpikeSummar
     };
   },
 
+  resultSchema: lrSpikeResultSchema,
   runKey: (run) => `lr${lrLabel(run.baseLr)}-${run.method}-s${run.seed}`,
 
   async execute(run, ctx) {

@@ -23,6 +23,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import { batchesPerEpoch } from "../data/batches.js";
 import { loadCifar10 } from "../data/cifar10.js";
 import { type Dataset, randomSubset } from "../data/dataset.js";
@@ -37,7 +39,17 @@ import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
 import { summarise } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
 import { type StepRecord, type TrainOptions, train } from "../train/train.js";
+import { maxOf } from "../util/extent.js";
 import { registerCifar10Loader } from "./framework/data.js";
+import {
+  anyNumber,
+  count,
+  fraction,
+  magnitude,
+  nonNegative,
+  radius,
+  resultSchemaOf,
+} from "./framework/schemas.js";
 import {
   type DataSpec,
   type DataSplit,
@@ -359,7 +371,7 @@ export function digestHistory(
       epoch: e,
       testAccuracy: last.testAccuracy ?? Number.NaN,
       testLoss: last.testLoss ?? Number.NaN,
-      maxR: rs.length > 0 ? Math.max(...rs) : null,
+      maxR: rs.length > 0 ? maxOf(rs) : null,
       medianLr: lrs.length > 0 ? summarise(lrs).median : null,
     });
   }
@@ -370,7 +382,7 @@ export function digestHistory(
     r,
     stepsOverR1: measured.filter((v) => v > R1_THRESHOLD).length,
     firstStepOverR1: over < 0 ? null : over,
-    maxR: measured.length > 0 ? Math.max(...measured) : null,
+    maxR: measured.length > 0 ? maxOf(measured) : null,
     steps: history.length,
     stepsPerEpoch,
     skippedSteps: history.filter((h) => h.skipped).length,
@@ -641,6 +653,31 @@ function reportTables(s: NaturalSummary): ReportTable[] {
 // ---------------------------------------------------------------------------------------------
 // The experiment
 
+/** Shape and ranges of {@link NaturalResult}, checked on every cached run file. */
+export const naturalResultSchema = resultSchemaOf<NaturalResult>()(
+  z.object({
+    finalTestAccuracy: fraction,
+    finalTestLoss: anyNumber,
+    epochs: z.array(
+      z.object({
+        epoch: count,
+        testAccuracy: fraction,
+        testLoss: anyNumber,
+        maxR: radius.nullable(),
+        medianLr: magnitude.nullable(),
+      }),
+    ),
+    r: z.array(radius.nullable()),
+    stepsOverR1: count,
+    firstStepOverR1: count.nullable(),
+    maxR: radius.nullable(),
+    steps: count,
+    stepsPerEpoch: count,
+    skippedSteps: count,
+    msPerStep: nonNegative,
+  }),
+);
+
 /** The experiment definition. */
 export const naturalInstability = defineExperiment<NaturalRun, NaturalResult, NaturalSummary>({
   id: "natural-instability",
@@ -694,6 +731,7 @@ export const naturalInstability = defineExperiment<NaturalRun, NaturalResult, Na
       runs,
     };
   },
+  resultSchema: naturalResultSchema,
   runKey: (run) =>
     `${run.setting}-${run.method === "fixed" ? `lr${run.lr}` : `rho${run.rTarget}`}` +
     `${run.bnInit === "default" ? "-bn01" : ""}-s${run.seed}`,

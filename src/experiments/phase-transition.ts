@@ -16,11 +16,21 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import { clearJitCache } from "../engine/compute.js";
 import { disposeTree } from "../engine/tree.js";
 import { buildModel, PAPER_ARCHITECTURES } from "../models/registry.js";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
+import {
+  anyNumber,
+  count,
+  fraction,
+  magnitude,
+  radius,
+  resultSchemaOf,
+} from "./framework/schemas.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -180,6 +190,23 @@ function gridFor(quick: boolean): number[] {
   return quick ? logGrid(0.01, 100, 21) : logGrid(0.01, 100, 41);
 }
 
+/** Shape and ranges of {@link PhaseResult}, checked on every cached run file. */
+export const phaseResultSchema = resultSchemaOf<PhaseResult>()(
+  z.object({
+    preStepAcc: fraction,
+    preStepLoss: anyNumber,
+    gradNorm: magnitude,
+    rhoA: radius,
+    bindingSample: count,
+    retained: z.array(magnitude),
+    inflation: z.array(magnitude),
+    flip: z.array(fraction),
+    minFailR: radius,
+    minAccFailR: radius,
+    minLossFailR: radius,
+  }),
+);
+
 /** The experiment definition. */
 export const phaseTransition = defineExperiment<PhaseRun, PhaseResult, PhaseSummary>({
   id: "phase-transition",
@@ -234,6 +261,7 @@ export const phaseTransition = defineExperiment<PhaseRun, PhaseResult, PhaseSumm
     };
   },
 
+  resultSchema: phaseResultSchema,
   runKey: (run) => `${run.arch}-s${run.seed}`,
 
   async execute(run, ctx) {

@@ -19,6 +19,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import type { Dataset } from "../data/dataset.js";
 import { clearJitCache } from "../engine/compute.js";
 import { disposeTree } from "../engine/tree.js";
@@ -26,6 +28,8 @@ import { buildModel } from "../models/registry.js";
 import type { Model } from "../models/types.js";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
+import { maxOf, minOf } from "../util/extent.js";
+import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -156,7 +160,7 @@ export type RandomSummary = {
 export function chanceAccuracy(ds: Dataset): number {
   const counts = new Array<number>(ds.numClasses).fill(0);
   for (let i = 0; i < ds.n; i++) counts[ds.y[i]!]!++;
-  return Math.max(...counts) / ds.n;
+  return maxOf(counts) / ds.n;
 }
 
 /**
@@ -180,7 +184,7 @@ export function randomVerdict(onsets: OnsetRow[]): Verdict {
     `${o.phase}/${o.kind}: loss ${formatNumber(o.onsetLoss, 3)}, flip ${formatNumber(o.onsetFlip, 3)}`;
   const all = onsets.flatMap((o) => [o.onsetLoss, o.onsetFlip]);
   const nearText = near
-    ? `every median onset lies in r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}] (from ${formatNumber(Math.min(...all), 3)} to ${formatNumber(Math.max(...all), 3)})`
+    ? `every median onset lies in r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}] (from ${formatNumber(minOf(all), 3)} to ${formatNumber(maxOf(all), 3)})`
     : `onsets outside r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}]: ${far.map(describe).join("; ")}`;
   const earliestText = earliest
     ? "the gradient degrades no later than the random directions in every phase"
@@ -233,6 +237,34 @@ function collect(items: Awaited<ReturnType<typeof sweepOne>>[]): DirectionSweeps
   };
 }
 
+const directionSweepsSchema = resultSchemaOf<DirectionSweeps>()(
+  z.object({
+    rhoA: z.array(radius),
+    lossRatio: z.array(z.array(magnitude)),
+    flip: z.array(z.array(fraction)),
+    onsetLoss: z.array(radius),
+    onsetFlip: z.array(radius),
+  }),
+);
+
+/** Shape and ranges of {@link RandomResult}, checked on every cached run file. */
+export const randomResultSchema = resultSchemaOf<RandomResult>()(
+  z.object({
+    bestTestAccuracy: fraction,
+    phases: z.array(
+      z.object({
+        phase: z.string().min(1),
+        target: fraction,
+        reached: z.boolean(),
+        steps: count,
+        testAccuracy: fraction,
+        gradient: directionSweepsSchema,
+        random: directionSweepsSchema,
+      }),
+    ),
+  }),
+);
+
 /** The experiment definition. */
 export const randomDirections = defineExperiment<RandomRun, RandomResult, RandomSummary>({
   id: "random-directions",
@@ -277,6 +309,7 @@ export const randomDirections = defineExperiment<RandomRun, RandomResult, Random
     };
   },
 
+  resultSchema: randomResultSchema,
   runKey: (run) => `s${run.seed}`,
 
   async execute(run, ctx) {
@@ -303,7 +336,7 @@ export const randomDirections = defineExperiment<RandomRun, RandomResult, Random
         ...training,
         onProgress: (f) => ctx.onProgress(0.1 * f),
       });
-      const best = Math.max(...reference.history.map((h) => h.testAccuracy ?? 0));
+      const best = maxOf(reference.history.map((h) => h.testAccuracy ?? 0));
       disposeSnapshots(reference);
       const chance = chanceAccuracy(test);
       // clamped to the best: rounding must not put the last target out of reach

@@ -18,10 +18,14 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import type { Dataset } from "../data/dataset.js";
 import { disposeTree } from "../engine/tree.js";
 import { buildModel } from "../models/registry.js";
 import { lineWithBand } from "../report/vega.js";
+import { maxOf, minOf } from "../util/extent.js";
+import { anyNumber, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import { defineExperiment, type FigureSpec, type JsonObject } from "./framework/types.js";
 import {
   disposeSamples,
@@ -228,8 +232,8 @@ function commonCurves(
 ): TemperatureSummary["curvesRaw"] {
   return perT.flatMap(({ T, results }) => {
     const xsAll = results.flatMap((r) => r.curve.map(x));
-    const lo = Math.min(...xsAll);
-    const hi = Math.max(...xsAll);
+    const lo = minOf(xsAll);
+    const hi = maxOf(xsAll);
     if (!(hi > lo && lo > 0)) return [];
     return logGrid(lo, hi, points).flatMap((gx) => {
       const ys = results
@@ -246,6 +250,27 @@ function commonCurves(
     });
   });
 }
+
+/** Shape and ranges of a temperature run's result, checked on every cached run file. */
+export const temperatureResultSchema = resultSchemaOf<TemperatureResult>()(
+  z.object({
+    rhoA: radius,
+    rawMaxSpread: magnitude,
+    temperatureIdentityError: magnitude,
+    gradNorm: magnitude,
+    preTrainLoss: anyNumber,
+    preTestLoss: anyNumber,
+    testAccuracy: fraction,
+    tauMax: magnitude,
+    curve: z.array(
+      z.object({ tau: magnitude, r: radius, trainLossRatio: magnitude, testLossRatio: magnitude }),
+    ),
+    onsetTau: radius,
+    onsetR: radius,
+    onsetTauTest: radius,
+    onsetRTest: radius,
+  }),
+);
 
 /** The temperature experiment. */
 export const temperature = defineExperiment<TemperatureRun, TemperatureResult, TemperatureSummary>({
@@ -281,6 +306,7 @@ export const temperature = defineExperiment<TemperatureRun, TemperatureResult, T
       runs,
     };
   },
+  resultSchema: temperatureResultSchema,
   runKey: (run) => `T${run.temperature}-s${run.seed}`,
   async execute(run, ctx) {
     return runTemperature(run, ctx.loadData(ctx.data, run.seed), ctx.onProgress);
@@ -301,7 +327,7 @@ export const temperature = defineExperiment<TemperatureRun, TemperatureResult, T
       onsetRTest: med(rs.map((r) => r.onsetRTest)),
       testAccuracy: med(rs.map((r) => r.testAccuracy)),
       preTrainLoss: med(rs.map((r) => r.preTrainLoss)),
-      temperatureIdentityError: Math.max(...rs.map((r) => r.temperatureIdentityError)),
+      temperatureIdentityError: maxOf(rs.map((r) => r.temperatureIdentityError)),
     }));
     return {
       onsetStdRaw: log10Std(perTemperature.map((p) => p.onsetTau)),

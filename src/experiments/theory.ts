@@ -14,6 +14,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import type { Dataset } from "../data/dataset.js";
 import { disposeTree, refTree } from "../engine/tree.js";
 import { buildModel } from "../models/registry.js";
@@ -26,7 +28,9 @@ import { binaryRadiusScale, hessianStepScale } from "../theory/hessian.js";
 import { klExact, klQuadratic, klRemainderBound } from "../theory/kl.js";
 import { spread } from "../theory/spread.js";
 import { train } from "../train/train.js";
+import { maxOf, minOf } from "../util/extent.js";
 import { Rng } from "../util/random.js";
+import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import {
   defineExperiment,
   type FigureSpec,
@@ -357,7 +361,7 @@ async function runGhostMap(run: GhostRun, split: { train: Dataset; test: Dataset
         disposeTree(g.direction);
       }
       const ghosts = ghostsOf(probe.logits, probe.a, probe.n, probe.k);
-      const setRhoA = Math.min(...ghosts.map((p) => p.rhoA));
+      const setRhoA = minOf(ghosts.map((p) => p.rhoA));
       const finite = ghosts.filter((p) => Number.isFinite(p.modulus));
       phases.push({
         phase: s.phase,
@@ -365,8 +369,8 @@ async function runGhostMap(run: GhostRun, split: { train: Dataset; test: Dataset
         testAccuracy: s.acc,
         gradNorm: g.gradNorm,
         setRhoA,
-        setRhoStar: Math.min(...ghosts.map((p) => p.modulus)),
-        minImOverBound: Math.min(...finite.map((p) => p.im)) / setRhoA,
+        setRhoStar: minOf(ghosts.map((p) => p.modulus)),
+        minImOverBound: minOf(finite.map((p) => p.im)) / setRhoA,
         medianModulus: summarise(finite.map((p) => p.modulus)).median,
         medianRatio: summarise(finite.map((p) => p.modulus / p.rhoA)).median,
         uncertified: ghosts.filter((p) => !p.certified).length,
@@ -401,7 +405,7 @@ function runKl(run: KlRun): KlResult {
     const rs = inBin.map((c) => c.ratio);
     byR.push({
       r: 10 ** ((b + 0.5) / 2),
-      maxRatio: Math.max(...rs),
+      maxRatio: maxOf(rs),
       medianRatio: summarise(rs).median,
       count: rs.length,
     });
@@ -414,8 +418,8 @@ function runKl(run: KlRun): KlResult {
     part: "kl",
     cases: cases.length,
     violations: ratios.filter((x) => !(x <= 1 + KL_TOLERANCE)).length,
-    maxRatio: Math.max(...ratios),
-    maxRatioGeneric: Math.max(...generic),
+    maxRatio: maxOf(ratios),
+    maxRatioGeneric: maxOf(generic),
     medianRatio: summarise(ratios).median,
     byR,
     sample,
@@ -461,6 +465,59 @@ function ghostMapSpec(s: TheorySummary["ghostMap"]): VegaLiteSpec {
   return spec as unknown as VegaLiteSpec;
 }
 
+const hessianPointSchema = resultSchemaOf<HessianPoint>()(
+  z.object({
+    delta: z.number(),
+    curvature: magnitude,
+    curvature2: magnitude,
+    radius: magnitude,
+    ratio: magnitude,
+    ratio2: magnitude,
+  }),
+);
+
+/** Shape and ranges of {@link TheoryResult}, checked on every cached run file. */
+export const theoryResultSchema = resultSchemaOf<TheoryResult>()(
+  z.discriminatedUnion("part", [
+    z.object({
+      part: z.literal("hessian"),
+      curve: z.array(hessianPointSchema),
+      atTen: hessianPointSchema,
+      curvatureRelErr: magnitude,
+      radiusRelErr: magnitude,
+      allCertified: z.boolean(),
+    }),
+    z.object({
+      part: z.literal("kl"),
+      cases: count,
+      violations: count,
+      maxRatio: magnitude,
+      maxRatioGeneric: magnitude,
+      medianRatio: magnitude,
+      byR: z.array(z.object({ r: magnitude, maxRatio: magnitude, medianRatio: magnitude, count })),
+      sample: z.array(z.object({ r: magnitude, ratio: magnitude, extremal: z.boolean() })),
+    }),
+    z.object({
+      part: z.literal("ghost-map"),
+      phases: z.array(
+        z.object({
+          phase: z.enum(["early", "late"]),
+          step: count,
+          testAccuracy: fraction,
+          gradNorm: magnitude,
+          setRhoA: radius,
+          setRhoStar: radius,
+          minImOverBound: magnitude,
+          medianModulus: magnitude,
+          medianRatio: magnitude,
+          uncertified: count,
+          points: z.array(z.object({ re: z.number(), im: z.number(), ratio: magnitude })),
+        }),
+      ),
+    }),
+  ]),
+);
+
 /** The theory experiment. */
 export const theory = defineExperiment<TheoryRun, TheoryResult, TheorySummary>({
   id: "theory",
@@ -503,6 +560,7 @@ export const theory = defineExperiment<TheoryRun, TheoryResult, TheorySummary>({
       runs,
     };
   },
+  resultSchema: theoryResultSchema,
   runKey(run) {
     if (run.part === "hessian") return "hessian";
     return `${run.part}-s${run.seed}`;
@@ -539,8 +597,8 @@ export const theory = defineExperiment<TheoryRun, TheoryResult, TheorySummary>({
     const kl: TheorySummary["kl"] = {
       cases: kls.reduce((s, k) => s + k.cases, 0),
       violations: kls.reduce((s, k) => s + k.violations, 0),
-      maxRatio: Math.max(...kls.map((k) => k.maxRatio)),
-      maxRatioGeneric: Math.max(...kls.map((k) => k.maxRatioGeneric)),
+      maxRatio: maxOf(kls.map((k) => k.maxRatio)),
+      maxRatioGeneric: maxOf(kls.map((k) => k.maxRatioGeneric)),
       medianRatio: summarise(kls.map((k) => k.medianRatio)).median,
       byR: [...byR.values()]
         .sort((a, b) => a.r - b.r)
@@ -590,7 +648,7 @@ export const theory = defineExperiment<TheoryRun, TheoryResult, TheorySummary>({
       ghostMap,
       mismatchAtTen2L: hess.atTen.ratio2,
       klHolds: kl.violations === 0,
-      ghostBoundRatio: Math.min(...ghostMap.phases.map((p) => p.minImOverBound)),
+      ghostBoundRatio: minOf(ghostMap.phases.map((p) => p.minImOverBound)),
     };
   },
   figures(summary) {

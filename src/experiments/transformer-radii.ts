@@ -24,6 +24,8 @@
  *
  * @module
  */
+
+import { z } from "zod";
 import { toDevice } from "../engine/arrays.js";
 import { evaluate } from "../engine/compute.js";
 import { scoped } from "../engine/scope.js";
@@ -33,6 +35,16 @@ import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
 import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
 import { train } from "../train/train.js";
+import { maxOf, minOf } from "../util/extent.js";
+import {
+  anyNumber,
+  count,
+  fraction,
+  magnitude,
+  optionalFraction,
+  radius,
+  resultSchemaOf,
+} from "./framework/schemas.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -327,6 +339,24 @@ function isRadiusName(b: string | undefined): b is RadiusName {
   return b === "output" || b === "attention" || b === "ffn";
 }
 
+/** Shape and ranges of {@link TransformerRadiiResult}, checked on every cached run file. */
+export const transformerRadiiResultSchema = resultSchemaOf<TransformerRadiiResult>()(
+  z.object({
+    loss: z.array(anyNumber),
+    lr: z.array(magnitude),
+    r: z.array(radius),
+    rTrain: z.array(radius),
+    binding: z.array(z.enum(RADII).nullable()),
+    bindingTrain: z.array(z.enum(RADII).nullable()),
+    testAcc: z.array(optionalFraction),
+    finalTrainLoss: anyNumber,
+    finalTrainAcc: fraction,
+    finalTestLoss: anyNumber,
+    finalTestAcc: fraction,
+    skipped: count,
+  }),
+);
+
 /** The experiment definition. */
 export const transformerRadii = defineExperiment<
   TransformerRadiiRun,
@@ -396,6 +426,7 @@ export const transformerRadii = defineExperiment<
     };
   },
 
+  resultSchema: transformerRadiiResultSchema,
   runKey: (run) => `${run.method}-s${run.seed}`,
 
   async execute(run, ctx) {
@@ -487,15 +518,15 @@ export const transformerRadii = defineExperiment<
         rs.map((g) => g.finalTestAcc),
         { dropNaN: true },
       );
-      const lrMin = median(rs.map((g) => Math.min(...g.lr.filter((v) => v > 0))));
-      const lrMax = median(rs.map((g) => Math.max(...g.lr.filter((v) => v > 0))));
+      const lrMin = median(rs.map((g) => minOf(g.lr.filter((v) => v > 0))));
+      const lrMax = median(rs.map((g) => maxOf(g.lr.filter((v) => v > 0))));
       const medianOf = (xs: number[]) => {
         const finite = xs.filter(Number.isFinite);
         return finite.length === 0 ? Number.NaN : median(finite);
       };
-      const maxOf = (xs: number[]) => {
+      const maxFinite = (xs: number[]) => {
         const finite = xs.filter(Number.isFinite);
-        return finite.length === 0 ? Number.NaN : Math.max(...finite);
+        return finite.length === 0 ? Number.NaN : maxOf(finite);
       };
       const run0 = group[0].run;
       table.push({
@@ -517,7 +548,7 @@ export const transformerRadii = defineExperiment<
         lrDecades: roundSig(Math.log10(lrMax / lrMin), 3),
         medianR: roundSig(medianOf(rs.map((g) => medianOf(g.r)))),
         medianRTrain: roundSig(medianOf(rs.map((g) => medianOf(g.rTrain)))),
-        maxRTrain: roundSig(medianOf(rs.map((g) => maxOf(g.rTrain)))),
+        maxRTrain: roundSig(medianOf(rs.map((g) => maxFinite(g.rTrain)))),
         seeds: rs.length,
       });
       if (run0.rTarget !== null) {

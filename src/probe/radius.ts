@@ -9,6 +9,7 @@
 import { rhoTop2 } from "../theory/binary.js";
 import { nearestGhost } from "../theory/ghost.js";
 import { type Aggregate, aggregateSpreads, rhoAFromSpread, spreads } from "../theory/spread.js";
+import { minOf } from "../util/extent.js";
 import { Rng } from "../util/random.js";
 
 /** Directional logit derivatives and logits of a set of samples (row-major, n × k). */
@@ -256,7 +257,7 @@ export class RadiusEstimator {
     if (typeof set === "object" && "window" in set) {
       this.windowHistory.push(rho);
       if (this.windowHistory.length > set.window) this.windowHistory.shift();
-      rho = Math.min(...this.windowHistory);
+      rho = minOf(this.windowHistory);
     } else if (typeof set === "object" && "bottleneck" in set) {
       const order = Array.from({ length: s.length }, (_, i) => i).sort((i, j) => s[j] - s[i]);
       this.buffer = Int32Array.from(order.slice(0, set.bottleneck), rowIndex);

@@ -5,6 +5,7 @@
  * @module
  */
 import { quantile } from "../theory/spread.js";
+import { maxOf, minOf } from "../util/extent.js";
 
 export { quantile };
 
@@ -51,8 +52,8 @@ export function summarise(values: ArrayLike<number>, opts: SummariseOptions = {}
     median: quantile(xs, 0.5),
     q25: quantile(xs, 0.25),
     q75: quantile(xs, 0.75),
-    min: Math.min(...xs),
-    max: Math.max(...xs),
+    min: minOf(xs),
+    max: maxOf(xs),
     n: xs.length,
   };
 }

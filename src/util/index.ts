@@ -1,2 +1,3 @@
-/** Small shared utilities: the seeded random streams every experiment draws from. */
+/** Small shared utilities: the seeded random streams every experiment draws from, and loop-based min/max. */
+export * from "./extent.js";
 export * from "./random.js";

@@ -70,6 +70,7 @@ describe("the committed full-scale run files", () => {
 
   it.each(ids)("%s: every run file passes the envelope and the result schema", (id) => {
     const def = EXPERIMENTS[id];
+    expect(def?.resultSchema, `${id} has a resultSchema`).toBeDefined();
     const dir = join(results, id, "runs");
     const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
     expect(files.length).toBeGreaterThan(0);
@@ -170,5 +171,88 @@ describe("hand-edited, torn or misplaced run files are reported and recomputed",
     const err = await runExperiment(def, { out, quick: true }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/does not match the experiment's resultSchema/);
     expect((err as { userError: boolean }).userError).toBe(false);
+  });
+});
+
+describe("each experiment's own result schema rejects a hand-edited committed run file", () => {
+  // [experiment, committed run file, a required key with a range, a value out of its range]
+  const cases: [string, string, string, number][] = [
+    ["aggregation", "", "finalTestAcc", 7.5],
+    ["arch-grid", "", "finalTestAcc", 7.5],
+    ["baselines", "", "finalTestAccuracy", 7.5],
+    ["calibration", "control-rhoA-s0", "violations", -1],
+    ["calibration", "track-cnn-bn-s0", "samples", 2.5],
+    ["lr-spike", "", "finalTestAcc", 7.5],
+    ["natural-instability", "", "stepsOverR1", -1],
+    ["phase-transition", "", "preStepAcc", 1.5],
+    ["random-directions", "s0", "bestTestAccuracy", -0.5],
+    ["temperature", "", "testAccuracy", 7.5],
+    ["theory", "hessian", "allCertified", 1],
+    ["theory", "kl-s0", "cases", -3],
+    ["theory", "ghost-map-s0", "phases", 0],
+    ["transformer-radii", "", "finalTestAcc", 7.5],
+  ];
+  const edits: [string, (result: JsonObject, key: string, bad: number) => void][] = [
+    ["an out-of-range value", (r, key, bad) => (r[key] = bad)],
+    ["a string for a number", (r, key) => (r[key] = "0.5")],
+    ["a deleted key", (r, key) => delete r[key]],
+  ];
+  const table = cases.flatMap(([id, file, key, bad]) =>
+    edits.map(([what, edit]) => [`${id} ${file}`.trim(), what, key, id, file, bad, edit] as const),
+  );
+
+  /** The committed run file `file` of `id` (the first one when `file` is empty). */
+  function committed(id: string, file: string): { key: string; text: string } {
+    const dir = join(repo, "docs", "results", id, "runs");
+    const name =
+      file === ""
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith(".json"))
+            .sort()[0]
+        : `${file}.json`;
+    return { key: name.replace(/\.json$/, ""), text: readFileSync(join(dir, name), "utf8") };
+  }
+
+  it.each(table)("%s: %s (%s)", async (_label, _what, key, id, file, bad, edit) => {
+    const real = EXPERIMENTS[id];
+    const { key: runKey, text } = committed(id, file);
+    const rec = decodeJson(text) as JsonObject;
+    const result = rec.result as JsonObject;
+    expect(result).toHaveProperty(key);
+    // The real definition (runKey, resultSchema) planning only this run, with `execute`
+    // standing in for training: it returns the committed result, so a recomputed file
+    // must equal the committed one.
+    let calls = 0;
+    const def = {
+      ...real,
+      plan: () => ({ config: {}, runs: [rec.run as JsonObject] }),
+      execute: async () => {
+        calls++;
+        return result;
+      },
+      summarize: () => ({}),
+      figures: () => [],
+      report: () => ({ tables: [], verdict: { reproduced: "n/a" as const, sentence: "test" } }),
+    };
+    const out = tempOut();
+    const path = join(out, id, "runs", `${runKey}.json`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    await runExperiment(def, { out, quick: true });
+    expect(calls, "the committed file is reused as it is").toBe(0);
+
+    const edited = structuredClone(rec);
+    edit(edited.result as JsonObject, key, bad);
+    writeFileSync(path, encodeJson(edited));
+    const events: RunnerEvent[] = [];
+    await runExperiment(def, { out, quick: true, onEvent: (e) => events.push(e) });
+    const stale = events.filter((e) => e.type === "stale");
+    expect(stale).toHaveLength(1);
+    expect((stale[0] as { reason: string }).reason).toMatch(
+      new RegExp(`invalid result \\(.*${key}`),
+    );
+    expect(calls, "the edited run is recomputed").toBe(1);
+    const healed = decodeJson(readFileSync(path, "utf8")) as JsonObject;
+    expect(healed.result).toEqual(result);
   });
 });
