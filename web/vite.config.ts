@@ -53,6 +53,8 @@ export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
   plugins: [nodeStubs()],
+  // csv-parse's Node entry builds Buffers at load time; its browser build carries its own.
+  resolve: { alias: { "csv-parse/sync": "csv-parse/browser/esm/sync" } },
   // The development server pre-bundles CommonJS dependencies on its own; give it the stubs too.
   optimizeDeps: { rolldownOptions: { plugins: [nodeStubs()] } },
   worker: { format: "es", plugins: () => [nodeStubs()] },
