@@ -12,9 +12,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ArchGridSettings } from "../../src/experiments/arch-grid.js";
-import { decodeJson } from "../../src/experiments/framework/json.js";
-import type { JsonObject, JsonValue } from "../../src/experiments/framework/types.js";
+import type { ArchGridSettings } from "../../packages/cli/src/experiments/arch-grid.js";
+import { decodeJson } from "../../packages/cli/src/experiments/framework/json.js";
+import type { JsonObject, JsonValue } from "../../packages/cli/src/experiments/framework/types.js";
 
 /** Repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");

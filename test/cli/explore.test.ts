@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { serveStatic } from "../../src/cli/commands/explore.js";
-import { main } from "../../src/cli/program.js";
+import { serveStatic } from "../../packages/cli/src/cli/commands/explore.js";
+import { main } from "../../packages/cli/src/cli/program.js";
 
 function memoryIO() {
   let out = "";

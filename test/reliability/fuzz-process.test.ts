@@ -21,8 +21,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeJson, encodeJson, type JsonObject } from "../../src/experiments/framework/index.js";
-import { runRecordSchema } from "../../src/experiments/framework/run-file.js";
+import {
+  decodeJson,
+  encodeJson,
+  type JsonObject,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { runRecordSchema } from "../../packages/cli/src/experiments/framework/run-file.js";
 import { csvCase, FLAGS, FUZZ_SEED, flagValue, radiusInput } from "./fuzz.arbitraries.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { quantile } from "../theory/spread.js";
+import { quantile } from "softmax-ghosts/theory";
 
 export { quantile };
 

@@ -16,9 +16,8 @@
  *
  * @module
  */
-import { clearJitCache } from "../engine/compute.js";
-import { disposeTree } from "../engine/tree.js";
-import { buildModel, PAPER_ARCHITECTURES } from "../models/registry.js";
+import { clearJitCache, disposeTree } from "softmax-ghosts/engine";
+import { buildModel, PAPER_ARCHITECTURES } from "softmax-ghosts/models";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
 import {

@@ -19,11 +19,10 @@
  *
  * @module
  */
-import type { Dataset } from "../data/dataset.js";
-import { clearJitCache } from "../engine/compute.js";
-import { disposeTree } from "../engine/tree.js";
-import { buildModel } from "../models/registry.js";
-import type { Model } from "../models/types.js";
+import type { Dataset } from "softmax-ghosts/data";
+import { clearJitCache, disposeTree } from "softmax-ghosts/engine";
+import type { Model } from "softmax-ghosts/models";
+import { buildModel } from "softmax-ghosts/models";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
 import {

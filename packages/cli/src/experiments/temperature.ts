@@ -18,9 +18,9 @@
  *
  * @module
  */
-import type { Dataset } from "../data/dataset.js";
-import { disposeTree } from "../engine/tree.js";
-import { buildModel } from "../models/registry.js";
+import type { Dataset } from "softmax-ghosts/data";
+import { disposeTree } from "softmax-ghosts/engine";
+import { buildModel } from "softmax-ghosts/models";
 import { lineWithBand } from "../report/vega.js";
 import { defineExperiment, type FigureSpec, type JsonObject } from "./framework/types.js";
 import {

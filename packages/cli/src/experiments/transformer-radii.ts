@@ -24,15 +24,12 @@
  *
  * @module
  */
-import { toDevice } from "../engine/arrays.js";
-import { evaluate } from "../engine/compute.js";
-import { scoped } from "../engine/scope.js";
-import { disposeTree } from "../engine/tree.js";
-import { ModelConfigError } from "../models/errors.js";
-import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
+import { disposeTree, evaluate, scoped, toDevice } from "softmax-ghosts/engine";
+import { ModelConfigError } from "softmax-ghosts/models";
+import type { ControllerSpec, OptimizerSpec } from "softmax-ghosts/optim";
+import { train } from "softmax-ghosts/train";
 import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
-import { train } from "../train/train.js";
 import {
   defineExperiment,
   ExperimentInputError,
