@@ -49,9 +49,19 @@ function nodeStubs(): Plugin {
   };
 }
 
+const librarySrc = fileURLToPath(new URL("../src/", import.meta.url));
+
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
+  // The CLI package's experiments and report (packages/cli/src) import the library by name;
+  // the page takes it from the same sources as its own imports, so one copy is bundled.
+  resolve: {
+    alias: [
+      { find: /^softmax-ghosts$/, replacement: `${librarySrc}index.ts` },
+      { find: /^softmax-ghosts\/(.*)$/, replacement: `${librarySrc}$1/index.ts` },
+    ],
+  },
   plugins: [nodeStubs()],
   // The development server pre-bundles CommonJS dependencies on its own; give it the stubs too.
   optimizeDeps: { rolldownOptions: { plugins: [nodeStubs()] } },

@@ -22,7 +22,7 @@ import { type ChildRequest, type ChildResult, withoutTimings } from "./experimen
 async function load<T>(dist: string | null, rel: string): Promise<T> {
   const url =
     dist === null
-      ? new URL(`../../src/${rel}.ts`, import.meta.url).href
+      ? new URL(`../../packages/cli/src/${rel}.ts`, import.meta.url).href
       : pathToFileURL(join(dist, `${rel}.js`)).href;
   return (await import(url)) as T;
 }

@@ -1,5 +1,5 @@
 /**
- * The real binary as a subprocess (tsx on src/cli/main.ts — what `npx tsx src/cli/main.ts`
+ * The real binary as a subprocess (tsx on packages/cli/src/cli/main.ts — what `npx tsx packages/cli/src/cli/main.ts`
  * runs, without npm's own warnings on stderr): exit codes, stdout flushed before a failing
  * exit, and exactly one stderr line with no stack trace.
  */

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ghosts } from "../cli/helpers.js";
 import { FLAGS, FUZZ_SEED, flagTokens, flagValue } from "./fuzz.arbitraries.js";
 
-vi.mock("../../src/experiments/framework/runner.js", async (importOriginal) => {
+vi.mock("../../packages/cli/src/experiments/framework/runner.js", async (importOriginal) => {
   const real =
     await importOriginal<typeof import("../../packages/cli/src/experiments/framework/runner.js")>();
   return {
@@ -36,7 +36,7 @@ vi.mock("../../src/experiments/framework/runner.js", async (importOriginal) => {
     },
   };
 });
-vi.mock("../../src/report/html.js", async (importOriginal) => {
+vi.mock("../../packages/cli/src/report/html.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../packages/cli/src/report/html.js")>();
   return {
     ...real,
