@@ -157,7 +157,7 @@ describe("ghosts help", () => {
     expect(r).toMatchObject({
       code: 2,
       out: "",
-      err: 'ghosts: unknown command "nosuch"; commands: radius, explain, run, report, demo\n',
+      err: 'ghosts: unknown command "nosuch"; commands: radius, explain, run, report, demo, explore\n',
     });
     const t = await ghosts(["help", "radus"]);
     expect(t.err).toBe(`ghosts: unknown command "radus"; did you mean 'radius'?\n`);
