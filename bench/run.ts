@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderSvg } from "../src/report/vega.js";
+import { renderSvg } from "../packages/cli/src/report/vega.js";
 import { archGridCase } from "./cases/archgrid.js";
 import { ghostsCase } from "./cases/ghosts.js";
 import { lrSpikeCase } from "./cases/lrspike.js";

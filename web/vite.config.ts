@@ -49,12 +49,22 @@ function nodeStubs(): Plugin {
   };
 }
 
+const librarySrc = fileURLToPath(new URL("../src/", import.meta.url));
+
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   base: "./",
+  // The CLI package's experiments and report (packages/cli/src) import the library by name;
+  // the page takes it from the same sources as its own imports, so one copy is bundled.
+  resolve: {
+    alias: [
+      { find: /^softmax-ghosts$/, replacement: `${librarySrc}index.ts` },
+      { find: /^softmax-ghosts\/(.*)$/, replacement: `${librarySrc}$1/index.ts` },
+      // csv-parse's Node entry builds Buffers at load time; its browser build carries its own.
+      { find: /^csv-parse\/sync$/, replacement: "csv-parse/browser/esm/sync" },
+    ],
+  },
   plugins: [nodeStubs()],
-  // csv-parse's Node entry builds Buffers at load time; its browser build carries its own.
-  resolve: { alias: { "csv-parse/sync": "csv-parse/browser/esm/sync" } },
   // The development server pre-bundles CommonJS dependencies on its own; give it the stubs too.
   optimizeDeps: { rolldownOptions: { plugins: [nodeStubs()] } },
   worker: { format: "es", plugins: () => [nodeStubs()] },

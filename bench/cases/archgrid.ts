@@ -4,9 +4,12 @@
  * between the two invocations (timing fields left out): parallel execution must not change
  * a single number.
  */
-import { ARCH_GRID_PROTOCOL, type ArchGridSettings } from "../../src/experiments/arch-grid.js";
-import { jsonEqual } from "../../src/experiments/framework/json.js";
-import type { JsonValue } from "../../src/experiments/framework/types.js";
+import {
+  ARCH_GRID_PROTOCOL,
+  type ArchGridSettings,
+} from "../../packages/cli/src/experiments/arch-grid.js";
+import { jsonEqual } from "../../packages/cli/src/experiments/framework/json.js";
+import type { JsonValue } from "../../packages/cli/src/experiments/framework/types.js";
 import { freshDist, runExperimentChild } from "../lib/experiment.js";
 import { comparison, timeRow } from "../lib/stats.js";
 import type { BenchCase, BenchContext, CaseResult } from "../lib/types.js";

@@ -8,7 +8,10 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import os from "node:os";
-import { LR_SPIKE_PROTOCOL, type LrSpikeSummary } from "../../src/experiments/lr-spike.js";
+import {
+  LR_SPIKE_PROTOCOL,
+  type LrSpikeSummary,
+} from "../../packages/cli/src/experiments/lr-spike.js";
 import { freshDist, type LrSpikeSizes, runExperimentChild } from "../lib/experiment.js";
 import { comparison, medianOf, timeRow } from "../lib/stats.js";
 import type { BenchCase, BenchContext, CaseResult } from "../lib/types.js";

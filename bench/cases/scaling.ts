@@ -5,13 +5,13 @@
  * of 512 rows, so its working memory should stay flat as the probed set grows.
  */
 import type { Array as JaxArray } from "@jax-js/jax";
+import { lineWithBand } from "../../packages/cli/src/report/vega.js";
 import { toDevice } from "../../src/engine/arrays.js";
 import { clearJitCache } from "../../src/engine/compute.js";
 import { disposeTree } from "../../src/engine/tree.js";
 import { buildMlp } from "../../src/models/mlp.js";
 import type { Model, ModelState, Params } from "../../src/models/types.js";
 import { directionalLogitDerivatives } from "../../src/probe/directional.js";
-import { lineWithBand } from "../../src/report/vega.js";
 import { syntheticSplit } from "../lib/data.js";
 import {
   deviceLiveBytes,

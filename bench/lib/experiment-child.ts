@@ -7,18 +7,22 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type * as ArchGridModule from "../../src/experiments/arch-grid.js";
-import type * as JsonModule from "../../src/experiments/framework/json.js";
-import type * as RunnerModule from "../../src/experiments/framework/runner.js";
-import type { JsonObject, JsonValue, PlanOptions } from "../../src/experiments/framework/types.js";
-import type * as LrSpikeModule from "../../src/experiments/lr-spike.js";
-import type { LrSpikeRun } from "../../src/experiments/lr-spike.js";
+import type * as ArchGridModule from "../../packages/cli/src/experiments/arch-grid.js";
+import type * as JsonModule from "../../packages/cli/src/experiments/framework/json.js";
+import type * as RunnerModule from "../../packages/cli/src/experiments/framework/runner.js";
+import type {
+  JsonObject,
+  JsonValue,
+  PlanOptions,
+} from "../../packages/cli/src/experiments/framework/types.js";
+import type * as LrSpikeModule from "../../packages/cli/src/experiments/lr-spike.js";
+import type { LrSpikeRun } from "../../packages/cli/src/experiments/lr-spike.js";
 import { type ChildRequest, type ChildResult, withoutTimings } from "./experiment.js";
 
 async function load<T>(dist: string | null, rel: string): Promise<T> {
   const url =
     dist === null
-      ? new URL(`../../src/${rel}.ts`, import.meta.url).href
+      ? new URL(`../../packages/cli/src/${rel}.ts`, import.meta.url).href
       : pathToFileURL(join(dist, `${rel}.js`)).href;
   return (await import(url)) as T;
 }

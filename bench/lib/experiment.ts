@@ -2,8 +2,9 @@
  * Times an experiment of the framework in a fresh child process (so `--jobs 1` and
  * `--jobs 2` start equally cold, as `ghosts run` does), and brings its per-run results back
  * for comparison between invocations. The child (`experiment-child.ts`) loads the compiled
- * library from `dist/` when that build is newer than every source file, so worker threads
- * start from JavaScript as they do for the CLI; otherwise it loads `src/` through tsx, whose
+ * CLI package from `packages/cli/dist/` when that build is newer than every source file, so
+ * worker threads start from JavaScript as they do for the CLI; otherwise it loads
+ * `packages/cli/src/` through tsx, whose
  * worker threads transpile TypeScript at start-up (slower: noted in the results).
  */
 import { spawn } from "node:child_process";
@@ -12,9 +13,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ArchGridSettings } from "../../src/experiments/arch-grid.js";
-import { decodeJson } from "../../src/experiments/framework/json.js";
-import type { JsonObject, JsonValue } from "../../src/experiments/framework/types.js";
+import type { ArchGridSettings } from "../../packages/cli/src/experiments/arch-grid.js";
+import { decodeJson } from "../../packages/cli/src/experiments/framework/json.js";
+import type { JsonObject, JsonValue } from "../../packages/cli/src/experiments/framework/types.js";
 
 /** Repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -58,13 +59,20 @@ function newestMtime(dir: string, ext: string): number {
 }
 
 /**
- * The compiled library folder when it is present and newer than every `src/**.ts`
+ * The compiled CLI package folder (`packages/cli/dist`, which imports the compiled library)
+ * when it is present and newer than every `.ts` of the library and the CLI package
  * (`npm run bench` builds first), else null.
  */
-export function freshDist(dist = join(ROOT, "dist")): string | null {
+export function freshDist(dist = join(ROOT, "packages", "cli", "dist")): string | null {
   const marker = join(dist, "experiments", "framework", "runner.js");
   if (!existsSync(marker)) return null;
-  return statSync(marker).mtimeMs >= newestMtime(join(ROOT, "src"), ".ts") ? dist : null;
+  const newest = Math.max(
+    newestMtime(join(ROOT, "src"), ".ts"),
+    newestMtime(join(ROOT, "packages", "cli", "src"), ".ts"),
+  );
+  return statSync(marker).mtimeMs >= newest && existsSync(join(ROOT, "dist", "index.js"))
+    ? dist
+    : null;
 }
 
 /** Runs one invocation in a child process and returns its timing and results. */

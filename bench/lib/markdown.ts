@@ -1,5 +1,5 @@
 /** RESULTS.md and the console summary, built from the (merged) results file. */
-import { formatNumber } from "../../src/report/stats.js";
+import { formatNumber } from "../../packages/cli/src/report/stats.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchRow, CaseResult, Comparison } from "./types.js";
 

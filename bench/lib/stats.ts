@@ -2,7 +2,7 @@
  * Small statistics and row-building helpers for the cases. Medians and quartiles come from
  * the library's own `summarise` (numpy's linear interpolation).
  */
-import { type Summary5, summarise } from "../../src/report/stats.js";
+import { type Summary5, summarise } from "../../packages/cli/src/report/stats.js";
 import type { BenchRow, Comparison } from "./types.js";
 
 export type { Summary5 };

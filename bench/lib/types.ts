@@ -3,8 +3,8 @@
  * case returns is plain JSON so `bench/results.json` can be merged across `--only` runs and
  * the Markdown table rebuilt from it.
  */
-import type { VegaLiteSpec } from "../../src/experiments/framework/types.js";
-import type { Summary5 } from "../../src/report/stats.js";
+import type { VegaLiteSpec } from "../../packages/cli/src/experiments/framework/types.js";
+import type { Summary5 } from "../../packages/cli/src/report/stats.js";
 
 /** A JSON scalar as the results file stores it. */
 export type Scalar = string | number | boolean | null;

@@ -8,10 +8,16 @@ import {
   DEMO_PHASE_ARCHS,
   demoTables,
   restrictToArchitectures,
-} from "../../src/cli/commands/demo.js";
-import { type ArchGridSummary, archGridWith } from "../../src/experiments/arch-grid.js";
-import { type AnyExperiment, defineExperiment } from "../../src/experiments/framework/index.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/cli/commands/demo.js";
+import {
+  type ArchGridSummary,
+  archGridWith,
+} from "../../packages/cli/src/experiments/arch-grid.js";
+import {
+  type AnyExperiment,
+  defineExperiment,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 import { ghosts } from "./helpers.js";
 
 const DIGITS = { kind: "digits" } as const;

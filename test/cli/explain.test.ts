@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EXPLAIN_SEED, tenClassExample } from "../../src/cli/commands/explain.js";
+import { EXPLAIN_SEED, tenClassExample } from "../../packages/cli/src/cli/commands/explain.js";
 import { nearestGhost, rhoA } from "../../src/theory/index.js";
 import { ghosts } from "./helpers.js";
 

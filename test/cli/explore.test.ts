@@ -1,9 +1,14 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { serveStatic } from "../../src/cli/commands/explore.js";
-import { main } from "../../src/cli/program.js";
+import {
+  EXPLORER_CANDIDATES,
+  findExplorerDir,
+  serveStatic,
+} from "../../packages/cli/src/cli/commands/explore.js";
+import { main } from "../../packages/cli/src/cli/program.js";
 
 function memoryIO() {
   let out = "";
@@ -32,6 +37,26 @@ describe("ghosts explore", () => {
     const m = memoryIO();
     expect(await main(["explore", "--port", "http", "--no-open"], m.io)).toBe(2);
     expect(m.err()).toContain("--port must be an integer in 0..65535, got 'http'");
+  });
+});
+
+describe("where explore finds the page", () => {
+  const repo = fileURLToPath(new URL("../../", import.meta.url));
+
+  it("looks in the packed CLI's copy first, then the repository's web/dist", () => {
+    expect(EXPLORER_CANDIDATES.map((d) => resolve(d))).toEqual([
+      resolve(repo, "packages/cli/web"),
+      resolve(repo, "web/dist"),
+    ]);
+  });
+
+  it("takes the first folder with an index.html, else names the repository's build", () => {
+    const empty = mkdtempSync(join(tmpdir(), "ghosts-explore-empty-"));
+    const built = mkdtempSync(join(tmpdir(), "ghosts-explore-built-"));
+    const fallback = mkdtempSync(join(tmpdir(), "ghosts-explore-fallback-"));
+    writeFileSync(join(built, "index.html"), "<!doctype html>");
+    expect(findExplorerDir([empty, built, fallback])).toBe(built);
+    expect(findExplorerDir([empty, fallback])).toBe(fallback);
   });
 });
 

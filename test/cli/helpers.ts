@@ -1,5 +1,5 @@
 /** In-process runner for the `ghosts` CLI. */
-import { main } from "../../src/cli/program.js";
+import { main } from "../../packages/cli/src/cli/program.js";
 
 export interface RunResult {
   code: number;

@@ -240,7 +240,7 @@ describe("ghosts radius with .npy / .npz input", () => {
       "cli.mjs",
     );
     const run = (args: string[]) =>
-      spawnSync(process.execPath, [tsx, "src/cli/main.ts", "radius", ...args], {
+      spawnSync(process.execPath, [tsx, "packages/cli/src/cli/main.ts", "radius", ...args], {
         cwd: ROOT,
         encoding: "utf8",
         timeout: 60_000,

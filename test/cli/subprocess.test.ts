@@ -1,5 +1,5 @@
 /**
- * The real binary as a subprocess (tsx on src/cli/main.ts — what `npx tsx src/cli/main.ts`
+ * The real binary as a subprocess (tsx on packages/cli/src/cli/main.ts — what `npx tsx packages/cli/src/cli/main.ts`
  * runs, without npm's own warnings on stderr): exit codes, stdout flushed before a failing
  * exit, and exactly one stderr line with no stack trace.
  */
@@ -17,7 +17,7 @@ const tsxCli = join(
 );
 
 function ghosts(args: string[], input = "") {
-  const r = spawnSync(process.execPath, [tsxCli, "src/cli/main.ts", ...args], {
+  const r = spawnSync(process.execPath, [tsxCli, "packages/cli/src/cli/main.ts", ...args], {
     cwd: root,
     input,
     encoding: "utf8",
@@ -75,7 +75,9 @@ describe("ghosts when the reader goes away (EPIPE)", () => {
     const { spawn } = await import("node:child_process");
     const record = JSON.stringify({ logits: [[1, 2, 3]], slopes: [[1, 0, 1]] });
     const input = `${record}\n`.repeat(20_000);
-    const child = spawn(process.execPath, [tsxCli, "src/cli/main.ts", "radius"], { cwd: root });
+    const child = spawn(process.execPath, [tsxCli, "packages/cli/src/cli/main.ts", "radius"], {
+      cwd: root,
+    });
     let err = "";
     child.stderr.on("data", (d) => {
       err += d;

@@ -6,16 +6,19 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import {
   AGGREGATION_ESTIMATORS,
   type AggregationSummary,
   aggregation,
   countViolations,
   instrumentController,
-} from "../../src/experiments/aggregation.js";
-import { type ExperimentOutcome, runExperiment } from "../../src/experiments/framework/index.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/aggregation.js";
+import {
+  type ExperimentOutcome,
+  runExperiment,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
+import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import { buildModel } from "../../src/models/index.js";
 import { type ControlReport, rhoClip } from "../../src/optim/controllers.js";
 import { train } from "../../src/train/train.js";

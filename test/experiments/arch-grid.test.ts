@@ -20,15 +20,15 @@ import {
   DIVERGENCE_LOSS,
   diverged,
   planArchGrid,
-} from "../../src/experiments/arch-grid.js";
+} from "../../packages/cli/src/experiments/arch-grid.js";
 import {
   decodeJson,
   ExperimentInputError,
   type ExperimentOutcome,
   type JsonObject,
   runExperiment,
-} from "../../src/experiments/framework/index.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string })
   .version;

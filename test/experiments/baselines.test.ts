@@ -2,10 +2,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BaselineSummary, baselines, pickTunedLr } from "../../src/experiments/baselines.js";
-import { type ExperimentOutcome, runExperiment } from "../../src/experiments/framework/runner.js";
-import { ExperimentInputError } from "../../src/experiments/framework/types.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+import {
+  type BaselineSummary,
+  baselines,
+  pickTunedLr,
+} from "../../packages/cli/src/experiments/baselines.js";
+import {
+  type ExperimentOutcome,
+  runExperiment,
+} from "../../packages/cli/src/experiments/framework/runner.js";
+import { ExperimentInputError } from "../../packages/cli/src/experiments/framework/types.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 
 const out = mkdtempSync(join(tmpdir(), "softmax-ghosts-bl-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

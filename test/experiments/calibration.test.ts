@@ -14,10 +14,13 @@ import {
   emptyHistogram,
   HIST_WIDTH,
   histogramQuantile,
-} from "../../src/experiments/calibration.js";
-import { type ExperimentOutcome, runExperiment } from "../../src/experiments/framework/index.js";
-import { quantileInf } from "../../src/experiments/lib/one-step.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/calibration.js";
+import {
+  type ExperimentOutcome,
+  runExperiment,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { quantileInf } from "../../packages/cli/src/experiments/lib/one-step.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 import { type ProbeResult, RadiusEstimator, setRhoStar } from "../../src/probe/radius.js";
 import { rhoTop2 } from "../../src/theory/binary.js";
 import { Rng } from "../../src/util/random.js";

@@ -6,8 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createProgressReporter, type RunnerEvent } from "../../src/experiments/framework/index.js";
-import { EXPERIMENTS } from "../../src/experiments/registry.js";
+import {
+  createProgressReporter,
+  type RunnerEvent,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { EXPERIMENTS } from "../../packages/cli/src/experiments/registry.js";
 import { ghosts } from "../cli/helpers.js";
 import "./framework.fixture.js";
 

@@ -4,16 +4,16 @@
  */
 
 import { z } from "zod";
-import { DataError } from "../../src/data/index.js";
 import {
   defineExperiment,
   ExperimentInputError,
   type JsonObject,
-} from "../../src/experiments/framework/index.js";
-import { count, radius } from "../../src/experiments/framework/schemas.js";
-import { registerExperiment } from "../../src/experiments/registry.js";
-import { summarise } from "../../src/report/stats.js";
-import { barGroups, lineWithBand } from "../../src/report/vega.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { count, radius } from "../../packages/cli/src/experiments/framework/schemas.js";
+import { registerExperiment } from "../../packages/cli/src/experiments/registry.js";
+import { summarise } from "../../packages/cli/src/report/stats.js";
+import { barGroups, lineWithBand } from "../../packages/cli/src/report/vega.js";
+import { DataError } from "../../src/data/index.js";
 
 export type FakeRun = { seed: number; scale: number; steps: number };
 export type FakeResult = {

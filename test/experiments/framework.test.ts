@@ -6,7 +6,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import {
   type AnyExperiment,
   createDataLoader,
@@ -22,8 +21,9 @@ import {
   runExperiment,
   SUMMARY_TIMING_KEYS,
   writeFileAtomic,
-} from "../../src/experiments/framework/index.js";
-import { getExperiment, registerExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { getExperiment, registerExperiment } from "../../packages/cli/src/experiments/registry.js";
+import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import {
   FAKE_SCALES,
   type FakeRun,

@@ -1,17 +1,4 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Dataset } from "../../src/data/dataset.js";
-import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
-import { toDevice } from "../../src/engine/arrays.js";
-import { evaluate } from "../../src/engine/compute.js";
-import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
-import {
-  axpyTree,
-  disposeTree,
-  dotTree,
-  flattenToHost,
-  normTree,
-  scaleTree,
-} from "../../src/engine/tree.js";
 import {
   disposeSamples,
   disposeSnapshots,
@@ -26,7 +13,20 @@ import {
   sweepAlongDirection,
   toSamples,
   trainSnapshot,
-} from "../../src/experiments/lib/one-step.js";
+} from "../../packages/cli/src/experiments/lib/one-step.js";
+import type { Dataset } from "../../src/data/dataset.js";
+import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
+import { toDevice } from "../../src/engine/arrays.js";
+import { evaluate } from "../../src/engine/compute.js";
+import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
+import {
+  axpyTree,
+  disposeTree,
+  dotTree,
+  flattenToHost,
+  normTree,
+  scaleTree,
+} from "../../src/engine/tree.js";
 import { buildModel } from "../../src/models/registry.js";
 import type { Model, ModelState, Params } from "../../src/models/types.js";
 

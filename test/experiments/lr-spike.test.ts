@@ -12,7 +12,7 @@ import {
   type ExperimentOutcome,
   type JsonObject,
   runExperiment,
-} from "../../src/experiments/framework/index.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
 import {
   LR_SPIKE_QUICK,
   type LrSpikeResult,
@@ -23,8 +23,8 @@ import {
   lrSpikeVerdict,
   quantilesPerStep,
   roundSig,
-} from "../../src/experiments/lr-spike.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/lr-spike.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string })
   .version;

@@ -2,17 +2,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES } from "../../src/data/cifar10.js";
-import { createDataLoader } from "../../src/experiments/framework/data.js";
-import { type ExperimentOutcome, runExperiment } from "../../src/experiments/framework/runner.js";
+import { createDataLoader } from "../../packages/cli/src/experiments/framework/data.js";
+import {
+  type ExperimentOutcome,
+  runExperiment,
+} from "../../packages/cli/src/experiments/framework/runner.js";
 import {
   CIFAR10_SETTING,
   DIGITS_SETTING,
   digestHistory,
   type NaturalSummary,
   naturalInstability,
-} from "../../src/experiments/natural-instability.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/natural-instability.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
+import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES } from "../../src/data/cifar10.js";
 import type { StepRecord } from "../../src/train/train.js";
 
 const out = mkdtempSync(join(tmpdir(), "softmax-ghosts-ni-"));

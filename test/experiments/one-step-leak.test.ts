@@ -1,8 +1,4 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { subset } from "../../src/data/dataset.js";
-import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
-import { initEngine } from "../../src/engine/runtime.js";
-import { disposeTree, flattenToHost } from "../../src/engine/tree.js";
 import {
   disposeSamples,
   disposeSnapshots,
@@ -12,7 +8,11 @@ import {
   sweepAlongDirection,
   toSamples,
   trainSnapshot,
-} from "../../src/experiments/lib/one-step.js";
+} from "../../packages/cli/src/experiments/lib/one-step.js";
+import { subset } from "../../src/data/dataset.js";
+import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
+import { initEngine } from "../../src/engine/runtime.js";
+import { disposeTree, flattenToHost } from "../../src/engine/tree.js";
 import { buildModel } from "../../src/models/index.js";
 import { expectNoLeak } from "../engine/leak.js";
 

@@ -2,14 +2,14 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runExperiment } from "../../src/experiments/framework/index.js";
+import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
 import {
   fails,
   type PhaseTableRow,
   phaseTransition,
   phaseVerdict,
   QUICK_ARCHITECTURES,
-} from "../../src/experiments/phase-transition.js";
+} from "../../packages/cli/src/experiments/phase-transition.js";
 
 const roots: string[] = [];
 afterAll(() => {

@@ -2,8 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeDataset } from "../../src/data/dataset.js";
-import { runExperiment } from "../../src/experiments/framework/index.js";
+import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
 import {
   chanceAccuracy,
   FLIP_THRESHOLD,
@@ -11,7 +10,8 @@ import {
   type OnsetRow,
   randomDirections,
   randomVerdict,
-} from "../../src/experiments/random-directions.js";
+} from "../../packages/cli/src/experiments/random-directions.js";
+import { makeDataset } from "../../src/data/dataset.js";
 
 const roots: string[] = [];
 afterAll(() => {

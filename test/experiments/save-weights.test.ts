@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
 import { initEngine } from "../../src/engine/runtime.js";
 import { disposeTree, flattenToHost } from "../../src/engine/tree.js";
 import { loadWeights } from "../../src/engine/weights.js";
-import { runExperiment } from "../../src/experiments/framework/index.js";
 import { buildModel } from "../../src/models/index.js";
 import { ghosts } from "../cli/helpers.js";
 import { fakeWeights } from "./weights.fixture.js";

@@ -11,7 +11,7 @@ import {
   IncompleteGridError,
   runExperiment,
   SUMMARY_TIMING_KEYS,
-} from "../../src/experiments/framework/index.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
 import { ghosts } from "../cli/helpers.js";
 import { fakeSum } from "./framework.fixture.js";
 
@@ -43,7 +43,7 @@ function ghostsProcess(args: string[]): Promise<{ code: number | null; out: stri
         "tsx",
         "--import",
         "./test/experiments/framework.fixture.ts",
-        "src/cli/main.ts",
+        "packages/cli/src/cli/main.ts",
         ...args,
       ],
       { cwd: ROOT },

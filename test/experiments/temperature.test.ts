@@ -6,15 +6,18 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExperimentOutcome, runExperiment } from "../../src/experiments/framework/index.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+import {
+  type ExperimentOutcome,
+  runExperiment,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 import {
   interpLogLog,
   log10Std,
   QUICK_TEMPERATURES,
   type TemperatureSummary,
   temperature,
-} from "../../src/experiments/temperature.js";
+} from "../../packages/cli/src/experiments/temperature.js";
 
 describe("temperature helpers", () => {
   it("log10Std is numpy's population std of log10, ignoring non-finite onsets", () => {

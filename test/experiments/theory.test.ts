@@ -6,8 +6,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExperimentOutcome, runExperiment } from "../../src/experiments/framework/index.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+import {
+  type ExperimentOutcome,
+  runExperiment,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 import {
   ghostsOf,
   hessianCrossChecks,
@@ -15,7 +18,7 @@ import {
   klCases,
   type TheorySummary,
   theory,
-} from "../../src/experiments/theory.js";
+} from "../../packages/cli/src/experiments/theory.js";
 
 describe("theory helpers", () => {
   it("hessianPoint matches the logistic closed forms at δ = 10", () => {

@@ -10,8 +10,8 @@ import {
   decodeJson,
   type ExperimentOutcome,
   runExperiment,
-} from "../../src/experiments/framework/index.js";
-import { getExperiment } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 import {
   bindingWithOutput,
   binSeries,
@@ -23,7 +23,7 @@ import {
   type TransformerRadiiSummary,
   thirdOf,
   transformerRadii,
-} from "../../src/experiments/transformer-radii.js";
+} from "../../packages/cli/src/experiments/transformer-radii.js";
 
 describe("binding counts per third", () => {
   it("splits steps into thirds like floor(3·step/steps)", () => {

@@ -5,20 +5,26 @@
  * happen to give). The summaries go through each experiment's public `report`.
  */
 import { describe, expect, it } from "vitest";
-import { type CalibrationSummary, calibration } from "../../src/experiments/calibration.js";
+import {
+  type CalibrationSummary,
+  calibration,
+} from "../../packages/cli/src/experiments/calibration.js";
 import {
   type NaturalRow,
   type NaturalSummary,
   naturalInstability,
-} from "../../src/experiments/natural-instability.js";
-import { type TemperatureSummary, temperature } from "../../src/experiments/temperature.js";
+} from "../../packages/cli/src/experiments/natural-instability.js";
+import {
+  type TemperatureSummary,
+  temperature,
+} from "../../packages/cli/src/experiments/temperature.js";
 import {
   type BindingRow,
   type TransformerRadiiMethod,
   type TransformerRadiiRow,
   type TransformerRadiiSummary,
   transformerRadii,
-} from "../../src/experiments/transformer-radii.js";
+} from "../../packages/cli/src/experiments/transformer-radii.js";
 
 // ── natural-instability ──────────────────────────────────────────────────────────────
 function naturalRow(

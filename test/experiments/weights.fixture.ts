@@ -2,9 +2,10 @@
  * A fake experiment that "trains" by initialising a small model and hands the weights to
  * `ctx.saveWeights`, for the `--save DIR` plumbing (in this thread and in worker threads).
  */
+
+import { defineExperiment } from "../../packages/cli/src/experiments/framework/index.js";
+import { registerExperiment } from "../../packages/cli/src/experiments/registry.js";
 import { disposeTree } from "../../src/engine/tree.js";
-import { defineExperiment } from "../../src/experiments/framework/index.js";
-import { registerExperiment } from "../../src/experiments/registry.js";
 import { buildModel } from "../../src/models/index.js";
 
 export const fakeWeights = defineExperiment<{ seed: number }, number, { n: number }>({

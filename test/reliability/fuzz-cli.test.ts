@@ -14,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ghosts } from "../cli/helpers.js";
 import { FLAGS, FUZZ_SEED, flagTokens, flagValue } from "./fuzz.arbitraries.js";
 
-vi.mock("../../src/experiments/framework/runner.js", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../src/experiments/framework/runner.js")>();
+vi.mock("../../packages/cli/src/experiments/framework/runner.js", async (importOriginal) => {
+  const real =
+    await importOriginal<typeof import("../../packages/cli/src/experiments/framework/runner.js")>();
   return {
     ...real,
     runExperiment: async (
@@ -35,8 +36,8 @@ vi.mock("../../src/experiments/framework/runner.js", async (importOriginal) => {
     },
   };
 });
-vi.mock("../../src/report/html.js", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../src/report/html.js")>();
+vi.mock("../../packages/cli/src/report/html.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../packages/cli/src/report/html.js")>();
   return {
     ...real,
     writeReportFromDisk: async (out: string) => ({

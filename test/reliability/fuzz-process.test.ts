@@ -1,6 +1,6 @@
 /**
- * Fuzzing through the real `ghosts` process (built once to dist/, then `node
- * dist/cli/main.js`): 200 generated inputs over every surface — radius JSON/JSONL on stdin,
+ * Fuzzing through the real `ghosts` process (the library and the CLI package built once, then
+ * `node packages/cli/dist/cli/main.js`): 200 generated inputs over every surface — radius JSON/JSONL on stdin,
  * CSV files given to `run --data`, command lines, `summary.json` files read by `report`, and
  * edited run files in a real cache. Each process must exit 0, or 2 with exactly one
  * `ghosts:` line and no stack trace, within a hard time limit (a hang is killed and fails).
@@ -21,12 +21,16 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeJson, encodeJson, type JsonObject } from "../../src/experiments/framework/index.js";
-import { runRecordSchema } from "../../src/experiments/framework/run-file.js";
+import {
+  decodeJson,
+  encodeJson,
+  type JsonObject,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import { runRecordSchema } from "../../packages/cli/src/experiments/framework/run-file.js";
 import { csvCase, FLAGS, FUZZ_SEED, flagValue, radiusInput } from "./fuzz.arbitraries.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const main = join(repo, "dist", "cli", "main.js");
+const main = join(repo, "packages", "cli", "dist", "cli", "main.js");
 /** Hard limit of one process (a hang is killed and fails the test). */
 const PROCESS_LIMIT_MS = 60_000;
 const PARALLEL = 4;
@@ -82,15 +86,15 @@ const tally = new Map<string, number>();
 const count = (surface: string) => tally.set(surface, (tally.get(surface) ?? 0) + 1);
 
 beforeAll(() => {
-  const build = spawnSync(
-    process.execPath,
-    [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
-    {
-      cwd: repo,
-      encoding: "utf8",
-    },
-  );
-  if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
+  // the library first: the built CLI imports it by name (node_modules/softmax-ghosts → root dist)
+  for (const project of ["tsconfig.build.json", "packages/cli/tsconfig.build.json"]) {
+    const build = spawnSync(
+      process.execPath,
+      [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", project],
+      { cwd: repo, encoding: "utf8" },
+    );
+    if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
+  }
 }, 300_000);
 
 afterAll(() => {

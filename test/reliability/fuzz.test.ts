@@ -10,13 +10,20 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { archGrid } from "../../packages/cli/src/experiments/arch-grid.js";
+import {
+  decodeJson,
+  encodeJson,
+  type JsonObject,
+} from "../../packages/cli/src/experiments/framework/index.js";
+import {
+  checkRunFile,
+  runRecordSchema,
+} from "../../packages/cli/src/experiments/framework/run-file.js";
+import { checkSummaryFile } from "../../packages/cli/src/experiments/framework/summary.js";
+import { EXPERIMENTS } from "../../packages/cli/src/experiments/registry.js";
+import { renderReportHtml } from "../../packages/cli/src/report/html.js";
 import { DataError, decodeTextBytes, parseCsv, stratifiedSplit } from "../../src/data/index.js";
-import { archGrid } from "../../src/experiments/arch-grid.js";
-import { decodeJson, encodeJson, type JsonObject } from "../../src/experiments/framework/index.js";
-import { checkRunFile, runRecordSchema } from "../../src/experiments/framework/run-file.js";
-import { checkSummaryFile } from "../../src/experiments/framework/summary.js";
-import { EXPERIMENTS } from "../../src/experiments/registry.js";
-import { renderReportHtml } from "../../src/report/html.js";
 import { ghosts } from "../cli/helpers.js";
 import { csvCase, FUZZ_SEED, radiusInput } from "./fuzz.arbitraries.js";
 

@@ -3,7 +3,7 @@
  * printing each finished run's key on stdout, and exits 0 when the summary is written.
  * Usage: tsx kill.driver.ts OUT JOBS
  */
-import { runExperiment } from "../../src/experiments/framework/index.js";
+import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
 import { slowSum } from "./kill.fixture.js";
 
 const [out, jobs] = process.argv.slice(2);

@@ -5,8 +5,8 @@
  * worker threads find it when it is passed as `workerImports`.
  */
 import { z } from "zod";
-import { defineExperiment } from "../../src/experiments/framework/index.js";
-import { registerExperiment } from "../../src/experiments/registry.js";
+import { defineExperiment } from "../../packages/cli/src/experiments/framework/index.js";
+import { registerExperiment } from "../../packages/cli/src/experiments/registry.js";
 
 type SlowRun = { seed: number; part: number };
 type SlowResult = { value: number; checksum: string };

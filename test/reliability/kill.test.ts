@@ -16,7 +16,7 @@ import {
   decodeJson,
   type JsonObject,
   SUMMARY_TIMING_KEYS,
-} from "../../src/experiments/framework/index.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
 import { Rng } from "../../src/util/random.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -143,7 +143,17 @@ describe("SIGINT", () => {
     const out = tempOut();
     const child = spawn(
       process.execPath,
-      [tsx, "src/cli/main.ts", "run", "theory", "--quick", "--jobs", "2", "--out", out],
+      [
+        tsx,
+        "packages/cli/src/cli/main.ts",
+        "run",
+        "theory",
+        "--quick",
+        "--jobs",
+        "2",
+        "--out",
+        out,
+      ],
       {
         cwd: repo,
         stdio: ["ignore", "pipe", "pipe"],

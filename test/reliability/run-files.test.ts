@@ -23,10 +23,13 @@ import {
   type RunnerEvent,
   runExperiment,
   SUMMARY_TIMING_KEYS,
-} from "../../src/experiments/framework/index.js";
-import { checkRunFile, runRecordSchema } from "../../src/experiments/framework/run-file.js";
-import { checkSummaryFile } from "../../src/experiments/framework/summary.js";
-import { EXPERIMENTS } from "../../src/experiments/registry.js";
+} from "../../packages/cli/src/experiments/framework/index.js";
+import {
+  checkRunFile,
+  runRecordSchema,
+} from "../../packages/cli/src/experiments/framework/run-file.js";
+import { checkSummaryFile } from "../../packages/cli/src/experiments/framework/summary.js";
+import { EXPERIMENTS } from "../../packages/cli/src/experiments/registry.js";
 import { type FakeRun, fakeSum } from "../experiments/framework.fixture.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

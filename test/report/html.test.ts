@@ -3,13 +3,16 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type AnyExperiment, runExperiment } from "../../src/experiments/framework/index.js";
+import {
+  type AnyExperiment,
+  runExperiment,
+} from "../../packages/cli/src/experiments/framework/index.js";
 import {
   escapeHtml,
   NoResultsError,
   renderReportHtml,
   writeReportFromDisk,
-} from "../../src/report/html.js";
+} from "../../packages/cli/src/report/html.js";
 import { fakeFail, fakeSum } from "../experiments/framework.fixture.js";
 
 const roots: string[] = [];

@@ -8,7 +8,7 @@ import {
   median,
   quantile,
   summarise,
-} from "../../src/report/stats.js";
+} from "../../packages/cli/src/report/stats.js";
 
 /** Quantile by the textbook definition (numpy "linear"): sort, interpolate at (n−1)q. */
 function naiveQuantile(values: number[], q: number): number {

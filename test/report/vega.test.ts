@@ -1,6 +1,6 @@
 /** Vega-Lite → SVG rendering in Node, and the shared chart builders. */
 import { describe, expect, it } from "vitest";
-import { barGroups, lineWithBand, renderSvg } from "../../src/report/vega.js";
+import { barGroups, lineWithBand, renderSvg } from "../../packages/cli/src/report/vega.js";
 
 /** Number of mark groups of a type (vega classes them `mark-<type> role-mark`). */
 function markGroups(svg: string, type: string): number {

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadDigits } from "../../src/data/builtin.js";
 import { toDevice } from "../../src/engine/arrays.js";
 import { initEngine } from "../../src/engine/runtime.js";
-import { disposeTree, refTree } from "../../src/engine/tree.js";
+import { disposeTree } from "../../src/engine/tree.js";
 import { makeModel, resolveConfig } from "../../src/models/common.js";
 import type { Params } from "../../src/models/types.js";
 import { directionalLogitDerivatives } from "../../src/probe/directional.js";

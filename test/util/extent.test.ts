@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { summarise } from "../../src/report/stats.js";
+import { summarise } from "../../packages/cli/src/report/stats.js";
 import { maxOf, minOf } from "../../src/util/extent.js";
 import { Rng } from "../../src/util/random.js";
 

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { type StaticServer, serveStatic } from "../../src/cli/commands/explore.js";
+import { type StaticServer, serveStatic } from "../../packages/cli/src/cli/commands/explore.js";
 
 /** Where the page is built to. */
 export const DIST = fileURLToPath(new URL("../../web/dist/", import.meta.url));

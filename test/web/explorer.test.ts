@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StaticServer } from "../../src/cli/commands/explore.js";
+import type { StaticServer } from "../../packages/cli/src/cli/commands/explore.js";
 import { nearestGhost, rhoA, taylorCoefficients } from "../../src/theory/index.js";
 import { checkPrerequisites, launch, open, type PageWatch, servePage, watch } from "./browser.js";
 

@@ -5,11 +5,15 @@
  * into the same page the HTML report shows. Loaded on demand: it pulls in every experiment.
  */
 
-import { decodeJson } from "../../src/experiments/framework/json.js";
-import type { SummaryFile } from "../../src/experiments/framework/summary.js";
-import { splitSummaryFile } from "../../src/experiments/framework/summary.js";
-import { EXPERIMENTS } from "../../src/experiments/registry.js";
-import { type InlineFigure, renderReportHtml, renderSvg } from "../../src/report/index.js";
+import { decodeJson } from "../../packages/cli/src/experiments/framework/json.js";
+import type { SummaryFile } from "../../packages/cli/src/experiments/framework/summary.js";
+import { splitSummaryFile } from "../../packages/cli/src/experiments/framework/summary.js";
+import { EXPERIMENTS } from "../../packages/cli/src/experiments/registry.js";
+import {
+  type InlineFigure,
+  renderReportHtml,
+  renderSvg,
+} from "../../packages/cli/src/report/index.js";
 
 /** Parses a summary file's text; throws a one-line error naming the problem. */
 export function parseSummary(text: string, name: string): SummaryFile {

@@ -15,21 +15,25 @@
  * @module
  */
 
+import type { Dataset } from "softmax-ghosts/data";
+import { disposeTree, refTree } from "softmax-ghosts/engine";
+import type { ModelState, Params } from "softmax-ghosts/models";
+import { buildModel } from "softmax-ghosts/models";
+import { directionalLogitDerivatives } from "softmax-ghosts/probe";
+import {
+  binaryRadiusScale,
+  hessianStepScale,
+  klExact,
+  klQuadratic,
+  klRemainderBound,
+  nearestGhost,
+  spread,
+} from "softmax-ghosts/theory";
+import { train } from "softmax-ghosts/train";
+import { maxOf, minOf, Rng } from "softmax-ghosts/util";
 import { z } from "zod";
-import type { Dataset } from "../data/dataset.js";
-import { disposeTree, refTree } from "../engine/tree.js";
-import { buildModel } from "../models/registry.js";
-import type { ModelState, Params } from "../models/types.js";
-import { directionalLogitDerivatives } from "../probe/directional.js";
 import { summarise } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
-import { nearestGhost } from "../theory/ghost.js";
-import { binaryRadiusScale, hessianStepScale } from "../theory/hessian.js";
-import { klExact, klQuadratic, klRemainderBound } from "../theory/kl.js";
-import { spread } from "../theory/spread.js";
-import { train } from "../train/train.js";
-import { maxOf, minOf } from "../util/extent.js";
-import { Rng } from "../util/random.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import {
   defineExperiment,

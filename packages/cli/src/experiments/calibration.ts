@@ -22,19 +22,15 @@
  * @module
  */
 
+import type { Dataset } from "softmax-ghosts/data";
+import { disposeTree } from "softmax-ghosts/engine";
+import { buildModel, ModelConfigError, PAPER_ARCHITECTURES } from "softmax-ghosts/models";
+import { type ProbeResult, type RadiusDrive, setRhoStar } from "softmax-ghosts/probe";
+import { nearestGhost, rhoTop2, spreads } from "softmax-ghosts/theory";
+import { type StepRecord, train } from "softmax-ghosts/train";
+import { maxOf, minOf, Rng } from "softmax-ghosts/util";
 import { z } from "zod";
-import type { Dataset } from "../data/dataset.js";
-import { disposeTree } from "../engine/tree.js";
-import { ModelConfigError } from "../models/errors.js";
-import { buildModel, PAPER_ARCHITECTURES } from "../models/registry.js";
-import { type ProbeResult, type RadiusDrive, setRhoStar } from "../probe/radius.js";
 import { lineWithBand } from "../report/vega.js";
-import { rhoTop2 } from "../theory/binary.js";
-import { nearestGhost } from "../theory/ghost.js";
-import { spreads } from "../theory/spread.js";
-import { type StepRecord, train } from "../train/train.js";
-import { maxOf, minOf } from "../util/extent.js";
-import { Rng } from "../util/random.js";
 import {
   anyNumber,
   count,

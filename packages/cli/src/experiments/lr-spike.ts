@@ -11,14 +11,14 @@
  * @module
  */
 
+import { disposeTree } from "softmax-ghosts/engine";
+import type { Model } from "softmax-ghosts/models";
+import { buildModel, type ModelName } from "softmax-ghosts/models";
+import type { ControllerSpec } from "softmax-ghosts/optim";
+import { train } from "softmax-ghosts/train";
 import { z } from "zod";
-import { disposeTree } from "../engine/tree.js";
-import { buildModel, type ModelName } from "../models/registry.js";
-import type { Model } from "../models/types.js";
-import type { ControllerSpec } from "../optim/spec.js";
 import { median, quantile, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
-import { train } from "../train/train.js";
 import {
   anyNumber,
   count,

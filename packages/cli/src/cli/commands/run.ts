@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import Table from "cli-table3";
-import { DataError, describeDataset, loadCsv, splitWarnings } from "../../data/index.js";
+import { DataError, describeDataset, loadCsv, splitWarnings } from "softmax-ghosts/data";
 import { ensureDirectory, OutputError } from "../../experiments/framework/dirs.js";
 import {
   type AnyExperiment,

@@ -10,33 +10,36 @@
  *
  * @module
  */
-import type { Dataset } from "../../data/dataset.js";
-import {
-  type DeviceArray,
-  type FloatDType,
-  floatDtypeOf,
-  labelsToDevice,
-  toDevice,
-} from "../../engine/arrays.js";
-import { evaluateLogits, lossAndGrad, sliceRows, steppedLogitsHost } from "../../engine/compute.js";
-import { initEngine } from "../../engine/runtime.js";
-import { Holder, Scope, scoped } from "../../engine/scope.js";
+import type { Dataset } from "softmax-ghosts/data";
 import {
   axpyTree,
+  type DeviceArray,
   disposeTree,
+  evaluateLogits,
+  type FloatDType,
+  floatDtypeOf,
+  Holder,
+  initEngine,
+  labelsToDevice,
+  lossAndGrad,
   normTree,
   refTree,
+  Scope,
   scaleTree,
+  scoped,
+  sliceRows,
+  steppedLogitsHost,
+  toDevice,
   treeLeaves,
   treeSize,
   unflattenFromHost,
-} from "../../engine/tree.js";
-import type { Model, ModelState, Params } from "../../models/types.js";
-import type { OptimizerSpec } from "../../optim/spec.js";
-import { type DirectionalOptions, directionalLogitDerivatives } from "../../probe/directional.js";
-import { spreads as spreadsOf } from "../../theory/spread.js";
-import { type ProbeOptions, type StepRecord, train } from "../../train/train.js";
-import { Rng } from "../../util/random.js";
+} from "softmax-ghosts/engine";
+import type { Model, ModelState, Params } from "softmax-ghosts/models";
+import type { OptimizerSpec } from "softmax-ghosts/optim";
+import { type DirectionalOptions, directionalLogitDerivatives } from "softmax-ghosts/probe";
+import { spreads as spreadsOf } from "softmax-ghosts/theory";
+import { type ProbeOptions, type StepRecord, train } from "softmax-ghosts/train";
+import { Rng } from "softmax-ghosts/util";
 
 /** Raised for invalid one-step requests (empty grids, bad targets, zero gradients). */
 export class OneStepError extends Error {

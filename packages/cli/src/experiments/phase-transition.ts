@@ -17,10 +17,9 @@
  * @module
  */
 
+import { clearJitCache, disposeTree } from "softmax-ghosts/engine";
+import { buildModel, PAPER_ARCHITECTURES } from "softmax-ghosts/models";
 import { z } from "zod";
-import { clearJitCache } from "../engine/compute.js";
-import { disposeTree } from "../engine/tree.js";
-import { buildModel, PAPER_ARCHITECTURES } from "../models/registry.js";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
 import {

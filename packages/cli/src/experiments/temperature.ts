@@ -19,12 +19,12 @@
  * @module
  */
 
+import type { Dataset } from "softmax-ghosts/data";
+import { disposeTree } from "softmax-ghosts/engine";
+import { buildModel } from "softmax-ghosts/models";
+import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
-import type { Dataset } from "../data/dataset.js";
-import { disposeTree } from "../engine/tree.js";
-import { buildModel } from "../models/registry.js";
 import { lineWithBand } from "../report/vega.js";
-import { maxOf, minOf } from "../util/extent.js";
 import { anyNumber, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import { defineExperiment, type FigureSpec, type JsonObject } from "./framework/types.js";
 import {

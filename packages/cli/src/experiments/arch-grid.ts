@@ -13,13 +13,14 @@
  *
  * @module
  */
+
+import { disposeTree } from "softmax-ghosts/engine";
+import type { ModelName } from "softmax-ghosts/models";
+import type { ControllerSpec } from "softmax-ghosts/optim";
+import { train } from "softmax-ghosts/train";
 import { z } from "zod";
-import { disposeTree } from "../engine/tree.js";
-import type { ModelName } from "../models/registry.js";
-import type { ControllerSpec } from "../optim/spec.js";
 import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
-import { train } from "../train/train.js";
 import { anyNumber, count, fraction, nonNegative, radius } from "./framework/schemas.js";
 import {
   defineExperiment,

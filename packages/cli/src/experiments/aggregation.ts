@@ -19,15 +19,15 @@
  * @module
  */
 
+import { disposeTree } from "softmax-ghosts/engine";
+import type { GradientTransformation } from "softmax-ghosts/optim";
+import { type ControlReport, type RadiusCallback, rhoClip } from "softmax-ghosts/optim";
+import { type SampleSet, sampleSetName } from "softmax-ghosts/probe";
+import type { Aggregate } from "softmax-ghosts/theory";
+import { train } from "softmax-ghosts/train";
 import { z } from "zod";
-import { disposeTree } from "../engine/tree.js";
-import { type ControlReport, type RadiusCallback, rhoClip } from "../optim/controllers.js";
-import type { GradientTransformation } from "../optim/types.js";
-import { type SampleSet, sampleSetName } from "../probe/radius.js";
 import { formatNumber, median, summarise } from "../report/stats.js";
 import { barGroups, type ChartRow, lineWithBand } from "../report/vega.js";
-import type { Aggregate } from "../theory/spread.js";
-import { train } from "../train/train.js";
 import {
   anyNumber,
   count,

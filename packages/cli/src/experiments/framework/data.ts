@@ -12,7 +12,7 @@ import {
   loadCsv,
   loadDigits,
   stratifiedSplit,
-} from "../../data/index.js";
+} from "softmax-ghosts/data";
 import { encodeJson } from "./json.js";
 import { type DataSpec, type DataSplit, ExperimentInputError } from "./types.js";
 

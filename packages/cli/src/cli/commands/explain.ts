@@ -3,9 +3,15 @@
  * examples (two classes with fixed numbers; ten classes drawn from a fixed seed).
  */
 import Table from "cli-table3";
-import { nearestGhost } from "../../theory/ghost.js";
-import { binaryGhost, rhoA, rhoStarBinary, spread, top2 } from "../../theory/index.js";
-import { createRng } from "../../util/random.js";
+import {
+  binaryGhost,
+  nearestGhost,
+  rhoA,
+  rhoStarBinary,
+  spread,
+  top2,
+} from "softmax-ghosts/theory";
+import { createRng } from "softmax-ghosts/util";
 import { UsageError } from "../errors.js";
 import type { CliIO } from "../io.js";
 import type { CliCommand } from "./types.js";

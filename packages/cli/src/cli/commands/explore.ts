@@ -11,8 +11,23 @@ import { fileURLToPath } from "node:url";
 import { CliError, UsageError } from "../errors.js";
 import type { CliCommand } from "./types.js";
 
-/** The built page: `web/dist` at the package root (from `src/cli/commands` or `dist/cli/commands`). */
-export const EXPLORER_DIR = fileURLToPath(new URL("../../../web/dist/", import.meta.url));
+/**
+ * Where the built page may be, first match wins (paths from `src/cli/commands` or
+ * `dist/cli/commands` of the CLI package): the copy a packed CLI ships (`packages/cli/web`,
+ * written by its `prepack`), then the repository's own build (`web/dist`), so a checkout
+ * serves what `npm run web:build` just wrote without copying it.
+ */
+export const EXPLORER_CANDIDATES: readonly string[] = [
+  fileURLToPath(new URL("../../../web/", import.meta.url)),
+  fileURLToPath(new URL("../../../../../web/dist/", import.meta.url)),
+];
+
+/** The first candidate that holds an `index.html`, else the repository's `web/dist`. */
+export function findExplorerDir(candidates: readonly string[] = EXPLORER_CANDIDATES): string {
+  return (
+    candidates.find((dir) => existsSync(join(dir, "index.html"))) ?? candidates.at(-1) ?? "web/dist"
+  );
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -119,7 +134,7 @@ export const exploreCommand: CliCommand = {
       .description("serve the ghost explorer (web page) on localhost and open it in a browser")
       .option("-p, --port <n>", "port to listen on (0 = any free port)", "8123")
       .option("--host <host>", "address to bind", "127.0.0.1")
-      .option("--dir <path>", "serve another build of the page", EXPLORER_DIR)
+      .option("--dir <path>", "serve another build of the page", findExplorerDir())
       .option("--no-open", "print the address without opening a browser")
       .action(async (opts: { port: string; host: string; dir: string; open: boolean }) => {
         const port = parsePort(opts.port);

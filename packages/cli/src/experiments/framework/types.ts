@@ -9,10 +9,11 @@
  *
  * @module
  */
+
+import type { Dataset } from "softmax-ghosts/data";
+import type { Weights } from "softmax-ghosts/engine";
 import type { TopLevelSpec } from "vega-lite";
 import type { ZodType } from "zod";
-import type { Dataset } from "../../data/index.js";
-import type { Weights } from "../../engine/weights.js";
 
 /** A JSON scalar. Numbers may be ±Infinity or NaN: the framework's codec keeps them. */
 export type JsonPrimitive = null | boolean | number | string;

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { quantile } from "../theory/spread.js";
-import { maxOf, minOf } from "../util/extent.js";
+
+import { quantile } from "softmax-ghosts/theory";
+import { maxOf, minOf } from "softmax-ghosts/util";
 
 export { quantile };
 

@@ -20,15 +20,14 @@
  * @module
  */
 
+import type { Dataset } from "softmax-ghosts/data";
+import { clearJitCache, disposeTree } from "softmax-ghosts/engine";
+import type { Model } from "softmax-ghosts/models";
+import { buildModel } from "softmax-ghosts/models";
+import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
-import type { Dataset } from "../data/dataset.js";
-import { clearJitCache } from "../engine/compute.js";
-import { disposeTree } from "../engine/tree.js";
-import { buildModel } from "../models/registry.js";
-import type { Model } from "../models/types.js";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
-import { maxOf, minOf } from "../util/extent.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import {
   defineExperiment,

@@ -24,22 +24,23 @@
  * @module
  */
 
+import { batchesPerEpoch, type Dataset, loadCifar10, randomSubset } from "softmax-ghosts/data";
+import {
+  disposeTree,
+  scaleTree,
+  scoped,
+  toDevice,
+  trainModeState,
+  treeSize,
+} from "softmax-ghosts/engine";
+import type { Model } from "softmax-ghosts/models";
+import { buildModel, ModelConfigError } from "softmax-ghosts/models";
+import type { ControllerSpec, OptimizerSpec } from "softmax-ghosts/optim";
+import { type StepRecord, type TrainOptions, train } from "softmax-ghosts/train";
+import { maxOf } from "softmax-ghosts/util";
 import { z } from "zod";
-import { batchesPerEpoch } from "../data/batches.js";
-import { loadCifar10 } from "../data/cifar10.js";
-import { type Dataset, randomSubset } from "../data/dataset.js";
-import { toDevice } from "../engine/arrays.js";
-import { trainModeState } from "../engine/compute.js";
-import { scoped } from "../engine/scope.js";
-import { disposeTree, scaleTree, treeSize } from "../engine/tree.js";
-import { ModelConfigError } from "../models/errors.js";
-import { buildModel } from "../models/registry.js";
-import type { Model } from "../models/types.js";
-import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
 import { summarise } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
-import { type StepRecord, type TrainOptions, train } from "../train/train.js";
-import { maxOf } from "../util/extent.js";
 import { registerCifar10Loader } from "./framework/data.js";
 import {
   anyNumber,

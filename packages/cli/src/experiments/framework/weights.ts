@@ -6,7 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { saveWeights, type Weights } from "../../engine/weights.js";
+import { saveWeights, type Weights } from "softmax-ghosts/engine";
 
 /** The `ctx.saveWeights` of one run: writes its weights, tagged with the run's identity. */
 export function runWeightSaver(

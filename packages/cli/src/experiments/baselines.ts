@@ -28,15 +28,13 @@
  * @module
  */
 
+import { batchesPerEpoch } from "softmax-ghosts/data";
+import type { ControllerSpec, GradientTransformation, OptimizerSpec } from "softmax-ghosts/optim";
+import { armijo, polyak } from "softmax-ghosts/optim";
+import type { TrainOptions } from "softmax-ghosts/train";
 import { z } from "zod";
-import { batchesPerEpoch } from "../data/batches.js";
-import { armijo } from "../optim/armijo.js";
-import { polyak } from "../optim/polyak.js";
-import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
-import type { GradientTransformation } from "../optim/types.js";
 import { summarise } from "../report/stats.js";
 import { barGroups, lineWithBand } from "../report/vega.js";
-import type { TrainOptions } from "../train/train.js";
 import { anyNumber, count, fraction, nonNegative, resultSchemaOf } from "./framework/schemas.js";
 import {
   defineExperiment,

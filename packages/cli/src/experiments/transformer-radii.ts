@@ -25,17 +25,14 @@
  * @module
  */
 
+import { disposeTree, evaluate, scoped, toDevice } from "softmax-ghosts/engine";
+import { ModelConfigError } from "softmax-ghosts/models";
+import type { ControllerSpec, OptimizerSpec } from "softmax-ghosts/optim";
+import { train } from "softmax-ghosts/train";
+import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
-import { toDevice } from "../engine/arrays.js";
-import { evaluate } from "../engine/compute.js";
-import { scoped } from "../engine/scope.js";
-import { disposeTree } from "../engine/tree.js";
-import { ModelConfigError } from "../models/errors.js";
-import type { ControllerSpec, OptimizerSpec } from "../optim/spec.js";
 import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
-import { train } from "../train/train.js";
-import { maxOf, minOf } from "../util/extent.js";
 import {
   anyNumber,
   count,

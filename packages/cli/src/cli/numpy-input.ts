@@ -8,7 +8,7 @@
  * Every problem is one UsageError line naming the file.
  */
 import { readFile } from "node:fs/promises";
-import { type NpyArray, NpyError, parseNpy, parseNpz } from "../data/npy.js";
+import { type NpyArray, NpyError, parseNpy, parseNpz } from "softmax-ghosts/data";
 import { UsageError } from "./errors.js";
 import type { SampleRecord } from "./records.js";
 

@@ -2,8 +2,14 @@
  * `ghosts radius [file] [--quantile q]`: per-sample and set-level radii for records of
  * logits and directional slopes, one JSON line out per record in.
  */
-import { nearestGhost } from "../../theory/ghost.js";
-import { type Aggregate, rhoA, rhoASet, rhoTop2, spread } from "../../theory/index.js";
+import {
+  type Aggregate,
+  nearestGhost,
+  rhoA,
+  rhoASet,
+  rhoTop2,
+  spread,
+} from "softmax-ghosts/theory";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import { type CliIO, jsonLine, readSource } from "../io.js";
 import { type NumpySources, numpyMode, readNumpyRecord } from "../numpy-input.js";
