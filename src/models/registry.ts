@@ -19,7 +19,7 @@ export interface ArchitectureOptions {
 export type ModelBuilder = (config: ModelConfig & ArchitectureOptions) => Model;
 
 /**
- * The six architectures of SPEC §4, the LR-spike protocol's ReLU MLP, and the residual CNNs
+ * The six architectures of docs/science.md §4, the LR-spike protocol's ReLU MLP, and the residual CNNs
  * of the natural-instability experiment.
  */
 export const MODEL_REGISTRY = {

@@ -1,5 +1,5 @@
 /**
- * Residual CNNs for the natural-instability experiment (SPEC §5): a small residual network
+ * Residual CNNs for the natural-instability experiment (docs/science.md §5): a small residual network
  * for the 8×8 digits (`resnet-small`) and the standard CIFAR ResNet-18 (`resnet18`: 3×3
  * stem, four stages of two BasicBlocks at 64/128/256/512 channels, stride-2 downsampling
  * with 1×1 projection shortcuts, BatchNorm, global average pooling, linear head).

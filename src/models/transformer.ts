@@ -23,7 +23,7 @@ import {
 } from "./layers.js";
 import type { Model, ModelConfig, Params } from "./types.js";
 
-/** Shape of the transformer (defaults: the SPEC's TinyTransformer). */
+/** Shape of the transformer (defaults: docs/science.md's TinyTransformer). */
 export interface TransformerOptions {
   /** Number of tokens the input is cut into (default √inputDim when inputDim is square). */
   tokens?: number;

@@ -1,5 +1,5 @@
 /**
- * The ρ-controllers (SPEC §3) as ordinary chain links: placed last in a chain, they see the
+ * The ρ-controllers (docs/science.md §3) as ordinary chain links: placed last in a chain, they see the
  * update `p` the optimizer is about to apply and rescale it against the convergence radius
  * along `p`. They never read or write the optimizer's moments — those belong to earlier links.
  *
@@ -213,7 +213,7 @@ export interface AllRadiiOptions {
 
 /**
  * The all-radii controller for transformers: ρ-set or ρ-clip driven by
- * `ρ_net = min(ρ_out, ρ_attn, ρ_ffn)` (SPEC §3). The callback reports which one binds.
+ * `ρ_net = min(ρ_out, ρ_attn, ρ_ffn)` (docs/science.md §3). The callback reports which one binds.
  */
 export function allRadii(options: AllRadiiOptions): GradientTransformation<ControllerExtra> {
   if (options.mode === "clip") return rhoClip({ rMax: options.rMax, radius: "all" });

@@ -1,5 +1,5 @@
 /**
- * Directional logit derivatives `a = J_z(x)·v` (SPEC §2) for a batch of samples, by exact
+ * Directional logit derivatives `a = J_z(x)·v` (docs/science.md §2) for a batch of samples, by exact
  * forward-mode AD (one JVP) or by central finite differences, plus the logits themselves.
  *
  * Ownership: BORROWS every argument (params, state, direction, x); returns host arrays only.
@@ -145,7 +145,7 @@ function resolve(
 /**
  * Directional logit derivatives a = J_z(x)·v and logits z(x) for every row of x
  * [n, inputDim], in eval mode. `direction` is a Params-shaped tree (any norm; `a` is linear in
- * it, so pass a unit direction to get the SPEC's a). Borrows everything.
+ * it, so pass a unit direction to get docs/science.md's a). Borrows everything.
  */
 export function directionalLogitDerivatives(
   model: Model,
@@ -220,7 +220,7 @@ export function quantileOf(values: Float64Array, q: number): number {
 /**
  * One probe of a transformer along v: the logit derivatives (as `directionalLogitDerivatives`)
  * plus the derivatives of its internals, reduced to what the all-radii controller needs
- * (SPEC §3): per-sample attention-score spreads and the |h|/|ḣ| ratios of the FFN
+ * (docs/science.md §3): per-sample attention-score spreads and the |h|/|ḣ| ratios of the FFN
  * pre-activations. Values are per unit of t along `direction` (divide spreads by ‖v‖ and
  * multiply ratios by ‖v‖ for a unit direction). Borrows everything. Throws `ProbeError` for
  * models without internals.

@@ -1,5 +1,5 @@
 /**
- * The all-radii probe for transformers (SPEC §3): one pass gives the output-logit slopes
+ * The all-radii probe for transformers (docs/science.md §3): one pass gives the output-logit slopes
  * (for ρ_out) and the derivatives of the pre-softmax attention scores and the FFN
  * pre-activations, reduced to ρ_attn = π/Δ_attn and ρ_ffn = the 1% quantile of |h|/|ḣ|.
  */

@@ -1,6 +1,6 @@
 /**
  * Set-level radii from directional logit derivatives: which samples to probe (the sample-set
- * strategies of SPEC §3/§5), how to aggregate their spreads, and the exact set-level ρ*.
+ * strategies of docs/science.md §3/§5), how to aggregate their spreads, and the exact set-level ρ*.
  *
  * Nothing here touches the engine: a {@link Probe} callback turns sample indices into the
  * `a` matrix and logits, so the strategies are testable on plain arrays and reusable by any
@@ -118,7 +118,7 @@ function firstNonFiniteRow(probe: ProbeResult): number {
 
 /**
  * Exact set-level radius `min_i ρ*(x_i)` with exact pruning: since `ρ*(x_i) ≥ π/Δ_i`
- * (SPEC §2), samples visited in order of decreasing spread can stop as soon as `π/Δ_i`
+ * (docs/science.md §2), samples visited in order of decreasing spread can stop as soon as `π/Δ_i`
  * reaches the best ρ* so far — no later sample can beat it. Usually only a handful of
  * ghost searches run even over the full training split.
  */

@@ -1,5 +1,5 @@
 /**
- * Closed forms for two classes (SPEC §2): the exact linearised radius and its ghost, and the
+ * Closed forms for two classes (docs/science.md §2): the exact linearised radius and its ghost, and the
  * per-sample top-2 estimate that reduces any K to the label and its strongest rival.
  */
 

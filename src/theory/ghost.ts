@@ -3,7 +3,7 @@
  *
  *     F(t) = Σ_k exp(z_k + a_k t),   t ∈ C,
  *
- * the linearised softmax partition function along a step direction (SPEC §2, ρ*).
+ * the linearised softmax partition function along a step direction (docs/science.md §2, ρ*).
  * Plain double-precision TypeScript; no allocation in the hot loops.
  *
  * ── 1. Normalisation (exact invariances) ──────────────────────────────────────────
@@ -22,7 +22,7 @@
  * re = NaN, im = Infinity, certified = true (that is a proof, not a failure).
  *
  * ── 2. Search bracket ──────────────────────────────────────────────────────────────
- * Theorem (SPEC §2): on the line Im τ = v every term has phase b_k v; if |v| < π/2 all
+ * Theorem (docs/science.md §2): on the line Im τ = v every term has phase b_k v; if |v| < π/2 all
  * phases lie in (−π/2, π/2), so Re G > 0 and G ≠ 0. Hence every zero has |Im τ| ≥ π/2,
  * i.e. ρ* ≥ π/Δ_a in t units; this is the lower end of every search. Zeros come in
  * conjugate pairs (G is real on the real axis) and G > 0 on the real axis, so we only

@@ -1,6 +1,6 @@
 /**
  * Curvature step scale versus convergence radius for binary logistic loss at margin δ
- * (SPEC §2): the curvature-based scale grows like `e^{|δ|}`, the radius only like `|δ|`.
+ * (docs/science.md §2): the curvature-based scale grows like `e^{|δ|}`, the radius only like `|δ|`.
  */
 
 import { requireFinite } from "./finite.js";

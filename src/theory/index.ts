@@ -1,5 +1,5 @@
 /**
- * Closed-form theory of softmax ghosts (SPEC §2): pure float64 functions on plain arrays.
+ * Closed-form theory of softmax ghosts (docs/science.md §2): pure float64 functions on plain arrays.
  * No jax-js here; everything works on `number[]` / `Float64Array` (`ArrayLike<number>`).
  */
 export {

@@ -1,5 +1,5 @@
 /**
- * KL cross-check of the radius scale in real arithmetic (SPEC §2). Moving the logits by
+ * KL cross-check of the radius scale in real arithmetic (docs/science.md §2). Moving the logits by
  * `t·a` changes the softmax `p(t)`; with the log-partition `K(t) = log Σ_k e^{z_k + t a_k}`,
  * `KL(p(0)‖p(t)) = K(t) − K(0) − t K'(0) = (t²/2) Var_{p(0)}(a) + R`,
  * `|R| ≤ |t|³ Δ_a³ / (36√3)`.

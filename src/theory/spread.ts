@@ -1,6 +1,6 @@
 /**
  * Spreads of directional logit derivatives and the closed-form lower bound ρ_a = π / Δ_a
- * (SPEC §2), per sample and aggregated over a sample set.
+ * (docs/science.md §2), per sample and aggregated over a sample set.
  */
 
 import { requireFinite } from "./finite.js";

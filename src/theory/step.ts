@@ -1,4 +1,4 @@
-/** Normalised step length and its regimes (SPEC §2). */
+/** Normalised step length and its regimes (docs/science.md §2). */
 
 /** A step regime relative to the radius. */
 export type Regime = "inside" | "boundary" | "outside";

@@ -40,7 +40,7 @@ afterAll(() => {
   x64.dispose();
 });
 
-/** Parameter counts worked out by hand from SPEC §4. */
+/** Parameter counts worked out by hand from docs/science.md §4. */
 const expectedCounts: Record<string, number> = {
   linear: 64 * 10 + 10,
   mlp: 64 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10,

@@ -1,7 +1,7 @@
 /**
  * Host reference for the transformer's internal radii: the attention scores and FFN
  * pre-activations evaluated eagerly at θ ± εv and differenced on the host, reduced the way
- * SPEC §3 defines them. Shares no code with the probe's jitted reduction.
+ * docs/science.md §3 defines them. Shares no code with the probe's jitted reduction.
  */
 import type { Array as JaxArray } from "@jax-js/jax";
 import { toHost } from "../../src/engine/arrays.js";

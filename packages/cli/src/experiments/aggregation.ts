@@ -1,6 +1,6 @@
 /**
  * `aggregation` — the paper's open questions about *which samples* the radius is taken over
- * and *how* their spreads are reduced (SPEC §2 "set aggregation", §5 open questions): ρ_a from
+ * and *how* their spreads are reduced (docs/science.md §2 "set aggregation", §5 open questions): ρ_a from
  * the full training split, the mini-batch, a fresh random subset, the windowed minimum of
  * batch radii, a bottleneck buffer of the samples that bound recently, and the 0.99-quantile
  * of Δ_a over the training split.

@@ -1,5 +1,5 @@
 /**
- * `arch-grid` (SPEC §5): TinyTransformer, MLP+LN and CNN+BN trained with full-batch Adam
+ * `arch-grid` (docs/science.md §5): TinyTransformer, MLP+LN and CNN+BN trained with full-batch Adam
  * (base LR 0.015, 200 steps); the learning rate of the single step 50 is multiplied by 10,
  * 100, 1000 or 10000; plain Adam vs Adam with gradient clipping ‖g‖ ≤ 1 vs ρ-clip along
  * Adam's actual step (ρ_a over the training split — the batch itself). A seed *diverges*
@@ -177,10 +177,10 @@ export const ARCH_GRID_QUICK: ArchGridSettings = {
   spikeAt: 20,
 };
 
-/** A seed diverged when its final loss exceeds this (SPEC §5). */
+/** A seed diverged when its final loss exceeds this (docs/science.md §5). */
 export const DIVERGENCE_LOSS = 10;
 
-/** Published median final test accuracy at 10000× (SPEC §5). */
+/** Published median final test accuracy at 10000× (docs/science.md §5). */
 export const PUBLISHED_10000: Record<ArchGridArch, Record<ArchGridMethod, number>> = {
   transformer: { plain: 0.318, "grad-clip": 0.387, "rho-clip": 0.953 },
   "mlp-ln": { plain: 0.446, "grad-clip": 0.515, "rho-clip": 0.939 },

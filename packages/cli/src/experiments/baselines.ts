@@ -408,7 +408,7 @@ export const baselines = defineExperiment<BaselineRun, BaselineResult, BaselineS
   id: "baselines",
   title: "Baselines: ρ-controllers vs Armijo, Polyak, gradient clipping and a tuned fixed LR",
   claim:
-    "Open question (SPEC §5): how do backtracking line search and Polyak step sizes compare with the radius controller?",
+    "Open question (docs/science.md §5): how do backtracking line search and Polyak step sizes compare with the radius controller?",
   plan(opts) {
     if (opts.data.kind !== "digits") {
       throw new ExperimentInputError(

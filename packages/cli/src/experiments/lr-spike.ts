@@ -1,5 +1,5 @@
 /**
- * `lr-spike` (SPEC §5): a ReLU MLP 64→128→10 trained with Adam (batch 64, 200 steps) whose
+ * `lr-spike` (docs/science.md §5): a ReLU MLP 64→128→10 trained with Adam (batch 64, 200 steps) whose
  * learning rate is multiplied by 1000 from step 50 on and held there, for base rates 1e-4,
  * 1e-3 and 1e-2; plain Adam against Adam with the ρ-clip controller (r_max = 1). Every step
  * logs the mini-batch loss, the test accuracy, the applied step length τ and ρ_a over the
@@ -117,7 +117,7 @@ export type LrSpikeSummary = {
   chance: number;
 };
 
-/** The protocol of SPEC §5. */
+/** The protocol of docs/science.md §5. */
 export const LR_SPIKE_PROTOCOL = {
   lrs: [1e-4, 1e-3, 1e-2],
   methods: ["plain", "rho-clip"] as LrSpikeMethod[],

@@ -1,5 +1,5 @@
 /**
- * Natural instability (SPEC §5): no injected spike. A residual CNN trained with SGD +
+ * Natural instability (docs/science.md §5): no injected spike. A residual CNN trained with SGD +
  * momentum 0.9 at four fixed learning rates, from safe to aggressive, against the
  * schedule-free ρ-set controller at r ∈ {0.5, 1, 2, 4} on the momentum direction.
  *
@@ -109,7 +109,7 @@ export const CIFAR10_SETTING: NaturalSetting = {
   epochs: 10,
 };
 
-/** Published final test accuracies (ResNet-18 on CIFAR-10, SPEC §5), in %. */
+/** Published final test accuracies (ResNet-18 on CIFAR-10, docs/science.md §5), in %. */
 export const PUBLISHED_FIXED: Record<string, number> = {
   "0.005": 80.4,
   "0.01": 82.6,
@@ -167,7 +167,7 @@ const hasBatchNorm = new WeakMap<Model, boolean>();
  * batch statistics of the freshly initialised network on a seeded batch of
  * {@link BN_CALIBRATION_SAMPLES} training images, instead of PyTorch's (mean 0, var 1).
  *
- * Why: the radius is probed in eval mode (SPEC §3), i.e. through the running statistics.
+ * Why: the radius is probed in eval mode (docs/science.md §3), i.e. through the running statistics.
  * At (0, 1) the eval-mode network at initialisation is not the train-mode network being
  * trained; on resnet-small its ρ_a comes out 10–100× too long (4.6–26 vs ≈ 0.3), so ρ-set's
  * first steps (η up to 8.5) wreck the network and it never recovers (17% after 10 epochs).
@@ -565,7 +565,7 @@ export function summarizeNatural(
     rhoSetMaxRelDeviation: dev,
     publishedNote:
       setting === "cifar10"
-        ? "published: ResNet-18 on CIFAR-10 (SPEC §5)"
+        ? "published: ResNet-18 on CIFAR-10 (docs/science.md §5)"
         : "published: ResNet-18 on CIFAR-10 at the paper's η of the same rank (0.005/0.01/0.1/0.5) and the same r — a different model and data set, shown for the shape of the result only",
   };
 }

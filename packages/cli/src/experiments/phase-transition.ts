@@ -1,5 +1,5 @@
 /**
- * `phase-transition` (SPEC §5): does one step stay harmless exactly while it stays inside the
+ * `phase-transition` (docs/science.md §5): does one step stay harmless exactly while it stays inside the
  * radius ρ_a?
  *
  * Protocol, per architecture and seed: train to convergence (AdamW, weight decay 1e-4, batch
@@ -62,7 +62,7 @@ export const LOSS_INFLATION_THRESHOLD = 2;
 /**
  * AdamW learning rate per architecture, inside the paper's 2–6e-3 range. From a 600-step
  * pilot (5 seeds, digits): linear at 6e-3 reaches ~95% test accuracy (it converges slowly);
- * mlp, cnn and mlp-ln at 3e-3 and the transformer at 2e-3 reach 96–99%. cnn-bn (the SPEC's
+ * mlp, cnn and mlp-ln at 3e-3 and the transformer at 2e-3 reach 96–99%. cnn-bn (docs/science.md's
  * 1-D conv with global average pooling) is weak on digits at any rate in the range and its
  * eval-mode accuracy (running statistics) is best at the low end: 53/53/64% at 2e-3 vs
  * 34/56/40% at 4e-3 on seeds 0–2.

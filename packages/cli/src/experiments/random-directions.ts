@@ -1,5 +1,5 @@
 /**
- * `random-directions` (SPEC §5): is the radius ρ_a the right scale in every direction and at
+ * `random-directions` (docs/science.md §5): is the radius ρ_a the right scale in every direction and at
  * every stage of training, or only along the gradient of a converged model?
  *
  * Protocol, per seed: train the MLP (64→128→128→K, GELU; AdamW, batch 128, test accuracy

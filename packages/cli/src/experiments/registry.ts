@@ -78,7 +78,7 @@ export function getExperiment(id: string): AnyExperiment {
   return def;
 }
 
-// Experiments, in the order of the table (SPEC §5 first, then the open questions).
+// Experiments, in the order of the table (docs/science.md §5 first, then the open questions).
 for (const def of [
   phaseTransition,
   randomDirections,

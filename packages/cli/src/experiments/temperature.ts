@@ -1,7 +1,7 @@
 /**
  * `temperature`: does the radius explain where one step breaks, across softmax temperatures?
  *
- * Protocol (SPEC §5): the MLP 64→128→128→10 (GELU) is trained with cross-entropy on `z/T`
+ * Protocol (docs/science.md §5): the MLP 64→128→128→10 (GELU) is trained with cross-entropy on `z/T`
  * (Adam, LR 0.01, batch 256, 120 steps) for each T. Along the unit negative gradient of the
  * training loss (full training split) we take one step of length τ for τ on a log grid from
  * 1e-4 to max(4ρ_a(T), 2) and record the loss ratio (post/pre). Onset = the first grid τ
@@ -9,7 +9,7 @@
  *
  * **Convention.** The model's logits already include the temperature (`z/T`), so the slopes
  * `a` we measure are those of `z/T` and `ρ_a(T) = π / max Δ_a(z/T) = πT / max Δ_a(z)`. The
- * scaled step is therefore `r_T = τ/ρ_a(T) = τ·Δ_a(z)/(πT)` — the SPEC's `τΔ_a/(πT)` with
+ * scaled step is therefore `r_T = τ/ρ_a(T) = τ·Δ_a(z)/(πT)` — docs/science.md's `τΔ_a/(πT)` with
  * `Δ_a` the spread of the raw logits. Each run checks this identity numerically by probing
  * the same direction with the temperature overridden to 1 (`temperatureIdentityError`).
  *

@@ -1,5 +1,5 @@
 /**
- * `theory`: the three closed-form checks of SPEC §2, computed rather than quoted.
+ * `theory`: the three closed-form checks of docs/science.md §2, computed rather than quoted.
  *
  * 1. Hessian vs radius (binary logistic, margin δ ∈ [0.1, 20]): the curvature step scale
  *    `1/L` (and the `2/L` rule) grows like `e^{δ}`, the radius `√(δ² + π²)` only like δ. Both

@@ -1,5 +1,5 @@
 /**
- * `transformer-radii` (SPEC §3 "all-radii", §5): the TinyTransformer on digits trained by
+ * `transformer-radii` (docs/science.md §3 "all-radii", §5): the TinyTransformer on digits trained by
  *
  * - the all-radii controller: ρ-set driven by ρ_net = min(ρ_out, ρ_attn, ρ_ffn),
  * - the output-only controller: ρ-set driven by ρ_out = π/Δ_out alone,

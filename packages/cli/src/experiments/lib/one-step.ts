@@ -366,7 +366,7 @@ export type RhoAlong = {
 export type RhoAlongOptions = DirectionalOptions;
 
 /**
- * The set-level radius lower bound `ρ_a(v) = π / max_{x∈S} Δ_a(x; v̂)` (SPEC §2) over a
+ * The set-level radius lower bound `ρ_a(v) = π / max_{x∈S} Δ_a(x; v̂)` (docs/science.md §2) over a
  * sample set along the unit direction `v̂ = v/‖v‖`, via one JVP per chunk
  * (`directionalLogitDerivatives`) and the theory module's `spreads`. Borrows everything.
  *
