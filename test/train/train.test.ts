@@ -23,7 +23,7 @@ function release(res: TrainResult): TrainResult {
 /** The mutation runs (bench/mutation) leave out the two end-to-end protocols of minutes. */
 const describeSlow = process.env["GHOSTS_MUTATION"] === undefined ? describe : describe.skip;
 
-describeSlow("LR-spike protocol (docs/science.md §5): base LR 1e-3, ×1000 from step 50, 200 steps", () => {
+describeSlow("LR-spike protocol (§5): base LR 1e-3, ×1000 from step 50, 200 steps", () => {
   const run = async (seed: number, controller: ControllerSpec) => {
     const { train: tr, test: te } = split(seed);
     return release(
