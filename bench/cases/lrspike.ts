@@ -8,10 +8,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import os from "node:os";
-import {
-  LR_SPIKE_PROTOCOL,
-  type LrSpikeSummary,
-} from "../../packages/cli/src/experiments/lr-spike.js";
+import { type LrSpikeSummary, lrSpike } from "../../packages/cli/src/experiments/lr-spike.js";
 import { freshDist, type LrSpikeSizes, runExperimentChild } from "../lib/experiment.js";
 import { comparison, medianOf, timeRow } from "../lib/stats.js";
 import type { BenchCase, BenchContext, CaseResult } from "../lib/types.js";
@@ -81,10 +78,10 @@ export const lrSpikeCase: BenchCase = {
     const p: LrSpikeSizes = ctx.quick
       ? { lrs: [1e-3], seeds: ctx.seeds ?? [0], steps: 20, spikeAt: 10 }
       : {
-          lrs: LR_SPIKE_PROTOCOL.lrs,
-          seeds: ctx.seeds ?? LR_SPIKE_PROTOCOL.seeds,
-          steps: LR_SPIKE_PROTOCOL.steps,
-          spikeAt: LR_SPIKE_PROTOCOL.spikeAt,
+          lrs: [...lrSpike.grid.baseLr],
+          seeds: ctx.seeds ?? [...lrSpike.seeds],
+          steps: lrSpike.protocol.steps,
+          spikeAt: lrSpike.protocol.spikeAt,
         };
     const repeats = ctx.repeats ?? (ctx.quick ? 1 : 3);
     const runs = p.lrs.length * 2 * p.seeds.length;
@@ -93,7 +90,7 @@ export const lrSpikeCase: BenchCase = {
     const threadCounts = [1, 2, 4].filter((t) => t <= Math.max(2, cores));
     result.description =
       `${p.lrs.length} base LR(s) × plain/ρ-clip × ${p.seeds.length} seed(s) = ${runs} runs of ` +
-      `${p.steps} steps (spike ×${LR_SPIKE_PROTOCOL.multiplier} from step ${p.spikeAt}), MLP ` +
+      `${p.steps} steps (spike ×${lrSpike.protocol.multiplier} from step ${p.spikeAt}), MLP ` +
       "64-128-10 ReLU, Adam, batch 64, ρ_a over the whole training split (exact JVP) and test " +
       "accuracy every step. Ours: the lr-spike experiment through runExperiment in a fresh child " +
       "process per invocation (as `ghosts run`), timed from the call to the last finished run " +

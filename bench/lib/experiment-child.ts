@@ -10,13 +10,8 @@ import { pathToFileURL } from "node:url";
 import type * as ArchGridModule from "../../packages/cli/src/experiments/arch-grid.js";
 import type * as JsonModule from "../../packages/cli/src/experiments/framework/json.js";
 import type * as RunnerModule from "../../packages/cli/src/experiments/framework/runner.js";
-import type {
-  JsonObject,
-  JsonValue,
-  PlanOptions,
-} from "../../packages/cli/src/experiments/framework/types.js";
+import type { JsonObject, JsonValue } from "../../packages/cli/src/experiments/framework/types.js";
 import type * as LrSpikeModule from "../../packages/cli/src/experiments/lr-spike.js";
-import type { LrSpikeRun } from "../../packages/cli/src/experiments/lr-spike.js";
 import { type ChildRequest, type ChildResult, withoutTimings } from "./experiment.js";
 
 async function load<T>(dist: string | null, rel: string): Promise<T> {
@@ -42,19 +37,12 @@ async function main(): Promise<void> {
   if (req.experiment === "lr-spike") {
     const { lrSpike } = await load<typeof LrSpikeModule>(req.dist, "experiments/lr-spike");
     const p = req.sizes;
-    def = {
-      ...lrSpike,
-      plan(opts: PlanOptions) {
-        const base = lrSpike.plan({ ...opts, quick: false, seeds: p.seeds });
-        const runs: LrSpikeRun[] = base.runs
-          .filter((r) => p.lrs.includes(r.baseLr))
-          .map((r) => ({ ...r, steps: p.steps, spikeAt: p.spikeAt }));
-        return {
-          config: { ...base.config, lrs: p.lrs, steps: p.steps, spikeAt: p.spikeAt },
-          runs,
-        };
-      },
-    } as unknown as typeof def;
+    def = lrSpike.withSettings({
+      seeds: p.seeds,
+      baseLr: p.lrs,
+      steps: p.steps,
+      spikeAt: p.spikeAt,
+    }) as unknown as typeof def;
   } else {
     const { archGridWith } = await load<typeof ArchGridModule>(req.dist, "experiments/arch-grid");
     def = archGridWith(req.settings) as unknown as typeof def;

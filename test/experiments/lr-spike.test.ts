@@ -7,27 +7,27 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { lrLabel } from "../../packages/cli/src/experiments/framework/format.js";
 import {
   decodeJson,
   type ExperimentOutcome,
   type JsonObject,
   runExperiment,
 } from "../../packages/cli/src/experiments/framework/index.js";
+import { quantilesPerStep, roundSig } from "../../packages/cli/src/experiments/framework/stats.js";
 import {
-  LR_SPIKE_QUICK,
   type LrSpikeResult,
   type LrSpikeRow,
   type LrSpikeSummary,
-  lrLabel,
   lrSpike,
-  lrSpikeVerdict,
-  quantilesPerStep,
-  roundSig,
 } from "../../packages/cli/src/experiments/lr-spike.js";
 import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string })
   .version;
+
+/** The quick protocol, as the plan resolves it. */
+const QUICK = lrSpike.plan({ quick: true, data: { kind: "digits" } }).runs[0];
 
 describe("lr-spike --quick through the runner", () => {
   let out: string;
@@ -59,9 +59,9 @@ describe("lr-spike --quick through the runner", () => {
     expect(file.seeds).toEqual([0]);
     expect(typeof file.durationSeconds).toBe("number");
     const config = file.config as JsonObject;
-    expect(config.lrs).toEqual([1e-4, 1e-3, 1e-2]);
-    expect(config.steps).toBe(LR_SPIKE_QUICK.steps);
-    expect(config.spikeAt).toBe(LR_SPIKE_QUICK.spikeAt);
+    expect((config.grid as JsonObject).baseLr).toEqual([1e-4, 1e-3, 1e-2]);
+    expect((config.protocol as JsonObject).steps).toBe(QUICK.steps);
+    expect((config.protocol as JsonObject).spikeAt).toBe(QUICK.spikeAt);
     const table = file.table as JsonObject[];
     expect(table.map((r) => `${r.lr}/${r.method}`)).toEqual([
       "0.0001/plain",
@@ -78,7 +78,7 @@ describe("lr-spike --quick through the runner", () => {
       expect(r.q25 as number).toBeLessThanOrEqual(r.medianFinalTestAcc as number);
       expect(r.medianFinalTestAcc as number).toBeLessThanOrEqual(r.q75 as number);
     }
-    expect(outcome.summary.curves).toHaveLength(6 * LR_SPIKE_QUICK.steps);
+    expect(outcome.summary.curves).toHaveLength(6 * QUICK.steps);
     for (const f of ["accuracy.svg", "tau-vs-rho.svg"]) {
       expect(existsSync(join(outcome.dir, f)), f).toBe(true);
     }
@@ -86,12 +86,12 @@ describe("lr-spike --quick through the runner", () => {
 
   it("logs τ and ρ_a at every step and evaluates every evalEvery steps", () => {
     const res = runResult("lr1e-2-plain-s0");
-    const n = LR_SPIKE_QUICK.steps;
+    const n = QUICK.steps;
     expect(res.tau).toHaveLength(n);
     expect(res.rhoA).toHaveLength(n);
     expect(res.rhoA.every((x) => x > 0)).toBe(true);
     const evaluated = res.testAcc.flatMap((a, i) => (a === null ? [] : [i]));
-    const every = LR_SPIKE_QUICK.evalEvery;
+    const every = QUICK.evalEvery;
     expect(evaluated).toEqual(Array.from({ length: n / every }, (_, k) => (k + 1) * every - 1));
     expect(res.testAcc[n - 1]).toBeCloseTo(res.finalTestAcc, 4);
   });
@@ -125,7 +125,7 @@ describe("lr-spike --quick through the runner", () => {
     const sentence = outcome.report.verdict.sentence;
     expect(sentence).toMatch(/^Plain Adam at 1e-4 ends at /);
     expect(sentence).toContain(`at 1e-4 ends at ${pct(row(1e-4, "plain").medianFinalTestAcc)}`);
-    expect(sentence).toContain(`at 1e-2 at ${pct(row(1e-2, "plain").medianFinalTestAcc)}`);
+    expect(sentence).toContain(`at 1e-2 ends at ${pct(row(1e-2, "plain").medianFinalTestAcc)}`);
     expect(sentence).toContain(`${pct(row(1e-2, "rho-clip").medianFinalTestAcc)} (1e-2)`);
   });
 });
@@ -160,6 +160,7 @@ describe("lr-spike helpers", () => {
 });
 
 describe("lr-spike verdict", () => {
+  const lrSpikeVerdict = (s: LrSpikeSummary) => lrSpike.report(s).verdict;
   const make = (acc: Record<string, number>): LrSpikeSummary => ({
     table: Object.entries(acc).map(([key, a]) => {
       const [lr, method] = key.split("/");
@@ -206,7 +207,8 @@ describe("lr-spike verdict", () => {
   it("is no when plain Adam survives both spikes, even with ρ-clip fine", () => {
     const v = lrSpikeVerdict(make({ ...claimed, "0.001/plain": 0.93, "0.01/plain": 0.92 }));
     expect(v.reproduced).toBe("no");
-    expect(v.sentence).toContain("not as claimed: at 1e-3 at 93.0%");
+    expect(v.sentence).toContain("plain Adam at 1e-3 ends at 93.0%");
+    expect(v.sentence).toContain("not as claimed: plain Adam at 1e-3 drops");
   });
 
   it("is no when ρ-clip fails", () => {

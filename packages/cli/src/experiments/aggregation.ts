@@ -36,6 +36,8 @@ import {
   radius,
   resultSchemaOf,
 } from "./framework/schemas.js";
+import { quantilesPerStep, roundSig } from "./framework/stats.js";
+import { modelFor as cachedModel } from "./framework/training.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -44,7 +46,6 @@ import {
   type ReportTable,
   type Verdict,
 } from "./framework/types.js";
-import { cachedModel, quantilesPerStep, roundSig } from "./lr-spike.js";
 
 /** One estimator arm: a sample set and an aggregation, or `null` for plain Adam (no clip). */
 export type AggregationEstimator = {

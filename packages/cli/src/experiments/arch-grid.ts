@@ -22,6 +22,8 @@ import { z } from "zod";
 import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
 import { anyNumber, count, fraction, nonNegative, radius } from "./framework/schemas.js";
+import { quantilesPerStep, roundSig } from "./framework/stats.js";
+import { modelFor as cachedModel } from "./framework/training.js";
 import {
   defineExperiment,
   type ExperimentDefinition,
@@ -34,7 +36,6 @@ import {
   type RunContext,
   type Verdict,
 } from "./framework/types.js";
-import { cachedModel, quantilesPerStep, roundSig } from "./lr-spike.js";
 
 /** The three arms: plain Adam, gradient-norm clipping before Adam, ρ-clip after Adam. */
 export type ArchGridMethod = "plain" | "grad-clip" | "rho-clip";

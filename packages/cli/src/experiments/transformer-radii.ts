@@ -33,6 +33,7 @@ import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
 import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
+import { lrLabel } from "./framework/format.js";
 import {
   anyNumber,
   count,
@@ -42,6 +43,8 @@ import {
   radius,
   resultSchemaOf,
 } from "./framework/schemas.js";
+import { quantilesPerStep, roundSig } from "./framework/stats.js";
+import { modelFor as cachedModel } from "./framework/training.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -50,7 +53,6 @@ import {
   type ReportTable,
   type Verdict,
 } from "./framework/types.js";
-import { cachedModel, lrLabel, quantilesPerStep, roundSig } from "./lr-spike.js";
 
 /** The four arms. */
 export type TransformerRadiiMethod = "all-radii" | "output" | "fixed-1x" | "fixed-16x";
