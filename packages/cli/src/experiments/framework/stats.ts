@@ -142,3 +142,15 @@ export function stepCurves<R>(
   }
   return points;
 }
+
+/**
+ * Training loss above which (or a non-finite one) a run counts as diverged, in every
+ * experiment: cross-entropy at chance is ln K ≈ 2.3 for ten classes, so 10 is far past any
+ * training that still learns.
+ */
+export const DIVERGED_LOSS = 10;
+
+/** Whether a (final training) loss means the run diverged: above {@link DIVERGED_LOSS} or not finite. */
+export function diverged(loss: number): boolean {
+  return !(loss <= DIVERGED_LOSS);
+}
