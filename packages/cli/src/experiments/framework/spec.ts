@@ -182,7 +182,6 @@ export function experiment<
   Result extends JsonValue,
   Summary extends JsonObject,
 >(spec: ExperimentSpec<P, G, Result, Summary>): SpecExperiment<P, G, Result, Summary> {
-  checkQuick(spec.id, spec, spec.quick);
   for (const [axis, values] of Object.entries(spec.grid)) {
     if (values.length === 0) {
       throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} has no values`);
@@ -191,6 +190,7 @@ export function experiment<
       throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} is also a setting`);
     }
   }
+  checkQuick(spec.id, spec, spec.quick);
   const def = defineExperiment<CellOf<P, G>, Result, Summary>({
     id: spec.id,
     title: spec.title,
