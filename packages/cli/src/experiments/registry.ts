@@ -1,8 +1,9 @@
 /**
  * Every experiment `ghosts run` knows, by id, in the order `ghosts run all` runs them.
  *
- * To add one: write `src/experiments/<id>.ts` exporting a definition made with
- * `defineExperiment`, import it below and add it to the `registerExperiment` calls.
+ * To add one: write `experiments/<id>.ts` exporting a spec made with `experiment()` (see
+ * `framework/spec.ts` and the README's "Add an experiment"), import it below and add it to
+ * the list at the end.
  * Worker threads import this module to find experiments, so an experiment must be
  * registered here (or in a module passed as `workerImports`) to run with `--jobs > 1`.
  *
