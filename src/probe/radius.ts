@@ -193,7 +193,7 @@ export class RadiusEstimator {
     this.sampleSet = options.sampleSet ?? "train";
     validateSampleSet(this.sampleSet);
     this.aggregate = options.aggregate ?? "max";
-    if (this.aggregate !== "max") {
+    if (typeof this.aggregate === "object") {
       const q = this.aggregate.quantile;
       if (!(q > 0 && q <= 1))
         throw new RangeError(`aggregate quantile must be in (0, 1], got ${q}`);

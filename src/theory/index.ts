@@ -24,7 +24,16 @@ export {
   curvatureRadiusRatio,
   hessianStepScale,
 } from "./hessian.js";
-export { klExact, klQuadratic, klRemainderBound } from "./kl.js";
+export {
+  forwardKl,
+  forwardKlRemainderLeading,
+  klDivergence,
+  klQuadratic,
+  reverseKl,
+  reverseKlRemainderBound,
+  softmax,
+  variance,
+} from "./kl.js";
 export {
   type Aggregate,
   aggregateSpreads,

@@ -16,7 +16,13 @@ export interface Matrix {
 export type Rows = ArrayLike<ArrayLike<number>> | Matrix;
 
 /** How a set of per-sample spreads is reduced to one spread. */
-export type Aggregate = "max" | { quantile: number };
+/**
+ * How per-sample spreads reduce to one: `"max"` (the theory's bound), `{quantile: q}`
+ * (outlier-robust, no guarantee), or `"mean"` (the reference implementation's default for its
+ * output radius; for comparison only: a mean under-states the worst sample, so `π / mean Δ`
+ * is no bound).
+ */
+export type Aggregate = "max" | "mean" | { quantile: number };
 
 /** True when `rows` is the row-major {@link Matrix} form. */
 export function isMatrix(rows: Rows): rows is Matrix {
@@ -170,7 +176,8 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 
 /**
  * Reduces per-sample spreads to one: `"max"` → `max_i Δ_i` (the theory), `{quantile: q}` →
- * {@link quantile}`(Δ, q)` (outlier-robust, no guarantee; `q = 1` equals `"max"`).
+ * {@link quantile}`(Δ, q)` (outlier-robust, no guarantee; `q = 1` equals `"max"`), `"mean"` →
+ * the mean spread (the reference implementation's reduction; no guarantee, for comparison).
  * Throws `RangeError` on an empty input or a spread that is NaN or negative (an overflowed,
  * infinite spread is kept: it is still the largest).
  */
@@ -185,6 +192,15 @@ export function aggregateSpreads(values: ArrayLike<number>, aggregate: Aggregate
     let m = 0;
     for (let i = 0; i < values.length; i++) if (values[i] > m) m = values[i];
     return m;
+  }
+  if (aggregate === "mean") {
+    // Spreads are ≥ 0: sum the halves when the sum itself would overflow.
+    let sum = 0;
+    for (let i = 0; i < values.length; i++) sum += values[i];
+    if (Number.isFinite(sum)) return sum / values.length;
+    let half = 0;
+    for (let i = 0; i < values.length; i++) half += values[i] / 2;
+    return (half / values.length) * 2;
   }
   return quantile(values, aggregate.quantile);
 }

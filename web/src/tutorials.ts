@@ -4,10 +4,10 @@
  * remainder bound (theory only, recomputed as the sliders move).
  */
 import {
-  klExact,
   klQuadratic,
-  klRemainderBound,
   nearestGhost,
+  reverseKl,
+  reverseKlRemainderBound,
   rhoA,
   rhoStarBinary,
   spread,
@@ -155,23 +155,24 @@ function klTutorial(): LiveChart {
     $("kl-t-value").textContent = fmt(t);
     const slopes = a.map((v) => v * scale);
     const d = spread(slopes);
-    const exact = klExact(z, slopes, t);
+    const exact = reverseKl(z, slopes, t);
     const quad = klQuadratic(z, slopes, t);
     $("kl-exact").textContent = fmt(exact);
     $("kl-quadratic").textContent = fmt(quad);
     $("kl-error").textContent = fmt(Math.abs(exact - quad));
-    $("kl-bound").textContent = fmt(klRemainderBound(d, t));
-    $("kl-holds").textContent = Math.abs(exact - quad) <= klRemainderBound(d, t) ? "yes" : "no";
+    $("kl-bound").textContent = fmt(reverseKlRemainderBound(t, d));
+    $("kl-holds").textContent =
+      Math.abs(exact - quad) <= reverseKlRemainderBound(t, d) ? "yes" : "no";
     const rows: object[] = [];
     for (let i = 0; i <= 80; i++) {
       const s = 10 ** (-2 + (i / 80) * 3);
-      const e = klExact(z, slopes, s);
+      const e = reverseKl(z, slopes, s);
       const q = klQuadratic(z, slopes, s);
       rows.push({ t: s, value: e, curve: "KL exact" });
       rows.push({ t: s, value: q, curve: "quadratic (t²/2)·Var" });
       if (Math.abs(e - q) > 0)
         rows.push({ t: s, value: Math.abs(e - q), curve: "|exact − quadratic|" });
-      rows.push({ t: s, value: klRemainderBound(d, s), curve: "bound |t|³Δ³/(36√3)" });
+      rows.push({ t: s, value: reverseKlRemainderBound(s, d), curve: "bound |t|³Δ³/(36√3)" });
     }
     chart.set(rows);
   };

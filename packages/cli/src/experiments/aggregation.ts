@@ -201,7 +201,7 @@ export function describeEstimator(e: {
   aggregate: Aggregate;
 }): string {
   if (e.sampleSet === null) return "no radius (plain Adam)";
-  const agg = e.aggregate === "max" ? "max" : `q${e.aggregate.quantile}`;
+  const agg = typeof e.aggregate === "string" ? e.aggregate : `q${e.aggregate.quantile}`;
   return `${sampleSetName(e.sampleSet)}, ${agg}`;
 }
 

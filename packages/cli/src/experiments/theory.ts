@@ -23,10 +23,10 @@ import { directionalLogitDerivatives } from "softmax-ghosts/probe";
 import {
   binaryRadiusScale,
   hessianStepScale,
-  klExact,
   klQuadratic,
-  klRemainderBound,
   nearestGhost,
+  reverseKl,
+  reverseKlRemainderBound,
   spread,
 } from "softmax-ghosts/theory";
 import { train } from "softmax-ghosts/train";
@@ -165,8 +165,8 @@ export function klCases(
     const rhoA = Math.PI / d;
     const r = extremal ? logUniform(opts.rMin, 1) : logUniform(opts.rMin, opts.rMax);
     const t = (rng.uniform() < 0.5 ? -1 : 1) * r * rhoA;
-    const remainder = Math.abs(klExact(z, a, t) - klQuadratic(z, a, t));
-    const bound = klRemainderBound(d, t);
+    const remainder = Math.abs(reverseKl(z, a, t) - klQuadratic(z, a, t));
+    const bound = reverseKlRemainderBound(t, d);
     out.push({ k: z.length, r, remainder, bound, ratio: remainder / bound, extremal });
   }
   return out;
