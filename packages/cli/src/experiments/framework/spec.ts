@@ -54,7 +54,8 @@ export type CellOf<P extends JsonObject, G extends Axes, L extends JsonObject = 
 
 /**
  * Settings `--quick` (or a data kind, see {@link ExperimentSpec.byData}) replaces: any
- * protocol value, any axis' values, the seeds, and linked settings per axis value.
+ * protocol value, any axis' values, the seeds, and linked settings per axis value (merged
+ * over them). `seeds` and `linked` are therefore no names for protocol settings.
  */
 export type QuickOf<P extends JsonObject, G extends Axes, L extends JsonObject = NoLinked> = {
   seeds?: readonly number[];
