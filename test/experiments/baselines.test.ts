@@ -29,7 +29,12 @@ describe("baselines --quick (through the runner)", () => {
     const { file, summary } = outcome;
     expect(file.seeds).toEqual([0]);
     expect(file.durationSeconds).toBeGreaterThan(0);
-    expect(Object.keys(file.config.settings as object)).toEqual(["spike", "natural"]);
+    expect(file.config).toMatchObject({
+      linked: {
+        axis: "setting",
+        values: { spike: { model: "mlp-ln", steps: 30 }, natural: { epochs: 1, batchSize: 64 } },
+      },
+    });
     const methods = (setting: string) =>
       summary.table.filter((r) => r.setting === setting).map((r) => r.method);
     const common = [
@@ -99,6 +104,28 @@ describe("baselines --quick (through the runner)", () => {
 });
 
 describe("baselines: plan and tuning", () => {
+  it("plans the committed full-scale runs: 24 per seed, the spike setting's grid twice", () => {
+    const { runs } = baselines.plan({ quick: false, data: { kind: "digits" } });
+    expect(runs.length).toBe(5 * 24);
+    const keys = runs.filter((r) => r.seed === 0).map((r) => baselines.runKey(r));
+    expect(keys.filter((k) => k.startsWith("spike-grid"))).toHaveLength(10);
+    expect(keys.filter((k) => k.startsWith("spike-") && !k.startsWith("spike-grid"))).toEqual([
+      "spike-grad-clip-lr0.015-spike-s0",
+      "spike-armijo-lr0.015-spike-s0",
+      "spike-polyak-lr0.015-spike-s0",
+      "spike-rho-clip-lr0.015-spike-s0",
+    ]);
+    expect(keys.filter((k) => k.startsWith("natural-"))).toEqual([
+      ...[0.005, 0.02, 0.05, 0.2, 0.5, 2].map((lr) => `natural-grid-lr${lr}-s0`),
+      "natural-grad-clip-lr2-s0",
+      "natural-armijo-lr2-s0",
+      "natural-polyak-lr2-s0",
+      "natural-rho-set-auto-s0",
+    ]);
+    const natural = runs.find((r) => r.setting === "natural")!;
+    expect(natural).toMatchObject({ model: "resnet-small", optimizer: "momentum", epochs: 10 });
+  });
+
   it("runs on the embedded digits only", () => {
     expect(() =>
       baselines.plan({ quick: true, data: { kind: "csv", path: "x.csv", standardize: false } }),

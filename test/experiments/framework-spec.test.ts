@@ -115,7 +115,7 @@ describe("experiment(): the plan", () => {
       { steps: 4, lr: 0.1, arch: "b", method: "y", seed: 1 },
     ]);
     expect(v.protocol.steps).toBe(4);
-    expect(() => toy().withSettings({ nope: 1 } as never)).toThrow(/quick\.nope/);
+    expect(() => toy().withSettings({ nope: 1 } as never)).toThrow(/withSettings\.nope/);
   });
 });
 

@@ -3,13 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDataLoader } from "../../packages/cli/src/experiments/framework/data.js";
+import { pct } from "../../packages/cli/src/experiments/framework/format.js";
 import {
   type ExperimentOutcome,
   runExperiment,
 } from "../../packages/cli/src/experiments/framework/runner.js";
 import {
-  CIFAR10_SETTING,
-  DIGITS_SETTING,
+  CIFAR10_FIXED_LRS,
+  DIGITS_FIXED_LRS,
   digestHistory,
   type NaturalSummary,
   naturalInstability,
@@ -34,15 +35,12 @@ describe("natural-instability --quick (through the runner)", () => {
     expect(file.seeds).toEqual([0]);
     expect(file.durationSeconds).toBeGreaterThan(0);
     expect(file.config).toMatchObject({
-      setting: "digits",
-      model: "resnet-small",
-      fixedLrs: DIGITS_SETTING.fixedLrs,
-      rTargets: [0.5, 1, 2, 4],
-      momentum: 0.9,
-      sampleSet: "batch",
+      protocol: { setting: "digits", model: "resnet-small", momentum: 0.9, batchSize: 64 },
+      grid: { lr: [...DIGITS_FIXED_LRS, null], rTarget: [0.5, 1, 2, 4, null] },
+      describe: { sampleSet: "batch" },
     });
     expect(summary.table.map((r) => r.method)).toEqual([
-      ...DIGITS_SETTING.fixedLrs.map((lr) => `fixed η=${lr}`),
+      ...DIGITS_FIXED_LRS.map((lr) => `fixed η=${lr}`),
       "ρ-set r=0.5",
       "ρ-set r=1",
       "ρ-set r=2",
@@ -64,16 +62,16 @@ describe("natural-instability --quick (through the runner)", () => {
     // the verdict (its rule: test/experiments/verdicts.test.ts) quotes this run's numbers
     const fixed = summary.table.filter((r) => r.kind === "fixed" && r.bnInit === "batch");
     const bestFixed = Math.max(...fixed.map((r) => r.medianFinalTestAcc));
-    expect(outcome.report.verdict.sentence).toContain(
-      `vs best fixed ${(100 * bestFixed).toFixed(1)}%`,
-    );
+    expect(outcome.report.verdict.sentence).toContain(`vs best fixed ${pct(bestFixed)}`);
+    // one seed: the accuracy cell is the median alone, no degenerate IQR
+    expect(outcome.report.tables[0]!.rows[0]![1]).toBe(pct(summary.table[0]!.medianFinalTestAcc));
   });
 
   it("the most aggressive fixed η steps past r = 1; ρ-set's r equals its target", () => {
     const { table, rhoSetMaxRelDeviation } = outcome.summary;
-    const aggressive = table.find((r) => r.lr === Math.max(...DIGITS_SETTING.fixedLrs))!;
+    const aggressive = table.find((r) => r.lr === Math.max(...DIGITS_FIXED_LRS))!;
     expect(aggressive.medianMaxR!).toBeGreaterThan(1);
-    const safe = table.find((r) => r.lr === Math.min(...DIGITS_SETTING.fixedLrs))!;
+    const safe = table.find((r) => r.lr === Math.min(...DIGITS_FIXED_LRS))!;
     expect(safe.medianMaxR!).toBeLessThan(aggressive.medianMaxR!);
     for (const row of table.filter((r) => r.kind === "rho-set")) {
       expect(row.medianMaxR! / row.rTarget!).toBeCloseTo(1, 5);
@@ -112,8 +110,38 @@ describe("digestHistory", () => {
   });
 });
 
+describe("plans per data kind", () => {
+  const plan = (data: Parameters<typeof naturalInstability.plan>[0]["data"], quick = false) =>
+    naturalInstability.plan({ quick, data });
+
+  it("digits: five seeds of the nine arms, the committed runs' keys", () => {
+    const { runs } = plan({ kind: "digits" });
+    expect(runs.length).toBe(5 * 9);
+    const keys = runs.filter((r) => r.seed === 0).map((r) => naturalInstability.runKey(r));
+    expect(keys).toEqual([
+      ...DIGITS_FIXED_LRS.map((lr) => `digits-lr${lr}-s0`),
+      ...[0.5, 1, 2, 4].map((r) => `digits-rho${r}-s0`),
+      "digits-rho1-bn01-s0",
+    ]);
+    expect(runs.every((r) => r.model === "resnet-small" && r.trainSubset === null)).toBe(true);
+  });
+
+  it("a CSV of images runs the digits protocol under its own name", () => {
+    const { runs } = plan({ kind: "csv", path: "x.csv", standardize: false });
+    expect(runs.length).toBe(5 * 9);
+    expect(runs.every((r) => r.setting === "csv" && r.model === "resnet-small")).toBe(true);
+    expect(naturalInstability.runKey(runs[0]!)).toBe("csv-lr0.005-s0");
+  });
+
+  it("--quick: one seed, a 128-image subset, batch 64, two epochs", () => {
+    const { runs } = plan({ kind: "digits" }, true);
+    expect(runs.length).toBe(9);
+    expect(runs[0]).toMatchObject({ trainSubset: 128, testSubset: null, batchSize: 64, epochs: 2 });
+  });
+});
+
 describe("CIFAR-10 through the framework's data hook", () => {
-  it("is registered by the experiment module: a generated folder loads, channel-normalised", () => {
+  it("is read by default (worker threads too): a generated folder loads, channel-normalised", () => {
     const dir = join(out, "cifar");
     mkdirSync(dir);
     [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].forEach((name, f) => {
@@ -136,10 +164,23 @@ describe("CIFAR-10 through the framework's data hook", () => {
 
   it("plans ResNet-18 with the paper's learning rates for --data cifar10:DIR", () => {
     const plan = naturalInstability.plan({ quick: false, data: { kind: "cifar10", dir: "/x" } });
-    expect(plan.config).toMatchObject({ model: "resnet18", fixedLrs: [0.005, 0.01, 0.1, 0.5] });
+    expect(plan.config).toMatchObject({
+      protocol: { setting: "cifar10", model: "resnet18" },
+      grid: { lr: [...CIFAR10_FIXED_LRS, null] },
+    });
     expect(plan.runs.length).toBe(5 * 9);
-    expect(
-      plan.runs.every((r) => r.model === "resnet18" && r.epochs === CIFAR10_SETTING.epochs),
-    ).toBe(true);
+    expect(plan.runs.every((r) => r.model === "resnet18" && r.epochs === 10)).toBe(true);
+    expect(plan.runs.filter((r) => r.method === "fixed").map((r) => r.lr)).toEqual(
+      CIFAR10_FIXED_LRS.flatMap((lr) => [lr, lr, lr, lr, lr]),
+    );
+    // --quick on CIFAR-10: what fits jax-js's 4 GiB wasm memory
+    const quick = naturalInstability.plan({ quick: true, data: { kind: "cifar10", dir: "/x" } });
+    expect(quick.runs[0]).toMatchObject({
+      model: "resnet18",
+      trainSubset: 64,
+      testSubset: 64,
+      batchSize: 16,
+      epochs: 1,
+    });
   });
 });

@@ -9,22 +9,33 @@ import {
   DataError,
   type Dataset,
   fitStandardizer,
+  loadCifar10,
   loadCsv,
   loadDigits,
   stratifiedSplit,
 } from "softmax-ghosts/data";
 import { encodeJson } from "./json.js";
-import { type DataSpec, type DataSplit, ExperimentInputError } from "./types.js";
+import type { DataSpec, DataSplit } from "./types.js";
 
 /** Reads the CIFAR-10 data set from a folder (see {@link registerCifar10Loader}). */
 export type Cifar10Loader = (dir: string) => DataSplit;
 
-let cifar10Loader: Cifar10Loader | null = null;
+/**
+ * CIFAR-10 from its binary batches, channel-normalised with training-set statistics (the
+ * usual preprocessing of the CIFAR ResNet recipes). The default, so every thread that
+ * loads data — worker threads included — reads CIFAR-10 the same way.
+ */
+const readCifar10: Cifar10Loader = (dir) => {
+  const { train, test } = loadCifar10(dir, { normalize: "per-channel" });
+  return { train, test };
+};
+
+let cifar10Loader: Cifar10Loader = readCifar10;
 
 /**
- * Installs the reader of `{kind: "cifar10", dir}` data. Call it at module scope of the
- * module that provides it (imported by the registry), so worker threads — which import the
- * registry — get it too.
+ * Replaces the reader of `{kind: "cifar10", dir}` data (default: channel-normalised
+ * `loadCifar10`). Call it at module scope of a module the registry imports, so worker
+ * threads — which import the registry — get it too.
  */
 export function registerCifar10Loader(loader: Cifar10Loader): void {
   cifar10Loader = loader;
@@ -67,11 +78,6 @@ export function createDataLoader(): DataLoader {
           set = loadCsv(spec.path, { labelColumn: spec.labelColumn, delimiter: spec.delimiter });
           break;
         case "cifar10":
-          if (cifar10Loader === null) {
-            throw new ExperimentInputError(
-              "CIFAR-10 data is not available: no CIFAR-10 loader is registered",
-            );
-          }
           set = cifar10Loader(spec.dir);
           break;
         default:

@@ -21,23 +21,46 @@ import {
   ExperimentInputError,
   type FigureSpec,
   type JsonObject,
-  type JsonPrimitive,
   type JsonValue,
   type ReportTable,
   type RunContext,
   type Verdict,
 } from "./types.js";
 
-/** The axes of a grid: a name and its values each (every combination is run). */
-export type Axes = { readonly [axis: string]: readonly JsonPrimitive[] };
+/**
+ * The axes of a grid: a name and its values each (every combination is run). Values are
+ * JSON: usually numbers or strings, an object where a setting is one (e.g. a spike's
+ * `{multiplier, at}` or `null` for none).
+ */
+export type Axes = { readonly [axis: string]: readonly JsonValue[] };
+
+/** No linked settings (see {@link Linked}). */
+export type NoLinked = Record<never, never>;
+
+/**
+ * Settings that follow from the value of one axis: `values[String(v)]` is part of every cell
+ * whose `axis` is `v` (so of its run spec and run key's inputs), e.g. the model, optimizer
+ * and step count of each of an experiment's two settings.
+ */
+export type Linked<G extends Axes, L extends JsonObject> = {
+  axis: keyof G & string;
+  values: { readonly [value: string]: L };
+};
 
 /** One point of the grid with the protocol and a seed: the run spec every function sees. */
-export type CellOf<P extends JsonObject, G extends Axes> = P & {
+export type CellOf<P extends JsonObject, G extends Axes, L extends JsonObject = NoLinked> = P & {
   -readonly [K in keyof G]: G[K][number];
-} & { seed: number };
+} & L & { seed: number };
 
-/** Settings `--quick` replaces: any protocol value, any axis' values, the seeds. */
-export type QuickOf<P extends JsonObject, G extends Axes> = { seeds?: readonly number[] } & {
+/**
+ * Settings `--quick` (or a data kind, see {@link ExperimentSpec.byData}) replaces: any
+ * protocol value, any axis' values, the seeds, and linked settings per axis value (merged
+ * over them). `seeds` and `linked` are therefore no names for protocol settings.
+ */
+export type QuickOf<P extends JsonObject, G extends Axes, L extends JsonObject = NoLinked> = {
+  seeds?: readonly number[];
+  linked?: { readonly [value: string]: Partial<L> };
+} & {
   [K in keyof P]?: P[K];
 } & { [K in keyof G]?: readonly G[K][number][] };
 
@@ -50,6 +73,14 @@ export type Setup<P extends JsonObject, G extends Axes> = {
   data: DataSpec;
 };
 
+/** The settings of one kind of data: overrides of the full protocol and of `--quick`'s. */
+export type DataSettings<P extends JsonObject, G extends Axes, L extends JsonObject = NoLinked> = {
+  /** Replace the spec's protocol values, axes and seeds for this data. */
+  settings?: QuickOf<P, G, L>;
+  /** Applied after the spec's `quick` under `--quick` for this data. */
+  quick?: QuickOf<P, G, L>;
+};
+
 /** A result with the cell it was computed for. */
 export type RunOutcome<Cell, Result> = { cell: Cell; result: Result };
 
@@ -59,6 +90,7 @@ export type ExperimentSpec<
   G extends Axes,
   Result extends JsonValue,
   Summary extends JsonObject,
+  L extends JsonObject = NoLinked,
 > = {
   /** Identifier on the command line and the results folder: `[a-z0-9][a-z0-9-]*`. */
   id: string;
@@ -72,24 +104,31 @@ export type ExperimentSpec<
   /** The seeds of the full protocol. */
   seeds: readonly number[];
   /** What `--quick` changes: fewer seeds, steps, grid points, a data subset. */
-  quick: QuickOf<P, G>;
+  quick: QuickOf<P, G, L>;
   /**
    * Settings that are not part of a run spec but describe the protocol (written to the
    * summary's config for the report), e.g. the optimizer's name when it is not an axis.
    */
   describe?: JsonObject;
+  /** Settings that follow from one axis' value, part of every cell (see {@link Linked}). */
+  linked?: Linked<G, L>;
+  /**
+   * Settings per kind of data (`--data`), applied over the protocol and grid before
+   * `--quick`: e.g. another model and learning rates for CIFAR-10 than for the digits.
+   */
+  byData?: { readonly [K in DataSpec["kind"]]?: DataSettings<P, G, L> };
   /** Grid points to leave out (e.g. combinations that make no sense). */
-  include?: (cell: CellOf<P, G>) => boolean;
+  include?: (cell: CellOf<P, G, L>) => boolean;
   /** Checks the resolved setup against the data before anything runs (bad input: throw `ExperimentInputError`). */
   validate?: (setup: Setup<P, G>) => void;
   /** Stable, file-system-safe (`[A-Za-z0-9][A-Za-z0-9._=-]*`), unique key of a run. */
-  runKey: (cell: CellOf<P, G>) => string;
+  runKey: (cell: CellOf<P, G, L>) => string;
   /** Shape and ranges of a result: checked on every fresh and cached run file. */
   resultSchema: ZodType<Result>;
   /** One run (use `trainRun` from `framework/training.ts` for training runs). */
-  run: (cell: CellOf<P, G>, ctx: RunContext) => Promise<Result>;
+  run: (cell: CellOf<P, G, L>, ctx: RunContext) => Promise<Result>;
   /** Aggregates the results (in plan order); pure. */
-  summarize: (outcomes: RunOutcome<CellOf<P, G>, Result>[], setup: Setup<P, G>) => Summary;
+  summarize: (outcomes: RunOutcome<CellOf<P, G, L>, Result>[], setup: Setup<P, G>) => Summary;
   /** The report's tables; pure in the summary. */
   tables: (summary: Summary) => ReportTable[];
   /** The figures; pure in the summary. */
@@ -103,55 +142,135 @@ export type ExperimentSpec<
   verdict?: (summary: Summary) => Verdict;
 };
 
-function checkQuick(id: string, spec: { protocol: JsonObject; grid: Axes }, quick: object): void {
+type SpecSettings<P extends JsonObject, G extends Axes, L extends JsonObject> = {
+  id: string;
+  protocol: P;
+  grid: G;
+  linked?: Linked<G, L>;
+};
+
+function checkQuick<P extends JsonObject, G extends Axes, L extends JsonObject>(
+  spec: SpecSettings<P, G, L>,
+  quick: object,
+  what = "quick",
+): void {
+  const id = spec.id;
   for (const [k, v] of Object.entries(quick)) {
     if (k === "seeds") continue;
-    if (k in spec.grid) {
+    if (k === "linked") {
+      const linked = spec.linked;
+      if (linked === undefined) {
+        throw new ExperimentDefinitionError(`${id}: ${what}.linked but the spec links no settings`);
+      }
+      for (const [value, fields] of Object.entries(v as object)) {
+        const known = linked.values[value];
+        if (known === undefined) {
+          throw new ExperimentDefinitionError(
+            `${id}: ${what}.linked.${value} is not a value of axis ${linked.axis}`,
+          );
+        }
+        for (const f of Object.keys(fields as object)) {
+          if (!(f in known)) {
+            throw new ExperimentDefinitionError(
+              `${id}: ${what}.linked.${value}.${f} is not a linked setting`,
+            );
+          }
+        }
+      }
+    } else if (k in spec.grid) {
       if (!Array.isArray(v) || v.length === 0) {
-        throw new ExperimentDefinitionError(`${id}: quick.${k} must be a non-empty list of values`);
+        throw new ExperimentDefinitionError(
+          `${id}: ${what}.${k} must be a non-empty list of values`,
+        );
       }
     } else if (!(k in spec.protocol)) {
       throw new ExperimentDefinitionError(
-        `${id}: quick.${k} is neither a protocol setting nor a grid axis`,
+        `${id}: ${what}.${k} is neither a protocol setting nor a grid axis`,
       );
     }
   }
 }
 
-/** Resolves the setup of an invocation: quick overrides, then `--seeds`. */
-function resolveSetup<P extends JsonObject, G extends Axes>(
-  spec: { id: string; protocol: P; grid: G; seeds: readonly number[]; quick: QuickOf<P, G> },
-  opts: { quick: boolean; seeds?: number[]; data: DataSpec },
-): Setup<P, G> {
-  const over = (opts.quick ? spec.quick : {}) as Record<string, unknown>;
-  const protocol = { ...spec.protocol };
-  const grid: Record<string, JsonPrimitive[]> = {};
-  for (const [axis, values] of Object.entries(spec.grid)) {
-    grid[axis] = [...((over[axis] as readonly JsonPrimitive[] | undefined) ?? values)];
+/** Every linked axis value has its settings, and no linked setting is also a setting or an axis. */
+function checkLinked<P extends JsonObject, G extends Axes, L extends JsonObject>(
+  spec: SpecSettings<P, G, L>,
+): void {
+  const linked = spec.linked;
+  if (linked === undefined) return;
+  const values = spec.grid[linked.axis];
+  if (values === undefined) {
+    throw new ExperimentDefinitionError(`${spec.id}: linked axis ${linked.axis} is not an axis`);
   }
-  for (const [k, v] of Object.entries(over)) {
-    if (k !== "seeds" && !(k in spec.grid)) (protocol as Record<string, unknown>)[k] = v;
+  for (const v of values) {
+    const fields = linked.values[String(v)];
+    if (fields === undefined) {
+      throw new ExperimentDefinitionError(
+        `${spec.id}: no linked settings for ${linked.axis} = ${String(v)}`,
+      );
+    }
+    for (const f of Object.keys(fields)) {
+      if (f in spec.protocol || f in spec.grid || f === "seed") {
+        throw new ExperimentDefinitionError(
+          `${spec.id}: linked setting ${f} is also a setting or an axis`,
+        );
+      }
+    }
   }
-  const seeds = [...(opts.seeds ?? (over.seeds as readonly number[] | undefined) ?? spec.seeds)];
-  if (seeds.length === 0) throw new ExperimentInputError(`${spec.id} needs at least one seed`);
+}
+
+/** The settings after override layers (later layers win), before `--seeds`. */
+type Resolved<P extends JsonObject, G extends Axes, L extends JsonObject> = {
+  protocol: P;
+  grid: Setup<P, G>["grid"];
+  seeds: readonly number[];
+  linked: Linked<G, L> | undefined;
+};
+
+function applyLayers<P extends JsonObject, G extends Axes, L extends JsonObject>(
+  spec: SpecSettings<P, G, L> & { seeds: readonly number[] },
+  layers: readonly (QuickOf<P, G, L> | undefined)[],
+): Resolved<P, G, L> {
+  const protocol: Record<string, unknown> = { ...spec.protocol };
+  const grid: Record<string, JsonValue[]> = {};
+  for (const [axis, values] of Object.entries(spec.grid)) grid[axis] = [...values];
+  let seeds = spec.seeds;
+  const linkedValues: Record<string, L> = { ...spec.linked?.values };
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    for (const [k, v] of Object.entries(layer as Record<string, unknown>)) {
+      if (k === "seeds") seeds = v as readonly number[];
+      else if (k === "linked") {
+        for (const [value, fields] of Object.entries(v as Record<string, Partial<L>>)) {
+          linkedValues[value] = { ...linkedValues[value], ...fields } as L;
+        }
+      } else if (k in spec.grid) grid[k] = [...(v as readonly JsonValue[])];
+      else protocol[k] = v;
+    }
+  }
   return {
-    protocol,
+    protocol: protocol as P,
     grid: grid as Setup<P, G>["grid"],
     seeds,
-    quick: opts.quick,
-    data: opts.data,
+    linked:
+      spec.linked === undefined ? undefined : { axis: spec.linked.axis, values: linkedValues },
   };
 }
 
 /** Every combination of the grid's values, first axis outermost, then the seeds. */
-function expand<P extends JsonObject, G extends Axes>(setup: Setup<P, G>): CellOf<P, G>[] {
-  let points: Record<string, JsonPrimitive>[] = [{}];
-  for (const [axis, values] of Object.entries(setup.grid) as [string, JsonPrimitive[]][]) {
+function expand<P extends JsonObject, G extends Axes, L extends JsonObject>(
+  setup: Setup<P, G>,
+  linked: Linked<G, L> | undefined,
+): CellOf<P, G, L>[] {
+  let points: Record<string, JsonValue>[] = [{}];
+  for (const [axis, values] of Object.entries(setup.grid) as [string, JsonValue[]][]) {
     points = points.flatMap((p) => values.map((v) => ({ ...p, [axis]: v })));
   }
-  return points.flatMap((p) =>
-    setup.seeds.map((seed) => ({ ...setup.protocol, ...p, seed }) as CellOf<P, G>),
-  );
+  return points.flatMap((p) => {
+    const extra = linked === undefined ? {} : linked.values[String(p[linked.axis])];
+    return setup.seeds.map(
+      (seed) => ({ ...setup.protocol, ...p, ...extra, seed }) as CellOf<P, G, L>,
+    );
+  });
 }
 
 /** The definition made from a spec, with the spec's settings and a way to vary them. */
@@ -160,7 +279,8 @@ export type SpecExperiment<
   G extends Axes,
   Result extends JsonValue,
   Summary extends JsonObject,
-> = ExperimentDefinition<CellOf<P, G>, Result, Summary> & {
+  L extends JsonObject = NoLinked,
+> = ExperimentDefinition<CellOf<P, G, L>, Result, Summary> & {
   /** The full protocol, grid and seeds (before `--quick`). */
   readonly protocol: P;
   readonly grid: G;
@@ -169,7 +289,7 @@ export type SpecExperiment<
    * The same experiment with other full-protocol settings (as `quick` overrides are given),
    * e.g. a benchmark's smaller grid. Run keys, summaries and reports work unchanged.
    */
-  withSettings(overrides: QuickOf<P, G>): SpecExperiment<P, G, Result, Summary>;
+  withSettings(overrides: QuickOf<P, G, L>): SpecExperiment<P, G, Result, Summary, L>;
 };
 
 /**
@@ -181,7 +301,8 @@ export function experiment<
   G extends Axes,
   Result extends JsonValue,
   Summary extends JsonObject,
->(spec: ExperimentSpec<P, G, Result, Summary>): SpecExperiment<P, G, Result, Summary> {
+  L extends JsonObject = NoLinked,
+>(spec: ExperimentSpec<P, G, Result, Summary, L>): SpecExperiment<P, G, Result, Summary, L> {
   for (const [axis, values] of Object.entries(spec.grid)) {
     if (values.length === 0) {
       throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} has no values`);
@@ -190,19 +311,36 @@ export function experiment<
       throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} is also a setting`);
     }
   }
-  checkQuick(spec.id, spec, spec.quick);
-  const def = defineExperiment<CellOf<P, G>, Result, Summary>({
+  checkLinked(spec);
+  checkQuick(spec, spec.quick);
+  for (const [kind, s] of Object.entries(spec.byData ?? {})) {
+    checkQuick(spec, s?.settings ?? {}, `byData.${kind}.settings`);
+    checkQuick(spec, s?.quick ?? {}, `byData.${kind}.quick`);
+  }
+  const def = defineExperiment<CellOf<P, G, L>, Result, Summary>({
     id: spec.id,
     title: spec.title,
     claim: spec.claim,
     plan(opts) {
-      const setup = resolveSetup(spec, opts);
+      const forData = spec.byData?.[opts.data.kind];
+      const quick = opts.quick ? [spec.quick, forData?.quick] : [];
+      const resolved = applyLayers(spec, [forData?.settings, ...quick]);
+      const seeds = [...(opts.seeds ?? resolved.seeds)];
+      if (seeds.length === 0) throw new ExperimentInputError(`${spec.id} needs at least one seed`);
+      const setup: Setup<P, G> = {
+        protocol: resolved.protocol,
+        grid: resolved.grid,
+        seeds,
+        quick: opts.quick,
+        data: opts.data,
+      };
       spec.validate?.(setup);
-      const runs = expand(setup).filter((c) => spec.include?.(c) ?? true);
+      const runs = expand(setup, resolved.linked).filter((c) => spec.include?.(c) ?? true);
       const config: JsonObject = {
         seeds: setup.seeds,
         grid: setup.grid as JsonObject,
         protocol: setup.protocol,
+        ...(resolved.linked === undefined ? {} : { linked: resolved.linked as JsonObject }),
         quick: setup.quick,
         data: setup.data as JsonObject,
         ...(spec.describe === undefined ? {} : { describe: spec.describe }),
@@ -230,19 +368,18 @@ export function experiment<
     grid: spec.grid,
     seeds: spec.seeds,
     withSettings(overrides) {
-      checkQuick(spec.id, spec, overrides);
-      const setup = resolveSetup({ ...spec, quick: overrides }, { quick: true, data: DIGITS });
+      checkQuick(spec, overrides, "withSettings");
+      const resolved = applyLayers(spec, [overrides]);
       return experiment({
         ...spec,
-        protocol: setup.protocol,
-        grid: setup.grid as unknown as G,
-        seeds: setup.seeds,
+        protocol: resolved.protocol,
+        grid: resolved.grid as unknown as G,
+        seeds: resolved.seeds,
+        ...(resolved.linked === undefined ? {} : { linked: resolved.linked }),
       });
     },
   };
 }
-
-const DIGITS: DataSpec = { kind: "digits" };
 
 /**
  * The setup recorded in a plan's config (the runner hands `summarize` the config as it is

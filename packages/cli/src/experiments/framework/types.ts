@@ -34,8 +34,8 @@ export type VegaLiteSpec = TopLevelSpec;
  * - `csv`: a numeric CSV file (see `loadCsv`); `standardize` z-scores the features with
  *   mean and standard deviation fitted on the training split only; `labelColumn` as in
  *   `loadCsv` (default: the last column); `delimiter` as in `loadCsv` (default: detected).
- * - `cifar10`: the CIFAR-10 binary batches in `dir`, read by the loader registered with
- *   `registerCifar10Loader` (the set comes with its own train/test split).
+ * - `cifar10`: the CIFAR-10 binary batches in `dir`, channel-normalised (another reader can
+ *   be installed with `registerCifar10Loader`); the set comes with its own train/test split.
  */
 export type DataSpec =
   | { kind: "digits" }
