@@ -23,6 +23,7 @@ import {
   type JsonObject,
   type JsonPrimitive,
   type JsonValue,
+  type PlanOptions,
   type ReportTable,
   type RunContext,
   type Verdict,
@@ -118,6 +119,17 @@ function checkQuick(id: string, spec: { protocol: JsonObject; grid: Axes }, quic
   }
 }
 
+function checkGrid(id: string, spec: { protocol: JsonObject; grid: Axes }): void {
+  for (const [axis, values] of Object.entries(spec.grid)) {
+    if (values.length === 0) {
+      throw new ExperimentDefinitionError(`${id}: grid axis ${axis} has no values`);
+    }
+    if (axis in spec.protocol || axis === "seed") {
+      throw new ExperimentDefinitionError(`${id}: grid axis ${axis} is also a setting`);
+    }
+  }
+}
+
 /** Resolves the setup of an invocation: quick overrides, then `--seeds`. */
 function resolveSetup<P extends JsonObject, G extends Axes>(
   spec: { id: string; protocol: P; grid: G; seeds: readonly number[]; quick: QuickOf<P, G> },
@@ -183,14 +195,7 @@ export function experiment<
   Summary extends JsonObject,
 >(spec: ExperimentSpec<P, G, Result, Summary>): SpecExperiment<P, G, Result, Summary> {
   checkQuick(spec.id, spec, spec.quick);
-  for (const [axis, values] of Object.entries(spec.grid)) {
-    if (values.length === 0) {
-      throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} has no values`);
-    }
-    if (axis in spec.protocol || axis === "seed") {
-      throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} is also a setting`);
-    }
-  }
+  checkGrid(spec.id, spec);
   const def = defineExperiment<CellOf<P, G>, Result, Summary>({
     id: spec.id,
     title: spec.title,
@@ -256,4 +261,143 @@ function setupFromConfig<P extends JsonObject, G extends Axes>(config: JsonObjec
     quick: config.quick === true,
     data: config.data as DataSpec,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Experiments in parts: several kinds of run, each with its own protocol and grid
+
+/**
+ * One kind of run of an experiment in parts (see {@link experimentInParts}): its own
+ * protocol, grid and quick overrides; the seeds are the experiment's.
+ */
+export type Part<P extends JsonObject, G extends Axes> = {
+  protocol: P;
+  grid: G;
+  /** What `--quick` changes in this part (protocol values, axis values). */
+  quick: Omit<QuickOf<P, G>, "seeds">;
+};
+
+/** A part, typed (an identity: it lets the protocol and grid types be inferred). */
+export function part<P extends JsonObject, G extends Axes>(p: Part<P, G>): Part<P, G> {
+  return p;
+}
+
+/** The parts of an experiment by name (the name is the `part` field of its cells). */
+export type Parts = { [name: string]: { protocol: JsonObject; grid: Axes; quick: object } };
+
+/** A cell of an experiment in parts: `{part} ∪ protocol ∪ grid point ∪ {seed}` of one part. */
+export type CellOfParts<S extends Parts> = {
+  [K in keyof S & string]: S[K] extends Part<infer P, infer G> ? { part: K } & CellOf<P, G> : never;
+}[keyof S & string];
+
+/** What an invocation of an experiment in parts resolved to, per part. */
+export type PartsSetup<S extends Parts> = {
+  parts: {
+    [K in keyof S]: S[K] extends Part<infer P, infer G>
+      ? { protocol: P; grid: Setup<P, G>["grid"] }
+      : never;
+  };
+  seeds: number[];
+  quick: boolean;
+  data: DataSpec;
+};
+
+/**
+ * An experiment whose runs are of several kinds with different settings (e.g. tracking
+ * runs per architecture and controller runs per radius drive): the fields of
+ * {@link ExperimentSpec} with `parts` in place of `protocol` and `grid`.
+ */
+export type PartsExperimentSpec<
+  S extends Parts,
+  Result extends JsonValue,
+  Summary extends JsonObject,
+> = Omit<
+  ExperimentSpec<JsonObject, Axes, Result, Summary>,
+  "protocol" | "grid" | "quick" | "include" | "validate" | "runKey" | "run" | "summarize"
+> & {
+  /** The kinds of run; planned in this order, each as a grid (first axis outermost, seeds innermost). */
+  parts: S;
+  /** What `--quick` changes besides each part's own overrides. */
+  quick: { seeds?: readonly number[] };
+  validate?: (setup: PartsSetup<S>) => void;
+  runKey: (cell: CellOfParts<S>) => string;
+  run: (cell: CellOfParts<S>, ctx: RunContext) => Promise<Result>;
+  summarize: (outcomes: RunOutcome<CellOfParts<S>, Result>[], setup: PartsSetup<S>) => Summary;
+};
+
+/**
+ * The definition the runner executes, made from an experiment in parts: every part's cells,
+ * part by part, each cell carrying its part's name as `part`. Quick overrides are checked
+ * when the module loads, as in {@link experiment}.
+ */
+export function experimentInParts<
+  S extends Parts,
+  Result extends JsonValue,
+  Summary extends JsonObject,
+>(
+  spec: PartsExperimentSpec<S, Result, Summary>,
+): ExperimentDefinition<CellOfParts<S>, Result, Summary> {
+  for (const [name, p] of Object.entries(spec.parts)) {
+    const id = `${spec.id} (${name})`;
+    checkQuick(id, p, p.quick);
+    if ("part" in p.protocol || "part" in p.grid) {
+      throw new ExperimentDefinitionError(`${id}: "part" is the name of the part, not a setting`);
+    }
+    checkGrid(id, p);
+  }
+  const resolve = (opts: PlanOptions): PartsSetup<S> => {
+    const parts: Record<string, { protocol: JsonObject; grid: JsonObject }> = {};
+    let seeds: number[] = [];
+    for (const [name, p] of Object.entries(spec.parts)) {
+      // the part's own overrides and the experiment's seeds (both checked above)
+      const quick = { ...p.quick, seeds: spec.quick.seeds } as QuickOf<JsonObject, Axes>;
+      const setup = resolveSetup({ ...p, id: spec.id, seeds: spec.seeds, quick }, opts);
+      parts[name] = { protocol: setup.protocol, grid: setup.grid as JsonObject };
+      seeds = setup.seeds;
+    }
+    return { parts: parts as PartsSetup<S>["parts"], seeds, quick: opts.quick, data: opts.data };
+  };
+  return defineExperiment<CellOfParts<S>, Result, Summary>({
+    id: spec.id,
+    title: spec.title,
+    claim: spec.claim,
+    plan(opts) {
+      const setup = resolve(opts);
+      spec.validate?.(setup);
+      const runs = Object.entries(setup.parts).flatMap(([name, p]) =>
+        expand({
+          ...setup,
+          protocol: p.protocol,
+          grid: p.grid as Setup<JsonObject, Axes>["grid"],
+        }).map((c) => ({ part: name, ...c }) as CellOfParts<S>),
+      );
+      const config: JsonObject = {
+        seeds: setup.seeds,
+        parts: setup.parts as JsonObject,
+        quick: setup.quick,
+        data: setup.data as JsonObject,
+        ...(spec.describe === undefined ? {} : { describe: spec.describe }),
+      };
+      return { config, runs };
+    },
+    runKey: spec.runKey,
+    resultSchema: spec.resultSchema,
+    execute: spec.run,
+    summarize(config, results) {
+      const outcomes = results.map((r) => ({ cell: r.run, result: r.result }));
+      return spec.summarize(outcomes, {
+        parts: config.parts as PartsSetup<S>["parts"],
+        seeds: config.seeds as number[],
+        quick: config.quick === true,
+        data: config.data as DataSpec,
+      });
+    },
+    figures: spec.figures,
+    report(summary) {
+      return {
+        tables: spec.tables(summary),
+        verdict: spec.verdict?.(summary) ?? verdictOf(spec.claims, summary),
+      };
+    },
+  });
 }
