@@ -88,7 +88,7 @@ const PROTOCOL = {
   steps: 1000,
   batchSize: 128,
   /** The controllers' radius is over the step's mini-batch — see the module comment. */
-  sampleSet: "batch",
+  sampleSet: "batch" as const,
   /** Measure ρ_out over the whole training split along the applied step every this many steps. */
   referenceEvery: 3,
   evalEvery: 50,
@@ -328,6 +328,27 @@ function isRadiusName(b: string | undefined): b is RadiusName {
   return b === "output" || b === "attention" || b === "ffn";
 }
 
+/** Numbers of a run's series that are finite (diverged and unmeasured steps left out). */
+const finite = (xs: readonly number[]) => xs.filter(Number.isFinite);
+
+/** Largest finite value of a series; NaN when it has none. */
+function largestFinite(xs: readonly number[]): number {
+  const f = finite(xs);
+  return f.length === 0 ? Number.NaN : maxOf(f);
+}
+
+/** A part of the claim on the table rows of some methods (not measured without them). */
+function onRows(
+  methods: TransformerRadiiMethod[],
+  says: string,
+  check: (rows: TransformerRadiiRow[]) => { holds: boolean; measured: string },
+) {
+  return claim<TransformerRadiiSummary>(says, (s) => {
+    const rows = methods.map((m) => s.table.find((r) => r.method === m));
+    return rows.every((r) => r !== undefined) ? check(rows as TransformerRadiiRow[]) : null;
+  });
+}
+
 /** Shape and ranges of {@link TransformerRadiiResult}, checked on every cached run file. */
 export const transformerRadiiResultSchema = resultSchemaOf<TransformerRadiiResult>()(
   z.object({
@@ -392,7 +413,7 @@ export const transformerRadii = experiment({
         batchSize: c.batchSize,
         evalEvery: c.evalEvery,
         probe: {
-          sampleSet: "batch",
+          sampleSet: c.sampleSet,
           method: "jvp",
           every: 0, // only the controller's own measurements
           reference: { sampleSet: "train", aggregate: "max", every: c.referenceEvery },
@@ -580,27 +601,6 @@ export const transformerRadii = experiment({
     }),
   ],
 });
-
-/** Numbers of a run's series that are finite (diverged and unmeasured steps left out). */
-const finite = (xs: readonly number[]) => xs.filter(Number.isFinite);
-
-/** Largest finite value of a series; NaN when it has none. */
-function largestFinite(xs: readonly number[]): number {
-  const f = finite(xs);
-  return f.length === 0 ? Number.NaN : maxOf(f);
-}
-
-/** A part of the claim on the table rows of some methods (not measured without them). */
-function onRows(
-  methods: TransformerRadiiMethod[],
-  says: string,
-  check: (rows: TransformerRadiiRow[]) => { holds: boolean; measured: string },
-) {
-  return claim<TransformerRadiiSummary>(says, (s) => {
-    const rows = methods.map((m) => s.table.find((r) => r.method === m));
-    return rows.every((r) => r !== undefined) ? check(rows as TransformerRadiiRow[]) : null;
-  });
-}
 
 /** Effective learning rate and loss per step (log y), and test accuracy. */
 export function transformerRadiiFigures(summary: TransformerRadiiSummary): FigureSpec[] {
