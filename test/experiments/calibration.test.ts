@@ -19,8 +19,9 @@ import {
   type ExperimentOutcome,
   runExperiment,
 } from "../../packages/cli/src/experiments/framework/index.js";
-import { quantileInf } from "../../packages/cli/src/experiments/lib/one-step.js";
+import { quantileInf } from "../../packages/cli/src/experiments/framework/stats.js";
 import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
+import { PAPER_ARCHITECTURES } from "../../src/models/index.js";
 import { type ProbeResult, RadiusEstimator, setRhoStar } from "../../src/probe/radius.js";
 import { rhoTop2 } from "../../src/theory/binary.js";
 import { Rng } from "../../src/util/random.js";
@@ -119,6 +120,47 @@ describe("RadiusEstimator drive", () => {
   });
 });
 
+describe("calibration plan", () => {
+  const data = { kind: "digits" } as const;
+
+  it("plans the tracking runs per architecture, then the controller runs per drive, seeds innermost", () => {
+    const { runs } = calibration.plan({ quick: true, data, seeds: [0, 1] });
+    expect(runs.map((r) => calibration.runKey(r))).toEqual([
+      "track-linear-s0",
+      "track-linear-s1",
+      "track-mlp-s0",
+      "track-mlp-s1",
+      ...["rhoA", "rhoStar", "top2"].flatMap((d) => [`control-${d}-s0`, `control-${d}-s1`]),
+    ]);
+  });
+
+  it("spells out each kind's own settings in its runs (and nothing of the other kind's)", () => {
+    const { runs } = calibration.plan({ quick: false, data });
+    expect(runs).toHaveLength(6 * 5 + 3 * 5);
+    expect(runs[0]).toEqual({
+      part: "track",
+      arch: PAPER_ARCHITECTURES[0],
+      seed: 0,
+      steps: 500,
+      every: 25,
+      batchSize: 128,
+      optimizer: { name: "adamw", learningRate: 3e-3 },
+    });
+    expect(runs.at(-1)).toEqual({
+      part: "control",
+      arch: "mlp",
+      drive: "top2",
+      seed: 4,
+      steps: 300,
+      batchSize: 128,
+      rTarget: 1,
+      evalEvery: 10,
+      lossTarget: 0.3,
+      optimizer: { name: "adam", learningRate: 1e-3 },
+    });
+  });
+});
+
 describe("calibration experiment (quick)", () => {
   let out: string;
   let outcome: ExperimentOutcome<CalibrationSummary>;
@@ -135,7 +177,7 @@ describe("calibration experiment (quick)", () => {
     expect(getExperiment("calibration")).toBe(calibration);
     const f = outcome.file;
     expect(f.seeds).toEqual([0]);
-    expect(f.config).toHaveProperty("archs", ["linear", "mlp"]);
+    expect(f.config).toHaveProperty(["parts", "track", "grid", "arch"], ["linear", "mlp"]);
     expect(f.durationSeconds).toBeGreaterThan(0);
     for (const name of ["ratio-histogram", "top2-vs-rhostar", "controllers"]) {
       expect(existsSync(join(out, "calibration", `${name}.svg`))).toBe(true);

@@ -250,29 +250,42 @@ describe("transformer-radii verdict", () => {
   const verdict = (c: Partial<TransformerClaims>) =>
     transformerRadii.report(transformerSummary({ ...claimed, ...c })).verdict;
 
-  it("is yes when all five statements hold", () => {
+  it("is yes when all five parts hold, and quotes the numbers", () => {
     const v = verdict({});
     expect(v.reproduced).toBe("yes");
-    expect(v.sentence).toMatch(/^5 of 5 claims hold/);
+    expect(v.sentence).toMatch(/^Fixed 16× diverged in 4\/5 seeds/);
+    expect(v.sentence).toContain("early FFN 9/10, late output 9/10, attention 0 times");
+    expect(v.sentence).toMatch(/every part of the claim holds\.$/);
   });
 
-  it("is partly when one fails, for each of the five", () => {
-    const oneOff: Partial<TransformerClaims>[] = [
-      { f16Diverged: 2 }, // 2 of 5 seeds is not a majority
-      { f1Loss: 0.5 }, // fixed 1× ties all-radii
-      { decades: 0.9 },
-      { lowest: "output" },
-      { early: { ffn: 5, output: 5, attention: 0 } }, // FFN binds exactly half: not "early FFN"
-      { early: { ffn: 9, output: 0, attention: 1 } }, // attention binds once
+  it("is partly when one part besides the lowest loss fails, naming it", () => {
+    const oneOff: [Partial<TransformerClaims>, string][] = [
+      [{ f16Diverged: 2 }, "fixed 16× diverges"], // 2 of 5 seeds is not a majority
+      [{ f1Loss: 0.5 }, "fixed 1× converges slowly"], // fixed 1× ties all-radii
+      [{ decades: 0.9 }, "the controllers vary their effective LR by orders of magnitude"],
+      // FFN binds exactly half: not "early FFN"; then attention binding once
+      [
+        { early: { ffn: 5, output: 5, attention: 0 } },
+        "early FFN, late output, attention never binds",
+      ],
+      [
+        { early: { ffn: 9, output: 0, attention: 1 } },
+        "early FFN, late output, attention never binds",
+      ],
     ];
-    for (const c of oneOff) {
+    for (const [c, says] of oneOff) {
       const v = verdict(c);
       expect(v.reproduced, JSON.stringify(c)).toBe("partly");
-      expect(v.sentence, JSON.stringify(c)).toMatch(/^4 of 5 claims hold/);
+      expect(v.sentence, JSON.stringify(c)).toMatch(new RegExp(`not as claimed: ${says}\\.$`));
     }
   });
 
-  it("is no when none holds", () => {
+  it("is no when all-radii does not reach the lowest loss (the heart of the claim)", () => {
+    expect(verdict({ lowest: "output" }).reproduced).toBe("no");
+  });
+
+  it("is no without a strict majority of parts, and when none holds", () => {
+    expect(verdict({ f16Diverged: 0, f1Loss: 0.1, decades: 0.5 }).reproduced).toBe("no");
     const v = verdict({
       f16Diverged: 0,
       f1Loss: 0.1,
@@ -281,7 +294,6 @@ describe("transformer-radii verdict", () => {
       early: { ffn: 0, output: 10, attention: 0 },
     });
     expect(v.reproduced).toBe("no");
-    expect(v.sentence).toMatch(/^0 of 5 claims hold/);
   });
 
   it("needs a strict majority of diverged seeds: 2 of 4 is not one, 3 of 4 is", () => {
@@ -294,10 +306,14 @@ describe("transformer-radii verdict", () => {
     expect(transformerRadii.report(s).verdict.reproduced).toBe("yes");
   });
 
-  it("is n/a when a method is missing", () => {
+  it("leaves a part unmeasured when a method it needs was not run; n/a with nothing run", () => {
     const s = transformerSummary(claimed);
     s.table = s.table.filter((r) => r.method !== "fixed-16x");
-    expect(transformerRadii.report(s).verdict.reproduced).toBe("n/a");
+    const v = transformerRadii.report(s).verdict;
+    expect(v.reproduced).toBe("yes");
+    expect(v.sentence).not.toContain("16×");
+    const none = { ...s, table: [], binding: [], lowestLoss: null };
+    expect(transformerRadii.report(none).verdict.reproduced).toBe("n/a");
   });
 });
 

@@ -25,15 +25,13 @@
  * @module
  */
 
-import { disposeTree, evaluate, scoped, toDevice } from "softmax-ghosts/engine";
-import { ModelConfigError } from "softmax-ghosts/models";
-import type { ControllerSpec, OptimizerSpec } from "softmax-ghosts/optim";
-import { train } from "softmax-ghosts/train";
+import { evaluate, scoped, toDevice } from "softmax-ghosts/engine";
+import type { ControllerSpec } from "softmax-ghosts/optim";
 import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
-import { median, summarise } from "../report/stats.js";
 import { type ChartRow, lineWithBand } from "../report/vega.js";
-import { lrLabel } from "./framework/format.js";
+import { claim } from "./framework/claims.js";
+import { lrLabel, medianIqr } from "./framework/format.js";
 import {
   anyNumber,
   count,
@@ -43,16 +41,18 @@ import {
   radius,
   resultSchemaOf,
 } from "./framework/schemas.js";
-import { quantilesPerStep, roundSig } from "./framework/stats.js";
-import { modelFor as cachedModel } from "./framework/training.js";
+import { type CellOf, experiment } from "./framework/spec.js";
 import {
-  defineExperiment,
-  ExperimentInputError,
-  type FigureSpec,
-  type JsonObject,
-  type ReportTable,
-  type Verdict,
-} from "./framework/types.js";
+  DIVERGED_LOSS,
+  diverged,
+  groupRuns,
+  medianOf,
+  quantilesPerStep,
+  quartiles,
+  roundSig,
+} from "./framework/stats.js";
+import { trainRun } from "./framework/training.js";
+import type { FigureSpec, ReportTable } from "./framework/types.js";
 
 /** The four arms. */
 export type TransformerRadiiMethod = "all-radii" | "output" | "fixed-1x" | "fixed-16x";
@@ -67,24 +67,46 @@ export const THIRDS = ["early", "middle", "late"] as const;
 /** One third of training. */
 export type Third = (typeof THIRDS)[number];
 
-/** One run: a method × seed, the whole protocol spelled out. */
-export type TransformerRadiiRun = {
-  method: TransformerRadiiMethod;
-  seed: number;
-  arch: "transformer";
-  steps: number;
-  batchSize: number;
-  /** Adam's learning rate for the fixed arms; null for the controllers (they set their own). */
-  learningRate: number | null;
-  /** The controllers' target r = τ/ρ; null for the fixed arms. */
-  rTarget: number | null;
-  /** The controllers' radius is over the step's mini-batch ("batch") — see the module comment. */
-  sampleSet: "batch";
-  /** Measure ρ_out over the whole training split along the applied step every this many steps. */
-  referenceEvery: number;
-  evalEvery: number;
-  testFraction: number;
+/** Adam's fixed learning rate of the 1× arm. */
+const BASE_LR = 1e-3;
+/** The "16×" of the high fixed arm. */
+const HIGH_MULTIPLIER = 16;
+
+/** Each arm's setting: Adam's fixed rate, or the controllers' target r = τ/ρ (they set their own rate). */
+const ARMS: Record<
+  TransformerRadiiMethod,
+  { learningRate: number | null; rTarget: number | null }
+> = {
+  "all-radii": { learningRate: null, rTarget: 1 },
+  output: { learningRate: null, rTarget: 1 },
+  "fixed-1x": { learningRate: BASE_LR, rTarget: null },
+  "fixed-16x": { learningRate: BASE_LR * HIGH_MULTIPLIER, rTarget: null },
 };
+
+const PROTOCOL = {
+  arch: "transformer",
+  steps: 1000,
+  batchSize: 128,
+  /** The controllers' radius is over the step's mini-batch — see the module comment. */
+  sampleSet: "batch" as const,
+  /** Measure ρ_out over the whole training split along the applied step every this many steps. */
+  referenceEvery: 3,
+  evalEvery: 50,
+  testFraction: 0.2,
+};
+
+/**
+ * The arms as a grid: every (method, learning rate, r target) is planned and `include` keeps
+ * each method's own setting from {@link ARMS}, so a run spells out the rate it trained with.
+ */
+const GRID = {
+  method: ["all-radii", "output", "fixed-1x", "fixed-16x"] as TransformerRadiiMethod[],
+  learningRate: [null, BASE_LR, BASE_LR * HIGH_MULTIPLIER] as (number | null)[],
+  rTarget: [null, 1] as (number | null)[],
+};
+
+/** One run: a method with its setting, a seed, and the protocol. */
+export type TransformerRadiiRun = CellOf<typeof PROTOCOL, typeof GRID>;
 
 /** What one run measured, per step and at the end (numbers to 5 significant digits). */
 export type TransformerRadiiResult = {
@@ -195,30 +217,6 @@ export type TransformerRadiiSummary = {
   lowestLoss: TransformerRadiiMethod | null;
 };
 
-/** The full protocol. */
-export const TRANSFORMER_RADII_PROTOCOL = {
-  seeds: [0, 1, 2, 3, 4],
-  methods: ["all-radii", "output", "fixed-1x", "fixed-16x"] as TransformerRadiiMethod[],
-  steps: 1000,
-  batchSize: 128,
-  baseLearningRate: 1e-3,
-  highMultiplier: 16,
-  rTarget: 1,
-  referenceEvery: 3,
-  evalEvery: 50,
-  testFraction: 0.2,
-};
-
-/** `--quick`: one seed, 36 steps, mini-batches of 64, the reference every 4th step. */
-export const TRANSFORMER_RADII_QUICK = {
-  ...TRANSFORMER_RADII_PROTOCOL,
-  seeds: [0],
-  steps: 36,
-  batchSize: 64,
-  referenceEvery: 4,
-  evalEvery: 12,
-};
-
 /** The paper's binding counts (evaluations per third). */
 export const PUBLISHED_BINDING: Record<
   Third,
@@ -228,9 +226,6 @@ export const PUBLISHED_BINDING: Record<
   middle: { evaluations: 100, ffn: 48, output: 52 },
   late: { evaluations: 105, output: 97 },
 };
-
-/** Final training loss above which a run counts as diverged. */
-export const DIVERGED_LOSS = 10;
 
 /** Target number of points per curve. */
 const CURVE_POINTS = 200;
@@ -246,7 +241,7 @@ const LABEL: Record<TransformerRadiiMethod, string> = {
  * A method's short label with its setting ("all-radii r=1", "Adam 16× 1.6e-2"): short
  * enough for a figure legend.
  */
-export function methodLabel(row: {
+export function transformerMethodLabel(row: {
   method: TransformerRadiiMethod;
   learningRate: number | null;
   rTarget: number | null;
@@ -303,11 +298,6 @@ export function binSeries(
 const mean = (vs: number[]) => vs.reduce((s, v) => s + v, 0) / vs.length;
 const geomean = (vs: number[]) => Math.exp(mean(vs.map(Math.log)));
 
-function optimizerOf(run: TransformerRadiiRun): OptimizerSpec {
-  // ρ-set ignores the learning rate; Adam's defaults otherwise
-  return { name: "adam", learningRate: run.learningRate ?? 1e-3 };
-}
-
 function controllerOf(run: TransformerRadiiRun): ControllerSpec {
   switch (run.method) {
     case "all-radii":
@@ -338,6 +328,27 @@ function isRadiusName(b: string | undefined): b is RadiusName {
   return b === "output" || b === "attention" || b === "ffn";
 }
 
+/** Numbers of a run's series that are finite (diverged and unmeasured steps left out). */
+const finite = (xs: readonly number[]) => xs.filter(Number.isFinite);
+
+/** Largest finite value of a series; NaN when it has none. */
+function largestFinite(xs: readonly number[]): number {
+  const f = finite(xs);
+  return f.length === 0 ? Number.NaN : maxOf(f);
+}
+
+/** A part of the claim on the table rows of some methods (not measured without them). */
+function onRows(
+  methods: TransformerRadiiMethod[],
+  says: string,
+  check: (rows: TransformerRadiiRow[]) => { holds: boolean; measured: string },
+) {
+  return claim<TransformerRadiiSummary>(says, (s) => {
+    const rows = methods.map((m) => s.table.find((r) => r.method === m));
+    return rows.every((r) => r !== undefined) ? check(rows as TransformerRadiiRow[]) : null;
+  });
+}
+
 /** Shape and ranges of {@link TransformerRadiiResult}, checked on every cached run file. */
 export const transformerRadiiResultSchema = resultSchemaOf<TransformerRadiiResult>()(
   z.object({
@@ -356,122 +367,69 @@ export const transformerRadiiResultSchema = resultSchemaOf<TransformerRadiiResul
   }),
 );
 
-/** The experiment definition. */
-export const transformerRadii = defineExperiment<
-  TransformerRadiiRun,
-  TransformerRadiiResult,
-  TransformerRadiiSummary
->({
+/** The experiment. */
+export const transformerRadii = experiment({
   id: "transformer-radii",
   title: "Transformer: all-radii vs output-only controller vs fixed learning rates",
   claim:
     "Fixed 1× converges slowly, 16× diverges; adaptive controllers vary their effective LR by orders " +
     "of magnitude; all-radii reaches the lowest loss. Binding radius: early FFN (94/100 evaluations), " +
     "middle mixed (FFN 48 / output 52), late output (97/105); attention never binds.",
-
-  plan(opts) {
-    const p = opts.quick ? TRANSFORMER_RADII_QUICK : TRANSFORMER_RADII_PROTOCOL;
-    const seeds = opts.seeds ?? p.seeds;
-    if (seeds.length === 0) {
-      throw new ExperimentInputError("transformer-radii needs at least one seed");
-    }
-    const runs: TransformerRadiiRun[] = [];
-    for (const method of p.methods) {
-      const fixed = method === "fixed-1x" || method === "fixed-16x";
-      for (const seed of seeds) {
-        runs.push({
-          method,
-          seed,
-          arch: "transformer",
-          steps: p.steps,
-          batchSize: p.batchSize,
-          learningRate: !fixed
-            ? null
-            : method === "fixed-1x"
-              ? p.baseLearningRate
-              : p.baseLearningRate * p.highMultiplier,
-          rTarget: fixed ? null : p.rTarget,
-          sampleSet: "batch",
-          referenceEvery: p.referenceEvery,
-          evalEvery: p.evalEvery,
-          testFraction: p.testFraction,
-        });
-      }
-    }
-    return {
-      config: {
-        seeds,
-        methods: p.methods,
-        arch: "transformer",
-        optimizer: "adam",
-        steps: p.steps,
-        batchSize: p.batchSize,
-        baseLearningRate: p.baseLearningRate,
-        highMultiplier: p.highMultiplier,
-        rTarget: p.rTarget,
-        referenceEvery: p.referenceEvery,
-        probe: {
-          sampleSet: "batch",
-          method: "jvp",
-          controllers: "all radii (or ρ_out) over the mini-batch, every step (drives η)",
-          reference: `ρ_out over the training split (max) along the applied step, every ${p.referenceEvery} steps, all arms (telemetry)`,
-          ffnQuantile: 0.01,
-        },
-        evalEvery: p.evalEvery,
-        testFraction: p.testFraction,
-        divergedLoss: DIVERGED_LOSS,
-      },
-      runs,
-    };
+  protocol: PROTOCOL,
+  grid: GRID,
+  seeds: [0, 1, 2, 3, 4],
+  // one seed, 24 steps, mini-batches of 64, the reference every 4th step
+  quick: { seeds: [0], steps: 24, batchSize: 64, referenceEvery: 4, evalEvery: 8 },
+  include: (c) =>
+    ARMS[c.method].learningRate === c.learningRate && ARMS[c.method].rTarget === c.rTarget,
+  describe: {
+    optimizer: "adam",
+    baseLearningRate: BASE_LR,
+    highMultiplier: HIGH_MULTIPLIER,
+    probe: {
+      method: "jvp",
+      controllers: "all radii (or ρ_out) over the mini-batch, every step (drives η)",
+      reference:
+        "ρ_out over the training split (max) along the applied step, every referenceEvery steps, all arms (telemetry)",
+      ffnQuantile: 0.01,
+    },
+    divergedLoss: DIVERGED_LOSS,
   },
-
+  runKey: (c) => `${c.method}-s${c.seed}`,
   resultSchema: transformerRadiiResultSchema,
-  runKey: (run) => `${run.method}-s${run.seed}`,
 
-  async execute(run, ctx) {
-    const data = ctx.loadData(ctx.data, run.seed, run.testFraction);
-    const numClasses = Math.max(data.train.numClasses, data.test.numClasses);
-    let model: ReturnType<typeof cachedModel>;
-    try {
-      model = cachedModel(run.arch, data.train.d, numClasses);
-    } catch (e) {
-      if (e instanceof ModelConfigError) {
-        throw new ExperimentInputError(`transformer-radii: ${e.message}`);
-      }
-      throw e;
-    }
-    const controller = controllerOf(run);
-    const result = await train({
-      model,
-      data,
-      optimizer: optimizerOf(run),
-      controller,
-      steps: run.steps,
-      batchSize: run.batchSize,
-      evalEvery: run.evalEvery,
-      seed: run.seed,
-      probe: {
-        sampleSet: run.sampleSet,
-        method: "jvp",
-        every: 0, // only the controller's own measurements
-        reference: { sampleSet: "train", aggregate: "max", every: run.referenceEvery },
+  async run(c, ctx) {
+    const controller = controllerOf(c);
+    let trainEval = { loss: Number.NaN, accuracy: Number.NaN };
+    const out = await trainRun(
+      {
+        arch: c.arch,
+        seed: c.seed,
+        testFraction: c.testFraction,
+        // ρ-set ignores the learning rate; Adam's default otherwise
+        optimizer: { name: "adam", learningRate: c.learningRate ?? BASE_LR },
+        controller,
+        steps: c.steps,
+        batchSize: c.batchSize,
+        evalEvery: c.evalEvery,
+        probe: {
+          sampleSet: c.sampleSet,
+          method: "jvp",
+          every: 0, // only the controller's own measurements
+          reference: { sampleSet: "train", aggregate: "max", every: c.referenceEvery },
+        },
+        afterTraining: ({ model, params, state, data }) => {
+          trainEval = scoped((scope) => {
+            const x = scope.own(
+              toDevice(data.train.x, [data.train.n, data.train.d], model.config.dtype),
+            );
+            return evaluate(model, params, state, x, data.train.y);
+          });
+        },
       },
-      onStep: (rec) => ctx.onProgress((rec.step + 1) / run.steps),
-    });
-    let trainEval: { loss: number; accuracy: number };
-    try {
-      trainEval = scoped((scope) => {
-        const x = scope.own(
-          toDevice(data.train.x, [data.train.n, data.train.d], model.config.dtype),
-        );
-        return evaluate(model, result.params, result.state, x, data.train.y);
-      });
-      await ctx.saveWeights?.(result);
-    } finally {
-      disposeTree(result.params);
-      disposeTree(result.state);
-    }
-    const h = result.history;
+      ctx,
+    );
+    const h = out.history;
     const fixed = controller.name === "none";
     const binding = h.map((s) => (!fixed && isRadiusName(s.binding) ? s.binding : null));
     return {
@@ -490,64 +448,46 @@ export const transformerRadii = defineExperiment<
       testAcc: h.map((s) => (s.testAccuracy === undefined ? null : roundSig(s.testAccuracy))),
       finalTrainLoss: trainEval.loss,
       finalTrainAcc: trainEval.accuracy,
-      finalTestLoss: result.finalTestLoss,
-      finalTestAcc: result.finalTestAccuracy,
-      skipped: result.skippedSteps,
+      finalTestLoss: out.finalTestLoss,
+      finalTestAcc: out.finalTestAccuracy,
+      skipped: out.skippedSteps,
     };
   },
 
-  summarize(config: JsonObject, results) {
-    const methods = config.methods as TransformerRadiiMethod[];
-    const steps = config.steps as number;
-    const divergedLoss = (config.divergedLoss as number | undefined) ?? DIVERGED_LOSS;
+  summarize(outcomes, { protocol: p }): TransformerRadiiSummary {
+    const steps = p.steps;
     const bin = Math.max(1, Math.ceil(steps / CURVE_POINTS));
     const table: TransformerRadiiRow[] = [];
     const binding: BindingRow[] = [];
     const curves: TransformerRadiiCurvePoint[] = [];
     const accuracy: TransformerRadiiAccPoint[] = [];
-    for (const method of methods) {
-      const group = results.filter((r) => r.run.method === method);
-      if (group.length === 0) continue;
-      const rs = group.map((g) => g.result);
-      const trainLoss = summarise(
-        rs.map((g) => g.finalTrainLoss),
-        { dropNaN: true },
-      );
-      const acc = summarise(
-        rs.map((g) => g.finalTestAcc),
-        { dropNaN: true },
-      );
-      const lrMin = median(rs.map((g) => minOf(g.lr.filter((v) => v > 0))));
-      const lrMax = median(rs.map((g) => maxOf(g.lr.filter((v) => v > 0))));
-      const medianOf = (xs: number[]) => {
-        const finite = xs.filter(Number.isFinite);
-        return finite.length === 0 ? Number.NaN : median(finite);
-      };
-      const maxFinite = (xs: number[]) => {
-        const finite = xs.filter(Number.isFinite);
-        return finite.length === 0 ? Number.NaN : maxOf(finite);
-      };
-      const run0 = group[0].run;
+    for (const { runs, results: rs } of groupRuns(outcomes, ["method"])) {
+      const run0 = runs[0].cell;
+      const method = run0.method;
+      const trainLoss = quartiles(rs.map((g) => g.finalTrainLoss));
+      const acc = quartiles(rs.map((g) => g.finalTestAcc));
+      const lrMin = medianOf(rs.map((g) => minOf(g.lr.filter((v) => v > 0))));
+      const lrMax = medianOf(rs.map((g) => maxOf(g.lr.filter((v) => v > 0))));
       table.push({
         method,
-        label: methodLabel(run0),
+        label: transformerMethodLabel(run0),
         learningRate: run0.learningRate,
         rTarget: run0.rTarget,
         medianFinalTrainLoss: roundSig(trainLoss.median),
         trainLossQ25: roundSig(trainLoss.q25),
         trainLossQ75: roundSig(trainLoss.q75),
-        medianFinalTestLoss: roundSig(median(rs.map((g) => g.finalTestLoss))),
+        medianFinalTestLoss: roundSig(medianOf(rs.map((g) => g.finalTestLoss))),
         medianFinalTestAcc: acc.median,
         q25: acc.q25,
         q75: acc.q75,
-        diverged: rs.filter((g) => !(g.finalTrainLoss <= divergedLoss)).length,
+        diverged: rs.filter((g) => diverged(g.finalTrainLoss)).length,
         skippedSteps: rs.reduce((s, g) => s + g.skipped, 0),
         lrMin: roundSig(lrMin),
         lrMax: roundSig(lrMax),
         lrDecades: roundSig(Math.log10(lrMax / lrMin), 3),
-        medianR: roundSig(medianOf(rs.map((g) => medianOf(g.r)))),
-        medianRTrain: roundSig(medianOf(rs.map((g) => medianOf(g.rTrain)))),
-        maxRTrain: roundSig(medianOf(rs.map((g) => maxFinite(g.rTrain)))),
+        medianR: roundSig(medianOf(rs.map((g) => medianOf(finite(g.r))))),
+        medianRTrain: roundSig(medianOf(rs.map((g) => medianOf(finite(g.rTrain))))),
+        maxRTrain: roundSig(medianOf(rs.map((g) => largestFinite(g.rTrain)))),
         seeds: rs.length,
       });
       if (run0.rTarget !== null) {
@@ -603,16 +543,63 @@ export const transformerRadii = defineExperiment<
     };
   },
 
-  figures(summary) {
-    return transformerRadiiFigures(summary);
-  },
-
-  report(summary) {
-    return {
-      tables: transformerRadiiTables(summary),
-      verdict: transformerRadiiVerdict(summary),
-    };
-  },
+  tables: (s) => transformerRadiiTables(s),
+  figures: (s) => transformerRadiiFigures(s),
+  claims: [
+    onRows(["fixed-16x"], "fixed 16× diverges", ([f16]) => ({
+      holds: f16.diverged > f16.seeds / 2,
+      measured: `fixed 16× diverged in ${f16.diverged}/${f16.seeds} seeds (final train loss ${f16.medianFinalTrainLoss})`,
+    })),
+    onRows(["fixed-1x", "all-radii"], "fixed 1× converges slowly", ([f1, all]) => ({
+      holds: f1.medianFinalTrainLoss > all.medianFinalTrainLoss,
+      measured: `fixed 1× ends at train loss ${f1.medianFinalTrainLoss} vs all-radii ${all.medianFinalTrainLoss}`,
+    })),
+    onRows(
+      ["all-radii", "output"],
+      "the controllers vary their effective LR by orders of magnitude",
+      ([all, out]) => ({
+        holds: all.lrDecades >= 1 && out.lrDecades >= 1,
+        measured: `the controllers' effective LR spans ${all.lrDecades} (all-radii) and ${out.lrDecades} (output) decades`,
+      }),
+    ),
+    claim<TransformerRadiiSummary>(
+      "all-radii reaches the lowest loss",
+      (s) =>
+        s.table.every((r) => r.method !== "all-radii")
+          ? null
+          : {
+              holds: s.lowestLoss === "all-radii",
+              measured: `lowest final train loss: ${s.lowestLoss === null ? "none" : labelOf(s, s.lowestLoss)}`,
+            },
+      { essential: true },
+    ),
+    claim<TransformerRadiiSummary>("early FFN, late output, attention never binds", (s) => {
+      // the paper's radius is over the training split: judge the binding with ρ_out over it
+      const b = (third: Third, over: "batch" | "train" = "train") =>
+        s.binding.find(
+          (x) => x.method === "all-radii" && x.third === third && x.outputOver === over,
+        );
+      const early = b("early");
+      const late = b("late");
+      if (early === undefined || late === undefined) return null;
+      const attention = s.binding
+        .filter((x) => x.method === "all-radii" && x.outputOver === "train")
+        .reduce((n, x) => n + x.attention, 0);
+      const batchCounts = THIRDS.map((t) => b(t, "batch"))
+        .map((x) => (x ? `${x.ffn}/${x.output}/${x.attention}` : "—"))
+        .join(", ");
+      return {
+        holds:
+          early.ffn > early.evaluations / 2 &&
+          late.output > late.evaluations / 2 &&
+          attention === 0,
+        measured:
+          `all-radii binding (ρ_out over the training split): early FFN ${early.ffn}/${early.evaluations}, ` +
+          `late output ${late.output}/${late.evaluations}, attention ${attention} times ` +
+          `(as the controller saw it on the batch, FFN/output/attention per third: ${batchCounts})`,
+      };
+    }),
+  ],
 });
 
 /** Effective learning rate and loss per step (log y), and test accuracy. */
@@ -691,10 +678,6 @@ export function transformerRadiiFigures(summary: TransformerRadiiSummary): Figur
   ];
 }
 
-function pct(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "—";
-}
-
 /** Results per method, and binding counts per third beside the paper's. */
 export function transformerRadiiTables(summary: TransformerRadiiSummary): ReportTable[] {
   const methods: ReportTable = {
@@ -712,9 +695,12 @@ export function transformerRadiiTables(summary: TransformerRadiiSummary): Report
     ],
     rows: summary.table.map((r) => [
       r.label,
-      `${r.medianFinalTrainLoss} [${r.trainLossQ25}, ${r.trainLossQ75}]`,
+      medianIqr(
+        { median: r.medianFinalTrainLoss, q25: r.trainLossQ25, q75: r.trainLossQ75, n: r.seeds },
+        String,
+      ),
       r.medianFinalTestLoss,
-      `${pct(r.medianFinalTestAcc)} [${pct(r.q25)}, ${pct(r.q75)}]`,
+      medianIqr({ median: r.medianFinalTestAcc, q25: r.q25, q75: r.q75, n: r.seeds }),
       `${r.lrMin.toExponential(2)} … ${r.lrMax.toExponential(2)}`,
       r.lrDecades,
       Number.isFinite(r.medianR) ? r.medianR : null,
@@ -737,7 +723,7 @@ export function transformerRadiiTables(summary: TransformerRadiiSummary): Report
             .map((k) => `${k} ${pub[k]}`)
             .join(" / ") + ` of ${pub.evaluations}`;
     return [
-      methodLabelOf(summary, b.method),
+      labelOf(summary, b.method),
       b.outputOver === "batch" ? "mini-batch, every step" : "training split, reference steps",
       b.third,
       b.evaluations,
@@ -769,71 +755,6 @@ export function transformerRadiiTables(summary: TransformerRadiiSummary): Report
   return [methods, bindings];
 }
 
-function methodLabelOf(summary: TransformerRadiiSummary, m: TransformerRadiiMethod): string {
+function labelOf(summary: TransformerRadiiSummary, m: TransformerRadiiMethod): string {
   return summary.table.find((r) => r.method === m)?.label ?? LABEL[m];
-}
-
-/** The verdict from the numbers: which of the paper's five statements hold. */
-export function transformerRadiiVerdict(summary: TransformerRadiiSummary): Verdict {
-  const row = (m: TransformerRadiiMethod) => summary.table.find((r) => r.method === m);
-  const all = row("all-radii");
-  const out = row("output");
-  const f1 = row("fixed-1x");
-  const f16 = row("fixed-16x");
-  if (!all || !out || !f1 || !f16) {
-    return { reproduced: "n/a", sentence: "Not every method was run." };
-  }
-  // the paper's radius is over the training split: judge the binding with ρ_out over it
-  const b = (third: Third, over: "batch" | "train" = "train") =>
-    summary.binding.find(
-      (x) => x.method === "all-radii" && x.third === third && x.outputOver === over,
-    );
-  const early = b("early");
-  const late = b("late");
-  const attention = summary.binding
-    .filter((x) => x.method === "all-radii" && x.outputOver === "train")
-    .reduce((s, x) => s + x.attention, 0);
-  const batchCounts = THIRDS.map((t) => b(t, "batch"))
-    .map((x) => (x ? `${x.ffn}/${x.output}/${x.attention}` : "—"))
-    .join(", ");
-  const checks: { ok: boolean; text: string }[] = [
-    {
-      ok: f16.diverged > f16.seeds / 2,
-      text: `fixed 16× diverged in ${f16.diverged}/${f16.seeds} seeds (final train loss ${f16.medianFinalTrainLoss})`,
-    },
-    {
-      ok: f1.medianFinalTrainLoss > all.medianFinalTrainLoss,
-      text: `fixed 1× ends at train loss ${f1.medianFinalTrainLoss} vs all-radii ${all.medianFinalTrainLoss}`,
-    },
-    {
-      ok: all.lrDecades >= 1 && out.lrDecades >= 1,
-      text: `the controllers' effective LR spans ${all.lrDecades} (all-radii) and ${out.lrDecades} (output) decades`,
-    },
-    {
-      ok: summary.lowestLoss === "all-radii",
-      text: `lowest final train loss: ${summary.lowestLoss === null ? "none" : methodLabelOf(summary, summary.lowestLoss)}`,
-    },
-    {
-      ok:
-        early !== undefined &&
-        late !== undefined &&
-        early.ffn > early.evaluations / 2 &&
-        late.output > late.evaluations / 2 &&
-        attention === 0,
-      text:
-        early && late
-          ? `all-radii binding (ρ_out over the training split): early FFN ${early.ffn}/${early.evaluations}, ` +
-            `late output ${late.output}/${late.evaluations}, attention ${attention} times ` +
-            `(as the controller saw it on the batch, FFN/output/attention per third: ${batchCounts})`
-          : "no binding counts",
-    },
-  ];
-  const held = checks.filter((c) => c.ok).length;
-  const reproduced = held === checks.length ? "yes" : held === 0 ? "no" : "partly";
-  return {
-    reproduced,
-    sentence: `${held} of ${checks.length} claims hold: ${checks
-      .map((c) => `${c.ok ? "✓" : "✗"} ${c.text}`)
-      .join("; ")}.`,
-  };
 }

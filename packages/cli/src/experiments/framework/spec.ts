@@ -22,6 +22,7 @@ import {
   type FigureSpec,
   type JsonObject,
   type JsonValue,
+  type PlanOptions,
   type ReportTable,
   type RunContext,
   type Verdict,
@@ -191,6 +192,17 @@ function checkQuick<P extends JsonObject, G extends Axes, L extends JsonObject>(
   }
 }
 
+function checkGrid(id: string, spec: { protocol: JsonObject; grid: Axes }): void {
+  for (const [axis, values] of Object.entries(spec.grid)) {
+    if (values.length === 0) {
+      throw new ExperimentDefinitionError(`${id}: grid axis ${axis} has no values`);
+    }
+    if (axis in spec.protocol || axis === "seed") {
+      throw new ExperimentDefinitionError(`${id}: grid axis ${axis} is also a setting`);
+    }
+  }
+}
+
 /** Every linked axis value has its settings, and no linked setting is also a setting or an axis. */
 function checkLinked<P extends JsonObject, G extends Axes, L extends JsonObject>(
   spec: SpecSettings<P, G, L>,
@@ -303,14 +315,7 @@ export function experiment<
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
 >(spec: ExperimentSpec<P, G, Result, Summary, L>): SpecExperiment<P, G, Result, Summary, L> {
-  for (const [axis, values] of Object.entries(spec.grid)) {
-    if (values.length === 0) {
-      throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} has no values`);
-    }
-    if (axis in spec.protocol || axis === "seed") {
-      throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} is also a setting`);
-    }
-  }
+  checkGrid(spec.id, spec);
   checkLinked(spec);
   checkQuick(spec, spec.quick);
   for (const [kind, s] of Object.entries(spec.byData ?? {})) {
@@ -393,4 +398,150 @@ function setupFromConfig<P extends JsonObject, G extends Axes>(config: JsonObjec
     quick: config.quick === true,
     data: config.data as DataSpec,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Experiments in parts: several kinds of run, each with its own protocol and grid
+
+/**
+ * One kind of run of an experiment in parts (see {@link experimentInParts}): its own
+ * protocol, grid and quick overrides; the seeds are the experiment's.
+ */
+export type Part<P extends JsonObject, G extends Axes> = {
+  protocol: P;
+  grid: G;
+  /** What `--quick` changes in this part (protocol values, axis values). */
+  quick: Omit<QuickOf<P, G>, "seeds">;
+};
+
+/** A part, typed (an identity: it lets the protocol and grid types be inferred). */
+export function part<P extends JsonObject, G extends Axes>(p: Part<P, G>): Part<P, G> {
+  return p;
+}
+
+/** The parts of an experiment by name (the name is the `part` field of its cells). */
+export type Parts = { [name: string]: { protocol: JsonObject; grid: Axes; quick: object } };
+
+/** A cell of an experiment in parts: `{part} ∪ protocol ∪ grid point ∪ {seed}` of one part. */
+export type CellOfParts<S extends Parts> = {
+  [K in keyof S & string]: S[K] extends Part<infer P, infer G> ? { part: K } & CellOf<P, G> : never;
+}[keyof S & string];
+
+/** What an invocation of an experiment in parts resolved to, per part. */
+export type PartsSetup<S extends Parts> = {
+  parts: {
+    [K in keyof S]: S[K] extends Part<infer P, infer G>
+      ? { protocol: P; grid: Setup<P, G>["grid"] }
+      : never;
+  };
+  seeds: number[];
+  quick: boolean;
+  data: DataSpec;
+};
+
+/**
+ * An experiment whose runs are of several kinds with different settings (e.g. tracking
+ * runs per architecture and controller runs per radius drive): the fields of
+ * {@link ExperimentSpec} with `parts` in place of `protocol` and `grid`.
+ */
+export type PartsExperimentSpec<
+  S extends Parts,
+  Result extends JsonValue,
+  Summary extends JsonObject,
+> = Omit<
+  ExperimentSpec<JsonObject, Axes, Result, Summary>,
+  "protocol" | "grid" | "quick" | "include" | "validate" | "runKey" | "run" | "summarize"
+> & {
+  /** The kinds of run; planned in this order, each as a grid (first axis outermost, seeds innermost). */
+  parts: S;
+  /** What `--quick` changes besides each part's own overrides. */
+  quick: { seeds?: readonly number[] };
+  validate?: (setup: PartsSetup<S>) => void;
+  runKey: (cell: CellOfParts<S>) => string;
+  run: (cell: CellOfParts<S>, ctx: RunContext) => Promise<Result>;
+  summarize: (outcomes: RunOutcome<CellOfParts<S>, Result>[], setup: PartsSetup<S>) => Summary;
+};
+
+/**
+ * The definition the runner executes, made from an experiment in parts: every part's cells,
+ * part by part, each cell carrying its part's name as `part`. Quick overrides are checked
+ * when the module loads, as in {@link experiment}.
+ */
+export function experimentInParts<
+  S extends Parts,
+  Result extends JsonValue,
+  Summary extends JsonObject,
+>(
+  spec: PartsExperimentSpec<S, Result, Summary>,
+): ExperimentDefinition<CellOfParts<S>, Result, Summary> {
+  for (const [name, p] of Object.entries(spec.parts)) {
+    const id = `${spec.id} (${name})`;
+    checkQuick({ ...p, id }, p.quick);
+    if ("part" in p.protocol || "part" in p.grid) {
+      throw new ExperimentDefinitionError(`${id}: "part" is the name of the part, not a setting`);
+    }
+    checkGrid(id, p);
+  }
+  const resolve = (opts: PlanOptions): PartsSetup<S> => {
+    const parts: Record<string, { protocol: JsonObject; grid: JsonObject }> = {};
+    let seeds: number[] = [];
+    for (const [name, p] of Object.entries(spec.parts)) {
+      // the part's own overrides and the experiment's seeds (both checked above)
+      const quick = { ...p.quick, seeds: spec.quick.seeds } as QuickOf<JsonObject, Axes>;
+      const resolved = applyLayers(
+        { ...p, id: spec.id, seeds: spec.seeds },
+        opts.quick ? [quick] : [],
+      );
+      parts[name] = { protocol: resolved.protocol, grid: resolved.grid as JsonObject };
+      seeds = [...(opts.seeds ?? resolved.seeds)];
+      if (seeds.length === 0) throw new ExperimentInputError(`${spec.id} needs at least one seed`);
+    }
+    return { parts: parts as PartsSetup<S>["parts"], seeds, quick: opts.quick, data: opts.data };
+  };
+  return defineExperiment<CellOfParts<S>, Result, Summary>({
+    id: spec.id,
+    title: spec.title,
+    claim: spec.claim,
+    plan(opts) {
+      const setup = resolve(opts);
+      spec.validate?.(setup);
+      const runs = Object.entries(setup.parts).flatMap(([name, p]) =>
+        expand(
+          {
+            ...setup,
+            protocol: p.protocol,
+            grid: p.grid as Setup<JsonObject, Axes>["grid"],
+          },
+          undefined,
+        ).map((c) => ({ part: name, ...c }) as CellOfParts<S>),
+      );
+      const config: JsonObject = {
+        seeds: setup.seeds,
+        parts: setup.parts as JsonObject,
+        quick: setup.quick,
+        data: setup.data as JsonObject,
+        ...(spec.describe === undefined ? {} : { describe: spec.describe }),
+      };
+      return { config, runs };
+    },
+    runKey: spec.runKey,
+    resultSchema: spec.resultSchema,
+    execute: spec.run,
+    summarize(config, results) {
+      const outcomes = results.map((r) => ({ cell: r.run, result: r.result }));
+      return spec.summarize(outcomes, {
+        parts: config.parts as PartsSetup<S>["parts"],
+        seeds: config.seeds as number[],
+        quick: config.quick === true,
+        data: config.data as DataSpec,
+      });
+    },
+    figures: spec.figures,
+    report(summary) {
+      return {
+        tables: spec.tables(summary),
+        verdict: spec.verdict?.(summary) ?? verdictOf(spec.claims, summary),
+      };
+    },
+  });
 }

@@ -154,3 +154,37 @@ export const DIVERGED_LOSS = 10;
 export function diverged(loss: number): boolean {
   return !(loss <= DIVERGED_LOSS);
 }
+
+/**
+ * A quantile (numpy's linear rule) that tolerates ±∞ (e.g. "never reached" step counts): an
+ * interpolation that would touch an infinite order statistic returns that infinity instead of
+ * NaN. NaNs are dropped; NaN if nothing is left.
+ */
+export function quantileInf(values: readonly number[], q: number): number {
+  const x = values.filter((v) => !Number.isNaN(v)).sort((p, r) => p - r);
+  const n = x.length;
+  if (n === 0) return Number.NaN;
+  const h = (n - 1) * q;
+  const j = Math.floor(h);
+  if (j >= n - 1) return x[n - 1];
+  const f = h - j;
+  const lo = x[j];
+  const hi = x[j + 1];
+  if (f === 0 || lo === hi) return lo;
+  if (!Number.isFinite(lo)) return lo;
+  if (!Number.isFinite(hi)) return hi;
+  return lo + (hi - lo) * f;
+}
+
+/** Median and quartiles by {@link quantileInf} (±∞ tolerated, NaNs dropped). */
+export function quartilesInf(values: readonly number[]): {
+  median: number;
+  q25: number;
+  q75: number;
+} {
+  return {
+    median: quantileInf(values, 0.5),
+    q25: quantileInf(values, 0.25),
+    q75: quantileInf(values, 0.75),
+  };
+}

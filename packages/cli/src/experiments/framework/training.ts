@@ -16,7 +16,13 @@ import {
   trainModeState,
   treeSize,
 } from "softmax-ghosts/engine";
-import { buildModel, type Model, ModelConfigError } from "softmax-ghosts/models";
+import {
+  buildModel,
+  type Model,
+  ModelConfigError,
+  type ModelState,
+  type Params,
+} from "softmax-ghosts/models";
 import { type StepRecord, type TrainOptions, train } from "softmax-ghosts/train";
 import { median } from "../../report/stats.js";
 import { type DataSplit, ExperimentInputError, type RunContext } from "./types.js";
@@ -164,7 +170,15 @@ export type TrainingRun = Omit<TrainOptions, "model" | "data" | "onStep"> &
     minClasses?: number;
     /** Sees every step's record (after progress has been reported). */
     onStep?: (record: StepRecord) => void;
+    /**
+     * Sees the trained network before its weights are freed (borrowed: do not keep or free
+     * them), e.g. to evaluate it on the whole training split.
+     */
+    afterTraining?: (trained: TrainedNetwork) => void;
   };
+
+/** The network a training run ends with (see {@link TrainingRun.afterTraining}). */
+export type TrainedNetwork = { model: Model; params: Params; state: ModelState; data: DataSplit };
 
 /** What a training run leaves: its history and final test numbers (the weights are freed). */
 export type TrainingOutcome = {
@@ -191,6 +205,7 @@ export async function trainRun(run: TrainingRun, ctx: RunContext): Promise<Train
     calibrateBatchNorm,
     minClasses,
     onStep,
+    afterTraining,
     seed,
     testFraction,
     trainSubset,
@@ -224,9 +239,13 @@ export async function trainRun(run: TrainingRun, ctx: RunContext): Promise<Train
     }
     throw err;
   }
-  await ctx.saveWeights?.(result);
-  disposeTree(result.params);
-  disposeTree(result.state);
+  try {
+    afterTraining?.({ model, params: result.params, state: result.state, data });
+    await ctx.saveWeights?.(result);
+  } finally {
+    disposeTree(result.params);
+    disposeTree(result.state);
+  }
   return {
     history: result.history,
     finalTestAccuracy: result.finalTestAccuracy,
