@@ -44,47 +44,56 @@ export type EtaInput = {
 };
 
 /**
- * Seconds until the last run finishes, or `null` while too little is known (no run has
- * finished and the runs in flight have not done a tenth of their work: the first steps of
- * a run, compiling kernels, are slower than the rest).
+ * Seconds until the last run finishes, or `null` while too little is known: no run has
+ * finished and none in flight has done a tenth of its work (the first steps of a run,
+ * compiling kernels, are slower than the rest, and a run that reports no progress tells
+ * nothing until it ends).
  *
  * The speed is measured on the work completed so far, in units of relative cost (a run
  * that costs 4 counts as 4 runs that cost 1), per thread: thread-seconds spent over cost
- * completed. The remaining work is then scheduled as the runner does — each waiting run on
- * the first thread to become free — and the estimate is when the last thread is done, so
- * a final run that keeps one thread busy while the others idle is counted in full.
+ * completed, by the finished runs and by those in flight past a tenth. A run in flight
+ * needs the rest of its work at that speed (or, having reported no progress, its expected
+ * time less the time it has run). The waiting runs are then scheduled as the runner does —
+ * each on the first thread to become free — and the estimate is when the last thread is
+ * done, so a final run that keeps one thread busy while the others idle counts in full.
  */
 export function estimateEta(input: EtaInput): number | null {
-  const safeCost = (c: number) => (Number.isFinite(c) && c > 0 ? c : 1);
-  const clamp = (f: number) => (Number.isFinite(f) ? Math.min(1, Math.max(0, f)) : 0);
-  const doneWork = input.done.reduce((a, r) => a + safeCost(r.cost), 0);
-  const runningWork = input.running.reduce((a, r) => a + safeCost(r.cost) * clamp(r.fraction), 0);
-  const runningCost = input.running.reduce((a, r) => a + safeCost(r.cost), 0);
-  const busy =
-    input.done.reduce((a, r) => a + Math.max(0, r.seconds), 0) +
-    input.running.reduce((a, r) => a + Math.max(0, r.seconds), 0);
-  const work = doneWork + runningWork;
-  const enough = input.done.length > 0 || (runningCost > 0 && runningWork >= 0.1 * runningCost);
-  if (!enough || work <= 0 || !(busy > 0)) {
-    return input.running.length === 0 && input.waiting.length === 0 ? 0 : null;
-  }
+  const cost = (c: number) => (Number.isFinite(c) && c > 0 ? c : 1);
+  const frac = (f: number) => (Number.isFinite(f) ? Math.min(1, Math.max(0, f)) : 0);
+  const secs = (t: number) => (Number.isFinite(t) && t > 0 ? t : 0);
+  if (input.running.length === 0 && input.waiting.length === 0) return 0;
+  const measured = [
+    ...input.done.map((r) => ({ work: cost(r.cost), seconds: secs(r.seconds) })),
+    ...input.running
+      .filter((r) => frac(r.fraction) >= 0.1)
+      .map((r) => ({ work: cost(r.cost) * frac(r.fraction), seconds: secs(r.seconds) })),
+  ];
+  const work = measured.reduce((a, m) => a + m.work, 0);
+  const busy = measured.reduce((a, m) => a + m.seconds, 0);
+  if (measured.length === 0 || !(work > 0) || !(busy > 0)) return null;
   const perCost = busy / work;
-  const jobs = Math.max(1, Math.floor(input.jobs));
-  const free = input.running.map((r) => (1 - clamp(r.fraction)) * safeCost(r.cost) * perCost);
+  const jobs = Math.max(1, Math.floor(Number.isFinite(input.jobs) ? input.jobs : 1));
+  const free = input.running.map((r) => {
+    const f = frac(r.fraction);
+    const whole = cost(r.cost) * perCost;
+    return f > 0 ? (1 - f) * whole : Math.max(0, whole - secs(r.seconds));
+  });
   while (free.length < jobs) free.push(0);
-  free.sort((a, b) => a - b);
-  for (const cost of input.waiting) {
+  free.sort((x, y) => x - y);
+  for (const c of input.waiting) {
     // the thread that frees first takes the next run; `free` stays sorted
-    const t = free.shift()! + safeCost(cost) * perCost;
+    const t = free.shift()! + cost(c) * perCost;
     const at = free.findIndex((x) => x > t);
     free.splice(at < 0 ? free.length : at, 0, t);
   }
-  return Math.max(0, ...free);
+  const eta = Math.max(0, ...free);
+  return Number.isFinite(eta) ? eta : null;
 }
 
-/** `ETA 3 min 05 s`, or `ETA …` while {@link estimateEta} has no estimate yet. */
+/** `ETA 3 min 05 s` (`ETA < 1 s` at the end), or `ETA …` while {@link estimateEta} has no estimate yet. */
 export function formatEta(seconds: number | null): string {
-  return seconds === null || !Number.isFinite(seconds) ? "ETA …" : `ETA ${formatDuration(seconds)}`;
+  if (seconds === null || !Number.isFinite(seconds)) return "ETA …";
+  return seconds < 1 ? "ETA < 1 s" : `ETA ${formatDuration(seconds)}`;
 }
 
 /**
@@ -272,8 +281,8 @@ function barReporter(stream: ProgressStream, state: ProgressState): ProgressRepo
     bar.setTotal(total);
     bar.update(completed, {
       done: state.done,
-      eta: formatEta(state.eta()),
-      running: formatRunning(state.running()),
+      estimate: formatEta(state.eta()),
+      inFlight: formatRunning(state.running()),
     });
   };
   return {
@@ -284,18 +293,23 @@ function barReporter(stream: ProgressStream, state: ProgressState): ProgressRepo
           stop();
           stream.write(planLine(e));
           if (e.toRun > 0) {
-            // the bar's own ETA ({eta_formatted}) extrapolates the last updates of the bar's
-            // value, which is unknown at the start and ignores parallel threads and run costs
+            // not the bar's own {eta}/{eta_formatted}: it extrapolates the latest updates of
+            // the bar's value, so it reads 0 at the start and ignores threads and run costs
             bar = new SingleBar({
               stream: stream as NodeJS.WritableStream,
-              format: `${e.experiment} {bar} {percentage}% | {done}/{toRun} runs | {eta} | {running}`,
+              format: `${e.experiment} {bar} {percentage}% | {done}/{toRun} runs | {estimate} | {inFlight}`,
               barsize: 30,
               hideCursor: false,
               clearOnComplete: false,
               fps: 5,
             });
             const { total } = state.work();
-            bar.start(total, 0, { done: 0, toRun: e.toRun, eta: formatEta(null), running: "" });
+            bar.start(total, 0, {
+              done: 0,
+              toRun: e.toRun,
+              estimate: formatEta(null),
+              inFlight: "",
+            });
           }
           break;
         case "stale":
