@@ -223,7 +223,7 @@ describe("the shared look and the SVG output", () => {
   it("figureSpec puts the shared config under the spec's own, and is idempotent", () => {
     const spec = lineWithBand({ data: rows, x: "r", y: "median", color: "arch" });
     const own = { ...spec, config: { legend: { symbolOpacity: 0.5 }, axis: { grid: false } } };
-    const merged = figureSpec(own as never) as { config: Record<string, unknown> };
+    const merged = figureSpec(own as never) as unknown as { config: Record<string, unknown> };
     expect(merged.config.legend).toEqual({ ...FIGURE_CONFIG.legend, symbolOpacity: 0.5 });
     expect(merged.config.axis).toEqual({ grid: false });
     expect(merged.config.mark).toEqual(FIGURE_CONFIG.mark);
