@@ -932,8 +932,8 @@ function scatterRows(scatter: CalibrationSummary["scatter"]): JsonObject[] {
     const byRatio = [...mine].sort((a, b) => a.rhoTop2 / a.rhoStar - b.rhoTop2 / b.rhoStar);
     const n = Math.min(SCATTER_EXTREMES, Math.floor(byRatio.length / 2));
     const ends = [
-      ...byRatio.slice(0, n).map((p) => ({ p, kind: "lowest ρ_top2/ρ*" })),
-      ...byRatio.slice(byRatio.length - n).map((p) => ({ p, kind: "highest ρ_top2/ρ*" })),
+      ...byRatio.slice(0, n).map((p) => ({ p, kind: `lowest ${SCATTER_EXTREMES}` })),
+      ...byRatio.slice(byRatio.length - n).map((p) => ({ p, kind: `highest ${SCATTER_EXTREMES}` })),
     ];
     for (const { p, kind } of ends) {
       rows.push({ arch, kind, rhoStar: p.rhoStar, rhoTop2: p.rhoTop2 });
@@ -989,7 +989,7 @@ function scatterSpec(summary: CalibrationSummary): VegaLiteSpec {
           },
         },
         {
-          transform: [{ filter: "indexof(datum.kind, 'ρ_top2/ρ*') >= 0" }],
+          transform: [{ filter: "datum.kind !== 'cell' && datum.kind !== 'diagonal'" }],
           mark: { type: "point", filled: false, color: "#d62728", size: 36, strokeWidth: 1.5 },
           encoding: {
             x: { field: "rhoStar", type: "quantitative", scale: log },
@@ -997,9 +997,9 @@ function scatterSpec(summary: CalibrationSummary): VegaLiteSpec {
             shape: {
               field: "kind",
               type: "nominal",
-              sort: ["lowest ρ_top2/ρ*", "highest ρ_top2/ρ*"],
+              sort: [`lowest ${SCATTER_EXTREMES}`, `highest ${SCATTER_EXTREMES}`],
               scale: { range: ["triangle-down", "triangle-up"] },
-              title: `extremes (${SCATTER_EXTREMES} per arch)`,
+              title: "ρ_top2/ρ* extremes",
             },
           },
         },
