@@ -2,12 +2,13 @@
  * The calibration scatter is drawn binned: every (ρ*, ρ_top2) pair lands in one cell, and
  * the pairs with the lowest and highest ρ_top2/ρ* stay visible as points.
  */
+
+import { Rng } from "softmax-ghosts/util";
 import { describe, expect, it } from "vitest";
 import {
   type CalibrationSummary,
   calibration,
 } from "../../packages/cli/src/experiments/calibration.js";
-import { Rng } from "softmax-ghosts/util";
 
 function summaryWith(scatter: CalibrationSummary["scatter"]): CalibrationSummary {
   return {
@@ -38,7 +39,8 @@ describe("calibration's top2-vs-rhostar figure", () => {
     { arch: "mlp", rhoStar: 1, rhoTop2: Infinity },
   );
   const fig = calibration.figures(summaryWith(scatter)).find((f) => f.name === "top2-vs-rhostar");
-  const rows = ((fig?.spec as { data: { values: Row[] } }).data.values ?? []) as Row[];
+  if (fig === undefined) throw new Error("calibration has no top2-vs-rhostar figure");
+  const rows = (fig.spec as unknown as { data: { values: Row[] } }).data.values;
 
   it("puts every drawable pair in exactly one cell, per architecture", () => {
     for (const arch of ["mlp", "cnn"]) {
