@@ -157,7 +157,18 @@ describe("progress display", () => {
     let text = "";
     const p = createProgressReporter({ write: (s: string) => (text += s) });
     const ev: RunnerEvent[] = [
-      { type: "plan", experiment: "x", total: 3, cached: 1, toRun: 2, jobs: 2 },
+      {
+        type: "plan",
+        experiment: "x",
+        total: 3,
+        cached: 1,
+        toRun: 2,
+        jobs: 2,
+        queue: [
+          { index: 0, key: "a", cost: 1 },
+          { index: 1, key: "b", cost: 1 },
+        ],
+      },
       { type: "run-done", experiment: "x", key: "a", index: 0, seconds: 1.25, done: 1, toRun: 2 },
       { type: "run-done", experiment: "x", key: "b", index: 1, seconds: 75, done: 2, toRun: 2 },
       { type: "summary", experiment: "x", path: "p", durationSeconds: 3725 },

@@ -1,5 +1,5 @@
 /** The HTML report: self-contained, complete, escaped, and rebuildable from disk. */
-import { mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -75,6 +75,10 @@ describe("the HTML report", () => {
     // both figures inline, with their captions
     expect(html.split("<figure><svg").length - 1).toBe(2);
     expect(html).toContain("<figcaption>Value vs scale</figcaption>");
+    // wall time and compute, both labelled, in the overview and in each section
+    expect(html).toContain("<th>Wall time</th><th>Compute</th>");
+    expect(html).toMatch(/· wall [\d.]+ s · compute [\d.]+ s ·/);
+    expect(html).toContain("added up over parallel threads");
     // config and seeds shown
     expect(html).toContain("&quot;scales&quot;");
     expect(html).toContain("Seeds: 0, 1, 2");
@@ -105,9 +109,18 @@ describe("the HTML report", () => {
     await expect(writeReportFromDisk(out, REGISTRY)).rejects.toThrow(NoResultsError);
     await runExperiment(fakeFail, { out, seeds: [0, 1] });
     const sum = await runExperiment(fakeSum, { out, quick: true });
+    for (const ext of ["svg", "vl.json", "csv"]) {
+      expect(existsSync(join(out, "fake-sum", `bars.${ext}`))).toBe(true);
+    }
     unlinkSync(join(out, "fake-sum", "bars.svg"));
+    unlinkSync(join(out, "fake-sum", "bars.csv"));
 
     const { path, experiments } = await writeReportFromDisk(out, REGISTRY);
+    // the figures are drawn again and their files rewritten
+    expect(readFileSync(join(out, "fake-sum", "bars.svg"), "utf8")).toBe(
+      sum.figures.find((f) => f.name === "bars")?.svg,
+    );
+    expect(existsSync(join(out, "fake-sum", "bars.csv"))).toBe(true);
     expect(path).toBe(join(out, "index.html"));
     expect(experiments).toEqual(["fake-sum", "fake-fail"]); // registry order
     const html = readFileSync(path, "utf8");

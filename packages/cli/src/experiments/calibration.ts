@@ -43,6 +43,7 @@ import { quantileInf, quartilesInf } from "./framework/stats.js";
 import { msPerStep, runData, trainRun } from "./framework/training.js";
 import type {
   FigureSpec,
+  JsonObject,
   ReportTable,
   RunContext,
   VegaLiteSpec,
@@ -831,41 +832,138 @@ function calibrationVerdict(summary: CalibrationSummary): Verdict {
   };
 }
 
+/** Cells per decade candidates of the scatter's heat map, coarsest first. */
+const CELL_DECADES = [1, 0.5, 0.25, 0.2, 0.1, 0.05];
+
+/** The finest of {@link CELL_DECADES} that puts at most `cells` cells across `span` decades. */
+function cellWidth(span: number, cells: number): number {
+  return CELL_DECADES.filter((w) => span / w <= cells).at(-1) ?? CELL_DECADES[0];
+}
+
+/** Extreme points kept per architecture at each end of ρ_top2/ρ*. */
+const SCATTER_EXTREMES = 5;
+
+/**
+ * The (ρ*, ρ_top2) pairs as one data set of three kinds of row, so the figure can be faceted
+ * by architecture: a 2-D log-binned count per cell (24,000 points drawn one by one made a
+ * 7.7 MB SVG), the pairs with the lowest and highest ρ_top2/ρ* (the tails the cells would
+ * blur), and the two ends of the diagonal ρ_top2 = ρ*.
+ */
+function scatterRows(scatter: CalibrationSummary["scatter"]): JsonObject[] {
+  const pts = scatter.filter(
+    (p) => p.rhoStar > 0 && p.rhoTop2 > 0 && Number.isFinite(p.rhoStar + p.rhoTop2),
+  );
+  if (pts.length === 0) return [];
+  const lx = pts.map((p) => Math.log10(p.rhoStar));
+  const ly = pts.map((p) => Math.log10(p.rhoTop2));
+  const wx = cellWidth(maxOf(lx) - minOf(lx), 30);
+  const wy = cellWidth(maxOf(ly) - minOf(ly), 30);
+  const archs = [...new Set(pts.map((p) => p.arch))];
+  const rows: JsonObject[] = [];
+  const dLo = 10 ** Math.min(minOf(lx), minOf(ly));
+  const dHi = 10 ** maxOf(lx);
+  for (const arch of archs) {
+    const cells = new Map<string, { i: number; j: number; count: number }>();
+    pts.forEach((p, k) => {
+      if (p.arch !== arch) return;
+      const i = Math.floor(lx[k] / wx);
+      const j = Math.floor(ly[k] / wy);
+      const key = `${i},${j}`;
+      const c = cells.get(key) ?? { i, j, count: 0 };
+      c.count++;
+      cells.set(key, c);
+    });
+    for (const c of [...cells.values()].sort((a, b) => a.i - b.i || a.j - b.j)) {
+      rows.push({
+        arch,
+        kind: "cell",
+        rhoStarLo: 10 ** (c.i * wx),
+        rhoStarHi: 10 ** ((c.i + 1) * wx),
+        rhoTop2Lo: 10 ** (c.j * wy),
+        rhoTop2Hi: 10 ** ((c.j + 1) * wy),
+        count: c.count,
+      });
+    }
+    const mine = pts.filter((p) => p.arch === arch);
+    const byRatio = [...mine].sort((a, b) => a.rhoTop2 / a.rhoStar - b.rhoTop2 / b.rhoStar);
+    const n = Math.min(SCATTER_EXTREMES, Math.floor(byRatio.length / 2));
+    const ends = [
+      ...byRatio.slice(0, n).map((p) => ({ p, kind: `lowest ${SCATTER_EXTREMES}` })),
+      ...byRatio.slice(byRatio.length - n).map((p) => ({ p, kind: `highest ${SCATTER_EXTREMES}` })),
+    ];
+    for (const { p, kind } of ends) {
+      rows.push({ arch, kind, rhoStar: p.rhoStar, rhoTop2: p.rhoTop2 });
+    }
+    for (const v of [dLo, dHi]) rows.push({ arch, kind: "diagonal", rhoStar: v, rhoTop2: v });
+  }
+  return rows;
+}
+
 function scatterSpec(summary: CalibrationSummary): VegaLiteSpec {
-  const xs = summary.scatter.flatMap((p) => [p.rhoStar, p.rhoTop2]).filter((v) => v > 0);
-  const lo = xs.length > 0 ? minOf(xs) : 1e-3;
-  const stars = summary.scatter.map((p) => p.rhoStar).filter(Number.isFinite);
-  const hi = stars.length > 0 ? maxOf(stars) : 1;
+  const rows = scatterRows(summary.scatter);
+  const log = { type: "log" };
   const spec = {
-    width: 420,
-    height: 320,
-    layer: [
-      {
-        data: { values: summary.scatter },
-        transform: [
-          { filter: "datum.rhoStar > 0 && datum.rhoTop2 > 0 && isFinite(datum.rhoTop2)" },
-        ],
-        mark: { type: "point", filled: true, opacity: 0.4, size: 14 },
-        encoding: {
-          x: { field: "rhoStar", type: "quantitative", scale: { type: "log" }, title: "exact ρ*" },
-          y: {
-            field: "rhoTop2",
-            type: "quantitative",
-            scale: { type: "log" },
-            title: "top-2 estimate ρ_top2",
+    data: { values: rows },
+    facet: {
+      field: "arch",
+      type: "nominal",
+      sort: [...new Set(rows.map((r) => r.arch))],
+      title: null,
+    },
+    columns: 3,
+    spec: {
+      width: 240,
+      height: 200,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'cell'" }],
+          mark: { type: "rect" },
+          encoding: {
+            x: { field: "rhoStarLo", type: "quantitative", scale: log, title: "exact ρ*" },
+            x2: { field: "rhoStarHi" },
+            y: {
+              field: "rhoTop2Lo",
+              type: "quantitative",
+              scale: log,
+              title: "top-2 estimate ρ_top2",
+            },
+            y2: { field: "rhoTop2Hi" },
+            color: {
+              field: "count",
+              type: "quantitative",
+              scale: { type: "log", scheme: { name: "blues", extent: [0.3, 1] } },
+              title: "pairs per cell",
+            },
           },
-          color: { field: "arch", type: "nominal", sort: null },
         },
-      },
-      {
-        data: { values: [{ v: lo }, { v: hi }] },
-        mark: { type: "line", strokeDash: [5, 4], color: "#555" },
-        encoding: {
-          x: { field: "v", type: "quantitative", scale: { type: "log" } },
-          y: { field: "v", type: "quantitative", scale: { type: "log" } },
+        {
+          transform: [{ filter: "datum.kind === 'diagonal'" }],
+          mark: { type: "line", strokeDash: [5, 4], color: "#555" },
+          encoding: {
+            x: { field: "rhoStar", type: "quantitative", scale: log },
+            y: { field: "rhoTop2", type: "quantitative", scale: log },
+          },
         },
-      },
-    ],
+        {
+          transform: [{ filter: "datum.kind !== 'cell' && datum.kind !== 'diagonal'" }],
+          mark: { type: "point", filled: false, color: "#d62728", size: 36, strokeWidth: 1.5 },
+          encoding: {
+            x: { field: "rhoStar", type: "quantitative", scale: log },
+            y: { field: "rhoTop2", type: "quantitative", scale: log },
+            shape: {
+              field: "kind",
+              type: "nominal",
+              sort: [`lowest ${SCATTER_EXTREMES}`, `highest ${SCATTER_EXTREMES}`],
+              scale: { range: ["triangle-down", "triangle-up"] },
+              title: "ρ_top2/ρ* extremes",
+            },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { color: "shared" } },
+    // the cells already grid the plane; a log axis's minor grid lines would cross them
+    config: { axis: { grid: false } },
   };
   return spec as unknown as VegaLiteSpec;
 }

@@ -11,7 +11,7 @@ import { describeData } from "../experiments/framework/data.js";
 import { encodeJson, writeFileAtomic } from "../experiments/framework/json.js";
 import { formatDuration } from "../experiments/framework/progress.js";
 import { firstIssue } from "../experiments/framework/run-file.js";
-import { packageVersion } from "../experiments/framework/runner.js";
+import { FIGURE_NAME_PATTERN, packageVersion } from "../experiments/framework/runner.js";
 import {
   readAllSummaries,
   type SummaryFile,
@@ -22,8 +22,8 @@ import type {
   ExperimentReport,
   ReportTable,
 } from "../experiments/framework/types.js";
+import { figureTexts, writeFigureFiles } from "./figures.js";
 import { formatNumber } from "./stats.js";
-import { renderSvg } from "./vega.js";
 
 /** A figure ready to inline: an SVG document. */
 export type InlineFigure = { name: string; title: string; svg: string };
@@ -199,13 +199,22 @@ function sectionHtml(
   parts.push(
     `<p class="meta">Seeds: ${escapeHtml(seeds)} · data: ${escapeHtml(describeData(meta.data))} · ` +
       `${meta.quick ? "quick" : "full"} protocol · ${escapeHtml(String(meta.runs))} runs · ` +
-      `compute ${escapeHtml(formatDuration(meta.computeSeconds))} ` +
-      `(last invocation ${escapeHtml(formatDuration(meta.durationSeconds))}) · ` +
+      `${escapeHtml(timingText(meta))} · ` +
       `version ${escapeHtml(meta.version)} · ${escapeHtml(meta.generatedAt)}</p>`,
     `<details><summary>Configuration</summary><pre>${escapeHtml(encodeJson(meta.config, "config"))}</pre></details>`,
     `</section>`,
   );
   return parts.join("\n");
+}
+
+/** What the wall and compute times mean, once for the page. */
+const TIMING_NOTE =
+  "Wall time: elapsed while the runs were executing (a grid resumed later counts only the time spent running). Compute: the runs' times added up over parallel threads.";
+
+/** `wall 1 h 37 min · compute 3 h 15 min`; the wall time is "—" in files written before it was recorded. */
+export function timingText(meta: { wallSeconds?: number; computeSeconds: number }): string {
+  const wall = meta.wallSeconds === undefined ? "—" : formatDuration(meta.wallSeconds);
+  return `wall ${wall} · compute ${formatDuration(meta.computeSeconds)}`;
 }
 
 /** The report page for `entries` (in the given order), as a string. */
@@ -221,6 +230,7 @@ export function renderReportHtml(entries: ReportEntry[], opts: ReportOptions = {
         `<tr><td><a href="#exp-${escapeHtml(id)}">${escapeHtml(title)}</a></td>` +
         `<td>${badge(reports[i])}</td><td>${sentence(reports[i])}</td>` +
         `<td>${e.summary.quick ? "quick" : "full"}</td>` +
+        `<td class="num">${escapeHtml(e.summary.wallSeconds === undefined ? "—" : formatDuration(e.summary.wallSeconds))}</td>` +
         `<td class="num">${escapeHtml(formatDuration(e.summary.computeSeconds))}</td></tr>`
       );
     })
@@ -240,10 +250,11 @@ export function renderReportHtml(entries: ReportEntry[], opts: ReportOptions = {
 </header>
 <section id="overview">
 <table><caption>Experiments</caption>
-<thead><tr><th>Experiment</th><th>Result</th><th>Verdict</th><th>Protocol</th><th>Compute</th></tr></thead>
+<thead><tr><th>Experiment</th><th>Result</th><th>Verdict</th><th>Protocol</th><th>Wall time</th><th>Compute</th></tr></thead>
 <tbody>
 ${overview}
 </tbody></table>
+<p class="note">${escapeHtml(TIMING_NOTE)}</p>
 </section>
 ${entries.map((e, i) => sectionHtml(e, reports[i], i)).join("\n")}
 </body>
@@ -262,7 +273,12 @@ export async function writeReport(
   return path;
 }
 
-/** The figures of an experiment from its folder; re-rendered from the summary when a file is missing. */
+/**
+ * The figures of an experiment: drawn again from its summary, so they follow this
+ * version's charts, and written to its folder (`.svg`, `.vl.json`, `.csv`). A figure that
+ * cannot be written is still drawn; one that cannot be drawn is read from the SVG on disk,
+ * else left out. Without a definition, the SVG files on disk are all there is.
+ */
 async function figuresFromDisk(
   dir: string,
   def: AnyExperiment | null,
@@ -286,19 +302,24 @@ async function figuresFromDisk(
   } catch {
     return []; // a summary written by another version; the report section shows the error
   }
-  return Promise.all(
-    specs.map(async (f) => {
-      const svg = await readFile(join(dir, `${f.name}.svg`), "utf8")
-        .catch(() => renderSvg(f.spec))
-        .catch(() => null); // a figure of a summary this version cannot draw: left out
-      return svg === null ? null : { name: f.name, title: f.title, svg };
-    }),
-  ).then((figs) => figs.filter((f): f is InlineFigure => f !== null));
+  const figures: InlineFigure[] = [];
+  for (const f of specs) {
+    const svg = await (FIGURE_NAME_PATTERN.test(f.name)
+      ? writeFigureFiles(dir, f).then((w) => w.texts.svg)
+      : Promise.reject(new Error("not a file name"))
+    )
+      .catch(() => figureTexts(f.spec).then((t) => t.svg))
+      .catch(() => readFile(join(dir, `${f.name}.svg`), "utf8"))
+      .catch(() => null);
+    if (svg !== null) figures.push({ name: f.name, title: f.title, svg });
+  }
+  return figures;
 }
 
 /**
  * Rebuilds `<out>/index.html` from every `<out>/<id>/summary.json` present: registered
- * experiments in registry order first, then unknown ones by id.
+ * experiments in registry order first, then unknown ones by id. The figures of registered
+ * experiments are drawn again and rewritten beside their summaries.
  *
  * @returns the path written and the experiment ids included.
  * @throws {NoResultsError} if `out` holds no summary.

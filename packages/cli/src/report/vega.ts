@@ -38,20 +38,100 @@ function collectingLogger(onWarning: (message: string) => void): LoggerInterface
 }
 
 /**
- * Renders a Vega-Lite spec to an SVG document (`<svg xmlns=…>…</svg>`): compiled with
- * vega-lite, run by a headless `vega.View` with `renderer: "none"`. Text is measured with
- * vega's estimate (no canvas needed), so labels may be placed a few pixels off.
+ * The look every figure shares, merged under a spec's own `config` by {@link figureSpec}:
+ * legend symbols at full opacity (a band's or a scatter's opacity would otherwise make the
+ * swatches hard to tell apart), and no per-mark ARIA labels — one label per data point
+ * made a scatter several megabytes and is noise to a screen reader; axes, legends and
+ * titles keep theirs.
+ */
+export const FIGURE_CONFIG = {
+  legend: { symbolOpacity: 1, symbolStrokeWidth: 2 },
+  mark: { aria: false },
+} as const;
+
+type ConfigObject = { [key: string]: unknown };
+
+function isPlainObject(v: unknown): v is ConfigObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `over` merged onto `under`, recursively for nested objects (`over` wins). */
+function mergeConfig(under: ConfigObject, over: ConfigObject): ConfigObject {
+  const out: ConfigObject = { ...under };
+  for (const [k, v] of Object.entries(over)) {
+    const u = out[k];
+    out[k] = isPlainObject(u) && isPlainObject(v) ? mergeConfig(u, v) : v;
+  }
+  return out;
+}
+
+/**
+ * The spec as it is drawn and written to `<name>.vl.json`: a copy with {@link FIGURE_CONFIG}
+ * under its own `config`. Applying it twice gives the same spec.
+ */
+export function figureSpec(spec: VegaLiteSpec): VegaLiteSpec {
+  const copy = structuredClone(spec) as unknown as ConfigObject;
+  const own = isPlainObject(copy.config) ? copy.config : {};
+  copy.config = mergeConfig(FIGURE_CONFIG as unknown as ConfigObject, own);
+  return copy as unknown as VegaLiteSpec;
+}
+
+/** Geometry attributes whose numbers {@link compactSvg} rounds. */
+const GEOMETRY_ATTR = /\s(d|transform|x|y|x1|x2|y1|y2|width|height|cx|cy|r)="([^"]*)"/g;
+const DECIMAL = /-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|-?\d+[eE][-+]?\d+/g;
+/** A circle symbol as vega draws it: two half-circle arcs around the origin, translated. */
+const CIRCLE_PATH =
+  /<path( aria-hidden="true")? transform="translate\((-?[\d.]+),(-?[\d.]+)\)" d="M([\d.]+),0A\4,\4,0,1,1,-\4,0A\4,\4,0,1,1,\4,0"/g;
+
+/** Group backgrounds and foregrounds vega writes with nothing to draw. */
+const EMPTY_PATH =
+  /<path class="(?:foreground" aria-hidden="true" d=""[^>]*display="none"|background" aria-hidden="true" d="M0,0h0v0h0Z"[^>]*)\/>/g;
+
+/**
+ * Shrinks an SVG document written by vega without changing what it shows: coordinates
+ * rounded to 1/10 pixel (vega writes up to 16 digits, `translate(228.7965849561983,…)`),
+ * circle symbols written as `<circle>` instead of a two-arc path, `opacity="1"` (the
+ * default) and the empty group backgrounds and foregrounds left out. Together they halve a
+ * scatter plot. Only geometry attributes are rounded, never text; a space keeps two numbers
+ * apart where vega wrote them back to back (`1.5.5`).
+ */
+export function compactSvg(svg: string): string {
+  const rounded = svg.replace(GEOMETRY_ATTR, (_m, name: string, value: string) => {
+    const v = value.replace(DECIMAL, (num: string, at: number) => {
+      let r = String(Number(Number(num).toFixed(1)));
+      if (r === "-0") r = "0";
+      const prev = at > 0 ? value[at - 1] : "";
+      return /[\d.]/.test(prev) && /^[\d.]/.test(r) ? ` ${r}` : r;
+    });
+    return ` ${name}="${v}"`;
+  });
+  return rounded
+    .replace(
+      CIRCLE_PATH,
+      (_m, hidden: string | undefined, x: string, y: string, r: string) =>
+        `<circle${hidden ?? ""} cx="${x}" cy="${y}" r="${r}"`,
+    )
+    .replace(/ opacity="1"(?=[\s/>])/g, "")
+    .replace(EMPTY_PATH, "");
+}
+
+/**
+ * Renders a Vega-Lite spec to an SVG document (`<svg xmlns=…>…</svg>`): {@link figureSpec}
+ * compiled with vega-lite, run by a headless `vega.View` with `renderer: "none"`, and
+ * {@link compactSvg}. Text is measured with vega's estimate (no canvas needed), so labels
+ * may be placed a few pixels off. Rendering `figureSpec(spec)` gives the same SVG, so a
+ * written `.vl.json` reproduces its figure.
  *
  * @throws {Error} if the spec is invalid.
  */
 export async function renderSvg(spec: VegaLiteSpec, opts: RenderOptions = {}): Promise<string> {
   const logger = collectingLogger(opts.onWarning ?? (() => {}));
-  // vega tags the data rows it ingests (a symbol key on each object): work on a copy so
-  // the caller's objects — often an experiment's summary — stay untouched
-  const compiled = compile(structuredClone(spec), { logger }).spec;
+  // figureSpec copies: vega tags the data rows it ingests (a symbol key on each object),
+  // and the caller's objects — often an experiment's summary — must stay untouched
+  const compiled = compile(figureSpec(spec), { logger }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logger });
   try {
-    return await view.toSVG();
+    return compactSvg(await view.toSVG());
   } finally {
     view.finalize();
   }
@@ -104,8 +184,29 @@ function validNumber(field: string, positive: boolean): string {
 
 type Layer = Record<string, unknown>;
 
-/** Layers drawing the rules over the data's scales: one mark per panel, not one per row. */
-function ruleLayers(rules: RuleSpec[]): Layer[] {
+/** Where a vertical rule sits across the data's x extent (0 left … 1 right), if it can tell. */
+function ruleSide(data: ChartRow[], field: string, log: boolean) {
+  const t = (v: number) => (log ? Math.log10(v) : v);
+  const xs = data
+    .map((r) => r[field])
+    .filter((v): v is number => typeof v === "number" && Number.isFinite(v) && (!log || v > 0))
+    .map(t);
+  return (x: number): number => {
+    if (xs.length === 0 || (log && x <= 0)) return 0;
+    const lo = Math.min(...xs);
+    const hi = Math.max(...xs);
+    return hi > lo ? (t(x) - lo) / (hi - lo) : 0;
+  };
+}
+
+/**
+ * Layers drawing the rules over the data's scales: one mark per panel, not one per row.
+ * Labels stay inside the plot (a label outside widens the panel's bounds and pushes a
+ * facet's shared axis away from the first panel): at the top of a vertical rule, on the
+ * side with more room (`side`: its position across the panel), at the right end of a
+ * horizontal one (`width`: the panel's), cut with an ellipsis where they would not fit.
+ */
+function ruleLayers(rules: RuleSpec[], width: number, side: (x: number) => number): Layer[] {
   return rules.flatMap((rule): Layer[] => {
     const vertical = "x" in rule;
     const position = vertical
@@ -121,14 +222,23 @@ function ruleLayers(rules: RuleSpec[]): Layer[] {
       },
     ];
     if (rule.label !== undefined) {
+      const text = { type: "text", color: "#333" };
+      const right = vertical && side(rule.x) > 0.6;
       layers.push({
         transform,
         mark: vertical
-          ? { type: "text", align: "left", baseline: "top", dx: 4, dy: 4, color: "#333" }
-          : { type: "text", align: "right", baseline: "bottom", dy: -3, color: "#333" },
+          ? {
+              ...text,
+              align: right ? "right" : "left",
+              baseline: "top",
+              dx: right ? -4 : 4,
+              dy: 4,
+              limit: Math.max(20, width / 2 - 8),
+            }
+          : { ...text, align: "right", baseline: "bottom", dx: -4, dy: -3, limit: width - 8 },
         encoding: {
           ...position,
-          ...(vertical ? { y: { value: 0 } } : { x: { value: { expr: "width" } } }),
+          ...(vertical ? { y: { value: 0 } } : { x: { value: width } }),
           text: { value: rule.label },
         },
       });
@@ -237,11 +347,12 @@ export function lineWithBand(o: LineWithBandOptions): VegaLiteSpec {
       ...colorEnc,
     },
   });
-  layer.push(...ruleLayers(asRules(o.rule)));
+  const width = o.width ?? 420;
+  layer.push(...ruleLayers(asRules(o.rule), width, ruleSide(o.data, o.x, o.logX === true)));
   return assemble(o.data, layer, {
     title: o.title,
     facet: o.facet,
-    width: o.width ?? 420,
+    width,
     height: o.height ?? 260,
   });
 }
@@ -333,10 +444,8 @@ export function barGroups(o: BarGroupsOptions): VegaLiteSpec {
       },
     });
   }
-  layer.push(...ruleLayers(asRules(o.rule)));
-  return assemble(o.data, layer, {
-    title: o.title,
-    width: o.width ?? 420,
-    height: o.height ?? 260,
-  });
+  const width = o.width ?? 420;
+  // the x axis holds categories: a vertical rule has no number to sit at
+  layer.push(...ruleLayers(asRules(o.rule), width, () => 0));
+  return assemble(o.data, layer, { title: o.title, width, height: o.height ?? 260 });
 }

@@ -197,6 +197,24 @@ export function formatReportSummary(title: string, report: ExperimentReport): st
   return lines.join("\n") + "\n";
 }
 
+/**
+ * The closing timing of `ghosts run`: `wall 1 min 02 s, compute 3 min 47 s over 40 runs;
+ * this invocation 12 s` — wall time while the runs were executing, compute summed over
+ * threads, and what this command took (less when runs came from disk).
+ */
+export function timingLine(meta: {
+  wallSeconds?: number;
+  computeSeconds: number;
+  durationSeconds: number;
+  runs: number;
+}): string {
+  const wall = meta.wallSeconds === undefined ? "?" : formatDuration(meta.wallSeconds);
+  return (
+    `wall ${wall}, compute ${formatDuration(meta.computeSeconds)} over ${meta.runs} run${meta.runs === 1 ? "" : "s"}; ` +
+    `this invocation ${formatDuration(meta.durationSeconds)}`
+  );
+}
+
 /** Maps the framework's errors to the CLI's: bad input exits 2, bugs exit 1. */
 function toCliError(err: unknown): unknown {
   if (err instanceof RunFailedError) {
@@ -344,7 +362,7 @@ async function runOne(
     });
     io.stdout.write(
       formatReportSummary(`${def.title} (${def.id})`, outcome.report) +
-        `results: ${outcome.dir} (${formatDuration(outcome.file.durationSeconds)})\n\n`,
+        `results: ${outcome.dir} (${timingLine(outcome.file)})\n\n`,
     );
     return true;
   } catch (err) {

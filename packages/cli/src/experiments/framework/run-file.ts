@@ -60,7 +60,7 @@ export function checkRunFile(
   text: string,
   expected: ExpectedRun,
   resultSchema?: z.ZodType,
-): { result: JsonValue; seconds: number } | { invalid: string } {
+): { result: JsonValue; seconds: number; finishedAt: string } | { invalid: string } {
   let value: unknown;
   try {
     value = decodeJson(text);
@@ -79,5 +79,5 @@ export function checkRunFile(
     const res = resultSchema.safeParse(rec.result);
     if (!res.success) return { invalid: `invalid result (${firstIssue(res.error)})` };
   }
-  return { result: rec.result as JsonValue, seconds: rec.seconds };
+  return { result: rec.result as JsonValue, seconds: rec.seconds, finishedAt: rec.finishedAt };
 }

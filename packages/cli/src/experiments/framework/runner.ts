@@ -7,7 +7,7 @@
  * - `runs/<runKey>.json` — one file per run: `{experiment, key, run, data, seconds,
  *   finishedAt, result}`;
  * - `summary.json` — {@link SummaryFile};
- * - `<figure name>.svg` — the figures.
+ * - `<figure name>.svg`, `.vl.json`, `.csv` — each figure, its Vega-Lite spec and its data.
  *
  * Every file is written atomically, so an interrupted invocation, rerun, continues where it
  * stopped and ends with the same summary as an uninterrupted one.
@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { renderSvg } from "../../report/vega.js";
+import { writeFigureFiles } from "../../report/figures.js";
 import { createDataLoader, type DataLoader } from "./data.js";
 import { ensureDirectory, fsReason, OutputError } from "./dirs.js";
 import { decodeJson, encodeJson, normalizeJson, TEMP_PREFIX, writeFileAtomic } from "./json.js";
@@ -28,6 +28,7 @@ import { type FromWorker, type ToWorker, throttleProgress, type WorkerInit } fro
 import { checkRunFile, type ExpectedRun, firstIssue, type RunRecord } from "./run-file.js";
 import { checkShard, IncompleteGridError, inShard, type Shard, writeShardPlan } from "./shard.js";
 import {
+  runsWallSeconds,
   SUMMARY_META_KEYS,
   type SummaryFile,
   type SummaryMeta,
@@ -57,6 +58,11 @@ export type RunnerEvent =
       toRun: number;
       /** Threads that will execute them. */
       jobs: number;
+      /**
+       * The runs to execute, in the order they start, with their relative cost
+       * ({@link ExperimentDefinition.cost}; 1 when the experiment does not say).
+       */
+      queue: { index: number; key: string; cost: number }[];
     }
   /**
    * A run file on disk was ignored and its run is recomputed: its spec or data differ from
@@ -110,8 +116,15 @@ export type RunExperimentOptions = {
   saveDir?: string;
 };
 
-/** A figure as written to disk. */
-export type RenderedFigure = { name: string; title: string; svg: string; path: string };
+/** A figure as written to disk: the SVG (`path`), its Vega-Lite spec and its data rows. */
+export type RenderedFigure = {
+  name: string;
+  title: string;
+  svg: string;
+  path: string;
+  specPath: string;
+  csvPath: string;
+};
 
 /** What {@link runExperiment} produced. */
 export type ExperimentOutcome<Summary extends JsonObject = JsonObject> = {
@@ -160,7 +173,8 @@ export const USER_ERROR_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 const RUN_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._=-]*$/;
-const FIGURE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** What a figure's name must match: it names its files. */
+export const FIGURE_NAME_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const RUN_KEY_MAX = 200;
 
 /** The package version, from package.json two levels above this module's folder. */
@@ -190,7 +204,7 @@ async function readCached(
   path: string,
   expected: ExpectedRun,
   resultSchema: ExperimentDefinition<JsonObject, JsonValue, JsonObject>["resultSchema"],
-): Promise<{ result: JsonValue; seconds: number } | { stale: string } | null> {
+): Promise<{ result: JsonValue; seconds: number; finishedAt: string } | { stale: string } | null> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -293,7 +307,8 @@ export async function runExperiment<
   if (opts.shard === undefined) await Promise.all([sweepTempFiles(dir), sweepTempFiles(runsDir)]);
   const runPath = (i: number) => join(runsDir, `${keys[i]}.json`);
 
-  const results: ({ result: Result; seconds: number } | undefined)[] = new Array(runs.length);
+  const results: ({ result: Result; seconds: number; finishedAt: string } | undefined)[] =
+    new Array(runs.length);
   const missing: number[] = [];
   for (let i = 0; i < runs.length; i++) {
     const cached = await readCached(
@@ -302,7 +317,11 @@ export async function runExperiment<
       def.resultSchema,
     );
     if (cached !== null && "result" in cached) {
-      results[i] = { result: cached.result as Result, seconds: cached.seconds };
+      results[i] = {
+        result: cached.result as Result,
+        seconds: cached.seconds,
+        finishedAt: cached.finishedAt,
+      };
     } else {
       if (cached !== null)
         emit({ type: "stale", experiment: id, key: keys[i], reason: cached.stale });
@@ -327,6 +346,7 @@ export async function runExperiment<
     cached: runs.length - missing.length,
     toRun: toRun.length,
     jobs: threads,
+    queue: toRun.map((index) => ({ index, key: keys[index], cost: runCost(def, runs[index]) })),
   });
 
   let failure: RunFailedError | null = null;
@@ -363,7 +383,7 @@ export async function runExperiment<
         result,
       };
       await writeFileAtomic(runPath(index), encodeJson(record, `${id}: run ${keys[index]}`));
-      results[index] = { result, seconds };
+      results[index] = { result, seconds, finishedAt: record.finishedAt };
       done++;
       emit({
         type: "run-done",
@@ -392,7 +412,11 @@ export async function runExperiment<
         def.resultSchema,
       );
       if (cached !== null && "result" in cached) {
-        results[i] = { result: cached.result as Result, seconds: cached.seconds };
+        results[i] = {
+          result: cached.result as Result,
+          seconds: cached.seconds,
+          finishedAt: cached.finishedAt,
+        };
       }
     }
     const onDisk = results.filter((r) => r !== undefined).length;
@@ -429,6 +453,7 @@ export async function runExperiment<
     computedRuns: done,
     durationSeconds: (performance.now() - startTime) / 1000,
     computeSeconds: results.reduce((s, r) => s + (r?.seconds ?? 0), 0),
+    wallSeconds: runsWallSeconds(results.filter((r) => r !== undefined)),
     generatedAt: new Date().toISOString(),
   };
   const summaryText = encodeJson({ ...meta, ...summary }, `${id}: summary`);
@@ -446,6 +471,20 @@ export async function runExperiment<
     durationSeconds: meta.durationSeconds,
   });
   return { id, dir, summaryPath, file, summary: reloaded, report, figures };
+}
+
+/** The relative cost of a run for the ETA: the experiment's, when it is a positive number, else 1. */
+function runCost<Run extends JsonObject>(
+  def: { cost?: (run: Run) => number },
+  run: JsonObject,
+): number {
+  if (def.cost === undefined) return 1;
+  try {
+    const c = def.cost(run as Run);
+    return Number.isFinite(c) && c > 0 ? c : 1;
+  } catch {
+    return 1; // an estimate for the progress line must never fail a run
+  }
 }
 
 /**
@@ -471,19 +510,24 @@ async function writeFigures<Summary extends JsonObject>(
   const specs = prefixErrors(def.id, "figures", () => def.figures(summary));
   const names = new Set<string>();
   for (const f of specs) {
-    if (!FIGURE_NAME_RE.test(f.name) || f.name === "summary" || names.has(f.name)) {
+    if (!FIGURE_NAME_PATTERN.test(f.name) || f.name === "summary" || names.has(f.name)) {
       throw new ExperimentDefinitionError(
-        `${def.id}: figure name ${JSON.stringify(f.name)} must be unique, not "summary", and match ${FIGURE_NAME_RE.source}`,
+        `${def.id}: figure name ${JSON.stringify(f.name)} must be unique, not "summary", and match ${FIGURE_NAME_PATTERN.source}`,
       );
     }
     names.add(f.name);
   }
   const out: RenderedFigure[] = [];
   for (const f of specs) {
-    const svg = await renderSvg(f.spec);
-    const path = join(dir, `${f.name}.svg`);
-    await writeFileAtomic(path, svg);
-    out.push({ name: f.name, title: f.title, svg, path });
+    const { texts, paths } = await writeFigureFiles(dir, f);
+    out.push({
+      name: f.name,
+      title: f.title,
+      svg: texts.svg,
+      path: paths.svg,
+      specPath: paths.vegaLite,
+      csvPath: paths.csv,
+    });
   }
   return out;
 }

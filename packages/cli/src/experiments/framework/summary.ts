@@ -31,8 +31,17 @@ export type SummaryMeta = {
   computedRuns: number;
   /** Wall-clock seconds of the invocation that wrote the file. */
   durationSeconds: number;
-  /** Sum of the execution seconds of all runs, cached ones included. */
+  /**
+   * Sum of the execution seconds of all runs, cached ones included: with `--jobs N` up to N
+   * times the elapsed time.
+   */
   computeSeconds: number;
+  /**
+   * Elapsed seconds during which at least one run of the plan was executing, over every
+   * invocation that computed them ({@link runsWallSeconds}); absent in files written before
+   * it was recorded.
+   */
+  wallSeconds?: number;
   /** ISO 8601 time the file was written. */
   generatedAt: string;
 };
@@ -50,6 +59,7 @@ export const SUMMARY_META_KEYS: readonly (keyof SummaryMeta)[] = [
   "computedRuns",
   "durationSeconds",
   "computeSeconds",
+  "wallSeconds",
   "generatedAt",
 ];
 
@@ -58,8 +68,37 @@ export const SUMMARY_TIMING_KEYS: readonly (keyof SummaryMeta)[] = [
   "computedRuns",
   "durationSeconds",
   "computeSeconds",
+  "wallSeconds",
   "generatedAt",
 ];
+
+/**
+ * The wall time of a set of runs: the length of the union of their intervals
+ * `[finishedAt − seconds, finishedAt]`, so runs in parallel threads count once and the idle
+ * time between two invocations (an interrupted grid resumed later) not at all. Unreadable
+ * times are left out.
+ */
+export function runsWallSeconds(runs: readonly { seconds: number; finishedAt: string }[]): number {
+  const spans = runs
+    .map((r) => {
+      const end = Date.parse(r.finishedAt) / 1000;
+      return [end - r.seconds, end] as const;
+    })
+    .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b))
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let from = Number.NEGATIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (const [a, b] of spans) {
+    if (a > to) {
+      if (to > from) total += to - from;
+      from = a;
+      to = b;
+    } else to = Math.max(to, b);
+  }
+  if (to > from) total += to - from;
+  return total;
+}
 
 /** Contents of `summary.json`: metadata plus the experiment's summary `S`. */
 export type SummaryFile<S extends JsonObject = JsonObject> = SummaryMeta & S;
@@ -101,6 +140,7 @@ export const summaryMetaSchema = z.object({
   computedRuns: count,
   durationSeconds: nonNegative,
   computeSeconds: nonNegative,
+  wallSeconds: nonNegative.optional(),
   generatedAt: z.string(),
 });
 

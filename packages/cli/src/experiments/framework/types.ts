@@ -149,6 +149,11 @@ export interface ExperimentDefinition<
   /** One independent unit of work (e.g. one seed × method × setting). */
   execute(run: Run, ctx: RunContext): Promise<Result>;
   /**
+   * A run's cost relative to the others (e.g. 4 for a run that takes four times as long),
+   * for the progress display's ETA; left out, every run counts the same.
+   */
+  cost?(run: Run): number;
+  /**
    * The shape, ranges and finiteness a result must have (a zod schema). A cached run file
    * whose result fails it is reported and recomputed, and every fresh result is checked
    * against it before it is stored, so the schema cannot drift from `execute`. Left out,
