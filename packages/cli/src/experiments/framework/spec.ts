@@ -124,6 +124,8 @@ export type ExperimentSpec<
   validate?: (setup: Setup<P, G>) => void;
   /** Stable, file-system-safe (`[A-Za-z0-9][A-Za-z0-9._=-]*`), unique key of a run. */
   runKey: (cell: CellOf<P, G, L>) => string;
+  /** A run's cost relative to the others (the progress line's ETA weighs runs by it; default 1). */
+  cost?: (cell: CellOf<P, G, L>) => number;
   /** Shape and ranges of a result: checked on every fresh and cached run file. */
   resultSchema: ZodType<Result>;
   /** One run (use `trainRun` from `framework/training.ts` for training runs). */
@@ -353,6 +355,7 @@ export function experiment<
       return { config, runs };
     },
     runKey: spec.runKey,
+    ...(spec.cost === undefined ? {} : { cost: spec.cost }),
     resultSchema: spec.resultSchema,
     execute: spec.run,
     summarize(config, results) {
@@ -525,6 +528,7 @@ export function experimentInParts<
       return { config, runs };
     },
     runKey: spec.runKey,
+    ...(spec.cost === undefined ? {} : { cost: spec.cost }),
     resultSchema: spec.resultSchema,
     execute: spec.run,
     summarize(config, results) {
