@@ -6,8 +6,11 @@
  * keys, the typed run spec ("cell") handed to every function, the plan's config, and the rule
  * from claims to a verdict.
  *
- * A cell is `protocol ∪ one value per grid axis ∪ {seed}`: exactly what a run file stores, so
- * a cached result is reused only when every setting it depends on is unchanged.
+ * A cell is `protocol ∪ one value per grid axis ∪ {seed}` (∪ the settings a spec derives from
+ * them, see {@link ExperimentSpec.derive}): exactly what a run file stores, so a cached result
+ * is reused only when every setting it depends on is unchanged. A protocol setting whose value
+ * is `undefined` is absent from the stored cell (JSON has no undefined), so a spec can add an
+ * optional setting (e.g. a quick mode's data subset) without invalidating its run files.
  *
  * @module
  */
@@ -50,6 +53,9 @@ export type Setup<P extends JsonObject, G extends Axes> = {
   data: DataSpec;
 };
 
+/** No derived settings. */
+export type NoDerived = Record<never, never>;
+
 /** A result with the cell it was computed for. */
 export type RunOutcome<Cell, Result> = { cell: Cell; result: Result };
 
@@ -59,6 +65,7 @@ export type ExperimentSpec<
   G extends Axes,
   Result extends JsonValue,
   Summary extends JsonObject,
+  D extends JsonObject = NoDerived,
 > = {
   /** Identifier on the command line and the results folder: `[a-z0-9][a-z0-9-]*`. */
   id: string;
@@ -78,18 +85,24 @@ export type ExperimentSpec<
    * summary's config for the report), e.g. the optimizer's name when it is not an axis.
    */
   describe?: JsonObject;
+  /**
+   * Settings that follow from a grid point, added to its cell (and so to its run file): e.g.
+   * the sample set of a named estimator, or a probe interval that depends on the method.
+   * Their names must not be protocol settings, axes or `seed`.
+   */
+  derive?: (cell: CellOf<P, G>) => D;
   /** Grid points to leave out (e.g. combinations that make no sense). */
-  include?: (cell: CellOf<P, G>) => boolean;
+  include?: (cell: CellOf<P, G> & D) => boolean;
   /** Checks the resolved setup against the data before anything runs (bad input: throw `ExperimentInputError`). */
   validate?: (setup: Setup<P, G>) => void;
   /** Stable, file-system-safe (`[A-Za-z0-9][A-Za-z0-9._=-]*`), unique key of a run. */
-  runKey: (cell: CellOf<P, G>) => string;
+  runKey: (cell: CellOf<P, G> & D) => string;
   /** Shape and ranges of a result: checked on every fresh and cached run file. */
   resultSchema: ZodType<Result>;
   /** One run (use `trainRun` from `framework/training.ts` for training runs). */
-  run: (cell: CellOf<P, G>, ctx: RunContext) => Promise<Result>;
+  run: (cell: CellOf<P, G> & D, ctx: RunContext) => Promise<Result>;
   /** Aggregates the results (in plan order); pure. */
-  summarize: (outcomes: RunOutcome<CellOf<P, G>, Result>[], setup: Setup<P, G>) => Summary;
+  summarize: (outcomes: RunOutcome<CellOf<P, G> & D, Result>[], setup: Setup<P, G>) => Summary;
   /** The report's tables; pure in the summary. */
   tables: (summary: Summary) => ReportTable[];
   /** The figures; pure in the summary. */
@@ -143,14 +156,31 @@ function resolveSetup<P extends JsonObject, G extends Axes>(
   };
 }
 
-/** Every combination of the grid's values, first axis outermost, then the seeds. */
-function expand<P extends JsonObject, G extends Axes>(setup: Setup<P, G>): CellOf<P, G>[] {
+/**
+ * Every combination of the grid's values, first axis outermost, then the seeds, each with
+ * its derived settings.
+ */
+function expand<P extends JsonObject, G extends Axes, D extends JsonObject>(
+  id: string,
+  setup: Setup<P, G>,
+  derive: ((cell: CellOf<P, G>) => D) | undefined,
+): (CellOf<P, G> & D)[] {
   let points: Record<string, JsonPrimitive>[] = [{}];
   for (const [axis, values] of Object.entries(setup.grid) as [string, JsonPrimitive[]][]) {
     points = points.flatMap((p) => values.map((v) => ({ ...p, [axis]: v })));
   }
   return points.flatMap((p) =>
-    setup.seeds.map((seed) => ({ ...setup.protocol, ...p, seed }) as CellOf<P, G>),
+    setup.seeds.map((seed) => {
+      const cell = { ...setup.protocol, ...p, seed } as CellOf<P, G>;
+      if (derive === undefined) return cell as CellOf<P, G> & D;
+      const extra = derive(cell);
+      for (const k of Object.keys(extra)) {
+        if (k in cell) {
+          throw new ExperimentDefinitionError(`${id}: derived setting ${k} is also a setting`);
+        }
+      }
+      return { ...cell, ...extra };
+    }),
   );
 }
 
@@ -160,7 +190,8 @@ export type SpecExperiment<
   G extends Axes,
   Result extends JsonValue,
   Summary extends JsonObject,
-> = ExperimentDefinition<CellOf<P, G>, Result, Summary> & {
+  D extends JsonObject = NoDerived,
+> = ExperimentDefinition<CellOf<P, G> & D, Result, Summary> & {
   /** The full protocol, grid and seeds (before `--quick`). */
   readonly protocol: P;
   readonly grid: G;
@@ -168,8 +199,13 @@ export type SpecExperiment<
   /**
    * The same experiment with other full-protocol settings (as `quick` overrides are given),
    * e.g. a benchmark's smaller grid. Run keys, summaries and reports work unchanged.
+   * `quick` replaces the spec's quick overrides for the variant (e.g. `{}`: a variant run
+   * with `--quick` is run at exactly these settings, as the demo does).
    */
-  withSettings(overrides: QuickOf<P, G>): SpecExperiment<P, G, Result, Summary>;
+  withSettings(
+    overrides: QuickOf<P, G>,
+    quick?: QuickOf<P, G>,
+  ): SpecExperiment<P, G, Result, Summary, D>;
 };
 
 /**
@@ -181,7 +217,8 @@ export function experiment<
   G extends Axes,
   Result extends JsonValue,
   Summary extends JsonObject,
->(spec: ExperimentSpec<P, G, Result, Summary>): SpecExperiment<P, G, Result, Summary> {
+  D extends JsonObject = NoDerived,
+>(spec: ExperimentSpec<P, G, Result, Summary, D>): SpecExperiment<P, G, Result, Summary, D> {
   checkQuick(spec.id, spec, spec.quick);
   for (const [axis, values] of Object.entries(spec.grid)) {
     if (values.length === 0) {
@@ -191,14 +228,14 @@ export function experiment<
       throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} is also a setting`);
     }
   }
-  const def = defineExperiment<CellOf<P, G>, Result, Summary>({
+  const def = defineExperiment<CellOf<P, G> & D, Result, Summary>({
     id: spec.id,
     title: spec.title,
     claim: spec.claim,
     plan(opts) {
       const setup = resolveSetup(spec, opts);
       spec.validate?.(setup);
-      const runs = expand(setup).filter((c) => spec.include?.(c) ?? true);
+      const runs = expand(spec.id, setup, spec.derive).filter((c) => spec.include?.(c) ?? true);
       const config: JsonObject = {
         seeds: setup.seeds,
         grid: setup.grid as JsonObject,
@@ -229,7 +266,7 @@ export function experiment<
     protocol: spec.protocol,
     grid: spec.grid,
     seeds: spec.seeds,
-    withSettings(overrides) {
+    withSettings(overrides, quick) {
       checkQuick(spec.id, spec, overrides);
       const setup = resolveSetup({ ...spec, quick: overrides }, { quick: true, data: DIGITS });
       return experiment({
@@ -237,6 +274,7 @@ export function experiment<
         protocol: setup.protocol,
         grid: setup.grid as unknown as G,
         seeds: setup.seeds,
+        quick: quick ?? spec.quick,
       });
     },
   };
