@@ -4,10 +4,7 @@
  * between the two invocations (timing fields left out): parallel execution must not change
  * a single number.
  */
-import {
-  ARCH_GRID_PROTOCOL,
-  type ArchGridSettings,
-} from "../../packages/cli/src/experiments/arch-grid.js";
+import { type ArchGridSettings, archGrid } from "../../packages/cli/src/experiments/arch-grid.js";
 import { jsonEqual } from "../../packages/cli/src/experiments/framework/json.js";
 import type { JsonValue } from "../../packages/cli/src/experiments/framework/types.js";
 import { freshDist, runExperimentChild } from "../lib/experiment.js";
@@ -16,10 +13,9 @@ import type { BenchCase, BenchContext, CaseResult } from "../lib/types.js";
 
 /** `--quick`: two architectures, the two end arms, a handful of full-batch steps. */
 const QUICK: ArchGridSettings = {
-  ...ARCH_GRID_PROTOCOL,
-  archs: ["mlp-ln", "transformer"],
-  spikes: [10_000],
-  methods: ["plain", "rho-clip"],
+  arch: ["mlp-ln", "transformer"],
+  spike: [10_000],
+  method: ["plain", "rho-clip"],
   seeds: [0],
   steps: 4,
   spikeAt: 2,
@@ -30,24 +26,22 @@ export const archGridCase: BenchCase = {
   id: "archgrid",
   title: "Experiment grid: arch-grid --jobs 1 vs --jobs 2",
   async run(ctx: BenchContext, result: CaseResult) {
-    const base = ctx.quick
-      ? QUICK
-      : { ...ARCH_GRID_PROTOCOL, seeds: ctx.seeds ?? ARCH_GRID_PROTOCOL.seeds };
+    const base: ArchGridSettings = ctx.quick ? QUICK : { seeds: ctx.seeds ?? [...archGrid.seeds] };
     // --match picks architectures: the full --jobs 1 grid takes hours on two cores.
-    const archs = base.archs.filter((a) => ctx.match === undefined || ctx.match.test(a));
+    const archs = (base.arch ?? archGrid.grid.arch).filter(
+      (a) => ctx.match === undefined || ctx.match.test(a),
+    );
     if (archs.length === 0) throw new Error(`--match ${ctx.match} selects no architecture`);
-    const settings = { ...base, archs };
+    const settings: ArchGridSettings = { ...base, arch: archs };
+    const variant = archGrid.withSettings(settings);
     const dist = freshDist();
     const repeats = ctx.repeats ?? 1;
-    const runs =
-      settings.archs.length *
-      settings.spikes.length *
-      settings.methods.length *
-      settings.seeds.length;
+    const runs = variant.plan({ quick: false, data: { kind: "digits" } }).runs.length;
+    const { grid, seeds, protocol } = variant;
     result.description =
-      `arch-grid with ${settings.archs.length} architectures × ${settings.spikes.length} spike(s) × ` +
-      `${settings.methods.length} methods × ${settings.seeds.length} seed(s) = ${runs} runs of ` +
-      `${settings.steps} full-batch steps, through runExperiment in a fresh child process per ` +
+      `arch-grid with ${grid.arch.length} architectures × ${grid.spike.length} spike(s) × ` +
+      `${grid.method.length} methods × ${seeds.length} seed(s) = ${runs} runs of ` +
+      `${protocol.steps} full-batch steps, through runExperiment in a fresh child process per ` +
       "invocation, as `ghosts run` does; timed from the call to the last finished run (process " +
       "start, imports, summary and figures excluded). --jobs 2 runs in " +
       `two worker threads. ${repeats} repeat(s), the order of the two alternating. Every run's ` +
@@ -75,7 +69,7 @@ export const archGridCase: BenchCase = {
         return other === undefined || !jsonEqual(a[k]!, other);
       });
     }
-    const params = { runs, steps: settings.steps, seeds: settings.seeds.join(",") };
+    const params = { runs, steps: protocol.steps, seeds: seeds.join(",") };
     result.rows.push(
       timeRow("arch-grid --jobs 1", { ...params, jobs: 1 }, "s/grid", secs.j1, {
         peakGflops: null,

@@ -44,8 +44,8 @@ async function main(): Promise<void> {
       spikeAt: p.spikeAt,
     }) as unknown as typeof def;
   } else {
-    const { archGridWith } = await load<typeof ArchGridModule>(req.dist, "experiments/arch-grid");
-    def = archGridWith(req.settings) as unknown as typeof def;
+    const { archGrid } = await load<typeof ArchGridModule>(req.dist, "experiments/arch-grid");
+    def = archGrid.withSettings(req.settings) as unknown as typeof def;
   }
 
   let lastDone = Number.NaN;

@@ -4,15 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  DEMO_ARCH_GRID,
   DEMO_PHASE_ARCHS,
+  demoArchGrid,
   demoTables,
   restrictToArchitectures,
 } from "../../packages/cli/src/cli/commands/demo.js";
-import {
-  type ArchGridSummary,
-  archGridWith,
-} from "../../packages/cli/src/experiments/arch-grid.js";
+import type { ArchGridSummary } from "../../packages/cli/src/experiments/arch-grid.js";
 import {
   type AnyExperiment,
   defineExperiment,
@@ -24,9 +21,11 @@ const DIGITS = { kind: "digits" } as const;
 
 describe("demo plans", () => {
   it("runs the arch-grid definition at 10000× on the transformer and MLP+LN, one seed", () => {
-    const def = archGridWith(DEMO_ARCH_GRID);
+    const def = demoArchGrid;
     const plan = def.plan({ quick: true, data: DIGITS });
     expect(plan.runs).toHaveLength(2 * 3);
+    // the demo's own settings under --quick: 40 steps on the whole split
+    expect(plan.runs.every((r) => r.steps === 40 && r.trainSubset === undefined)).toBe(true);
     expect(new Set(plan.runs.map((r) => r.arch))).toEqual(new Set(["transformer", "mlp-ln"]));
     expect(new Set(plan.runs.map((r) => r.method))).toEqual(
       new Set(["plain", "grad-clip", "rho-clip"]),
@@ -36,7 +35,7 @@ describe("demo plans", () => {
     const registered = getExperiment("arch-grid");
     expect(def.id).toBe(registered.id);
     expect(def.execute).toBe(registered.execute);
-    expect(def.summarize).toBe(registered.summarize);
+    expect(def.runKey).toBe(registered.runKey);
   });
 
   const fake = defineExperiment<{ arch: string; seed: number }, number, { archs: string[] }>({

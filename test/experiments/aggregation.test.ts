@@ -110,16 +110,29 @@ describe("aggregation, quick, through the runner", () => {
     expect(getExperiment("aggregation")).toBe(aggregation);
   });
 
+  it("stores each estimator's sample set and reduction in its run spec", () => {
+    const runs = aggregation.plan({ quick: false, data: { kind: "digits" } }).runs;
+    expect(runs).toHaveLength(AGGREGATION_ESTIMATORS.length * 5);
+    for (const e of AGGREGATION_ESTIMATORS) {
+      const own = runs.filter((r) => r.estimator === e.name);
+      expect(own.map((r) => r.seed)).toEqual([0, 1, 2, 3, 4]);
+      for (const r of own) expect([r.sampleSet, r.aggregate]).toEqual([e.sampleSet, e.aggregate]);
+    }
+  });
+
   it("writes a summary with config, seeds, timing and one row per estimator", () => {
     const { file, summary } = outcome;
     expect(file.seeds).toEqual([0]);
     expect(file.quick).toBe(true);
     expect(typeof file.durationSeconds).toBe("number");
-    expect(file.config).toMatchObject({ baseLr: 0.015, multiplier: 10000, spikeOnce: true });
+    expect(file.config).toMatchObject({
+      protocol: { baseLr: 0.015, multiplier: 10000, steps: 40, spikeAt: 20 },
+      describe: { spikeOnce: true, controller: "rho-clip" },
+    });
     expect(summary.table.map((r) => r.estimator)).toEqual(
       AGGREGATION_ESTIMATORS.map((e) => e.name),
     );
-    const steps = file.config.steps as number;
+    const { steps } = outcome.summary;
     for (const row of summary.table) {
       for (const key of [
         "msPerStep",

@@ -82,6 +82,9 @@ export type DataSettings<P extends JsonObject, G extends Axes, L extends JsonObj
   quick?: QuickOf<P, G, L>;
 };
 
+/** No derived settings. */
+export type NoDerived = Record<never, never>;
+
 /** A result with the cell it was computed for. */
 export type RunOutcome<Cell, Result> = { cell: Cell; result: Result };
 
@@ -92,6 +95,7 @@ export type ExperimentSpec<
   Result extends JsonValue,
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
+  D extends JsonObject = NoDerived,
 > = {
   /** Identifier on the command line and the results folder: `[a-z0-9][a-z0-9-]*`. */
   id: string;
@@ -119,19 +123,25 @@ export type ExperimentSpec<
    */
   byData?: { readonly [K in DataSpec["kind"]]?: DataSettings<P, G, L> };
   /** Grid points to leave out (e.g. combinations that make no sense). */
-  include?: (cell: CellOf<P, G, L>) => boolean;
+  /**
+   * Settings that follow from a grid point, added to its cell (and so to its run file): e.g.
+   * the sample set of a named estimator, or a probe interval that depends on the method.
+   * Their names must not be protocol settings, axes or `seed`.
+   */
+  derive?: (cell: CellOf<P, G, L>) => D;
+  include?: (cell: CellOf<P, G, L> & D) => boolean;
   /** Checks the resolved setup against the data before anything runs (bad input: throw `ExperimentInputError`). */
   validate?: (setup: Setup<P, G>) => void;
   /** Stable, file-system-safe (`[A-Za-z0-9][A-Za-z0-9._=-]*`), unique key of a run. */
-  runKey: (cell: CellOf<P, G, L>) => string;
+  runKey: (cell: CellOf<P, G, L> & D) => string;
   /** A run's cost relative to the others (the progress line's ETA weighs runs by it; default 1). */
-  cost?: (cell: CellOf<P, G, L>) => number;
+  cost?: (cell: CellOf<P, G, L> & D) => number;
   /** Shape and ranges of a result: checked on every fresh and cached run file. */
   resultSchema: ZodType<Result>;
   /** One run (use `trainRun` from `framework/training.ts` for training runs). */
-  run: (cell: CellOf<P, G, L>, ctx: RunContext) => Promise<Result>;
+  run: (cell: CellOf<P, G, L> & D, ctx: RunContext) => Promise<Result>;
   /** Aggregates the results (in plan order); pure. */
-  summarize: (outcomes: RunOutcome<CellOf<P, G, L>, Result>[], setup: Setup<P, G>) => Summary;
+  summarize: (outcomes: RunOutcome<CellOf<P, G, L> & D, Result>[], setup: Setup<P, G>) => Summary;
   /** The report's tables; pure in the summary. */
   tables: (summary: Summary) => ReportTable[];
   /** The figures; pure in the summary. */
@@ -271,19 +281,29 @@ function applyLayers<P extends JsonObject, G extends Axes, L extends JsonObject>
 }
 
 /** Every combination of the grid's values, first axis outermost, then the seeds. */
-function expand<P extends JsonObject, G extends Axes, L extends JsonObject>(
+function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D extends JsonObject>(
+  id: string,
   setup: Setup<P, G>,
   linked: Linked<G, L> | undefined,
-): CellOf<P, G, L>[] {
+  derive?: (cell: CellOf<P, G, L>) => D,
+): (CellOf<P, G, L> & D)[] {
   let points: Record<string, JsonValue>[] = [{}];
   for (const [axis, values] of Object.entries(setup.grid) as [string, JsonValue[]][]) {
     points = points.flatMap((p) => values.map((v) => ({ ...p, [axis]: v })));
   }
   return points.flatMap((p) => {
     const extra = linked === undefined ? {} : linked.values[String(p[linked.axis])];
-    return setup.seeds.map(
-      (seed) => ({ ...setup.protocol, ...p, ...extra, seed }) as CellOf<P, G, L>,
-    );
+    return setup.seeds.map((seed) => {
+      const cell = { ...setup.protocol, ...p, ...extra, seed } as CellOf<P, G, L>;
+      if (derive === undefined) return cell as CellOf<P, G, L> & D;
+      const derived = derive(cell);
+      for (const k of Object.keys(derived)) {
+        if (k in cell) {
+          throw new ExperimentDefinitionError(`${id}: derived setting ${k} is also a setting`);
+        }
+      }
+      return { ...cell, ...derived };
+    });
   });
 }
 
@@ -294,7 +314,8 @@ export type SpecExperiment<
   Result extends JsonValue,
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
-> = ExperimentDefinition<CellOf<P, G, L>, Result, Summary> & {
+  D extends JsonObject = NoDerived,
+> = ExperimentDefinition<CellOf<P, G, L> & D, Result, Summary> & {
   /** The full protocol, grid and seeds (before `--quick`). */
   readonly protocol: P;
   readonly grid: G;
@@ -302,8 +323,13 @@ export type SpecExperiment<
   /**
    * The same experiment with other full-protocol settings (as `quick` overrides are given),
    * e.g. a benchmark's smaller grid. Run keys, summaries and reports work unchanged.
+   * `quick` replaces the spec's quick overrides for the variant (e.g. `{}`: a variant run
+   * with `--quick` is run at exactly these settings, as the demo does).
    */
-  withSettings(overrides: QuickOf<P, G, L>): SpecExperiment<P, G, Result, Summary, L>;
+  withSettings(
+    overrides: QuickOf<P, G, L>,
+    quick?: QuickOf<P, G, L>,
+  ): SpecExperiment<P, G, Result, Summary, L, D>;
 };
 
 /**
@@ -316,7 +342,8 @@ export function experiment<
   Result extends JsonValue,
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
->(spec: ExperimentSpec<P, G, Result, Summary, L>): SpecExperiment<P, G, Result, Summary, L> {
+  D extends JsonObject = NoDerived,
+>(spec: ExperimentSpec<P, G, Result, Summary, L, D>): SpecExperiment<P, G, Result, Summary, L, D> {
   checkGrid(spec.id, spec);
   checkLinked(spec);
   checkQuick(spec, spec.quick);
@@ -324,7 +351,7 @@ export function experiment<
     checkQuick(spec, s?.settings ?? {}, `byData.${kind}.settings`);
     checkQuick(spec, s?.quick ?? {}, `byData.${kind}.quick`);
   }
-  const def = defineExperiment<CellOf<P, G, L>, Result, Summary>({
+  const def = defineExperiment<CellOf<P, G, L> & D, Result, Summary>({
     id: spec.id,
     title: spec.title,
     claim: spec.claim,
@@ -342,7 +369,9 @@ export function experiment<
         data: opts.data,
       };
       spec.validate?.(setup);
-      const runs = expand(setup, resolved.linked).filter((c) => spec.include?.(c) ?? true);
+      const runs = expand(spec.id, setup, resolved.linked, spec.derive).filter(
+        (c) => spec.include?.(c) ?? true,
+      );
       const config: JsonObject = {
         seeds: setup.seeds,
         grid: setup.grid as JsonObject,
@@ -375,14 +404,16 @@ export function experiment<
     protocol: spec.protocol,
     grid: spec.grid,
     seeds: spec.seeds,
-    withSettings(overrides) {
+    withSettings(overrides, quick) {
       checkQuick(spec, overrides, "withSettings");
+      if (quick !== undefined) checkQuick(spec, quick);
       const resolved = applyLayers(spec, [overrides]);
       return experiment({
         ...spec,
         protocol: resolved.protocol,
         grid: resolved.grid as unknown as G,
         seeds: resolved.seeds,
+        quick: quick ?? spec.quick,
         ...(resolved.linked === undefined ? {} : { linked: resolved.linked }),
       });
     },
@@ -510,6 +541,7 @@ export function experimentInParts<
       spec.validate?.(setup);
       const runs = Object.entries(setup.parts).flatMap(([name, p]) =>
         expand(
+          spec.id,
           {
             ...setup,
             protocol: p.protocol,

@@ -266,7 +266,17 @@ export const TIMING_WARMUP_STEPS = 5;
  * NaN for an empty history.
  */
 export function msPerStep(history: readonly StepRecord[]): number {
-  if (history.length === 0) return Number.NaN;
-  const skip = history.length >= 2 * TIMING_WARMUP_STEPS ? TIMING_WARMUP_STEPS : 0;
-  return median(history.slice(skip).map((r) => r.wallMs));
+  return steadyMedian(history.map((r) => r.wallMs));
+}
+
+/**
+ * The median of per-step timings (ms, one per step in step order) by {@link msPerStep}'s
+ * rule: the first {@link TIMING_WARMUP_STEPS} left out when there are at least twice as
+ * many. For a part of a step timed apart (e.g. a controller's radius measurement), so that
+ * it is summarised over the same steps as the whole step. NaN for no steps.
+ */
+export function steadyMedian(perStepMs: readonly number[]): number {
+  if (perStepMs.length === 0) return Number.NaN;
+  const skip = perStepMs.length >= 2 * TIMING_WARMUP_STEPS ? TIMING_WARMUP_STEPS : 0;
+  return median(perStepMs.slice(skip));
 }
