@@ -78,6 +78,11 @@ export type ExperimentSpec<
    * summary's config for the report), e.g. the optimizer's name when it is not an axis.
    */
   describe?: JsonObject;
+  /**
+   * Protocol settings that follow from the data (e.g. accuracy targets only meaningful on
+   * one data set); applied after the quick overrides and recorded in every run spec.
+   */
+  forData?: (data: DataSpec) => { [K in keyof P]?: P[K] };
   /** Grid points to leave out (e.g. combinations that make no sense). */
   include?: (cell: CellOf<P, G>) => boolean;
   /** Checks the resolved setup against the data before anything runs (bad input: throw `ExperimentInputError`). */
@@ -118,9 +123,16 @@ function checkQuick(id: string, spec: { protocol: JsonObject; grid: Axes }, quic
   }
 }
 
-/** Resolves the setup of an invocation: quick overrides, then `--seeds`. */
+/** Resolves the setup of an invocation: quick overrides, the data's settings, then `--seeds`. */
 function resolveSetup<P extends JsonObject, G extends Axes>(
-  spec: { id: string; protocol: P; grid: G; seeds: readonly number[]; quick: QuickOf<P, G> },
+  spec: {
+    id: string;
+    protocol: P;
+    grid: G;
+    seeds: readonly number[];
+    quick: QuickOf<P, G>;
+    forData?: (data: DataSpec) => { [K in keyof P]?: P[K] };
+  },
   opts: { quick: boolean; seeds?: number[]; data: DataSpec },
 ): Setup<P, G> {
   const over = (opts.quick ? spec.quick : {}) as Record<string, unknown>;
@@ -132,6 +144,7 @@ function resolveSetup<P extends JsonObject, G extends Axes>(
   for (const [k, v] of Object.entries(over)) {
     if (k !== "seeds" && !(k in spec.grid)) (protocol as Record<string, unknown>)[k] = v;
   }
+  Object.assign(protocol, spec.forData?.(opts.data));
   const seeds = [...(opts.seeds ?? (over.seeds as readonly number[] | undefined) ?? spec.seeds)];
   if (seeds.length === 0) throw new ExperimentInputError(`${spec.id} needs at least one seed`);
   return {
