@@ -522,15 +522,17 @@ export const randomDirections = experiment({
       const vs = phases
         .map((p) => {
           const { g, r } = pair(p);
-          return `${p} ${fmt(g?.onsetLoss ?? Number.NaN)} vs ${fmt(r?.onsetLoss ?? Number.NaN)}`;
+          const vs = (k: "onsetLoss" | "onsetFlip") =>
+            `${fmt(g?.[k] ?? Number.NaN)} vs ${fmt(r?.[k] ?? Number.NaN)}`;
+          return `${p} loss ${vs("onsetLoss")}, flip ${vs("onsetFlip")}`;
         })
-        .join(", ");
+        .join("; ");
       return {
         holds: late.length === 0,
         measured:
           late.length === 0
-            ? `the gradient degrades no later than the random directions in every phase (loss-ratio onset gradient vs random: ${vs})`
-            : `the gradient does not degrade first in: ${late.join(", ")} (loss-ratio onset gradient vs random: ${vs})`,
+            ? `the gradient degrades no later than the random directions in every phase (onsets, gradient vs random: ${vs})`
+            : `the gradient does not degrade first in: ${late.join(", ")} (onsets, gradient vs random: ${vs})`,
       };
     }),
   ],
