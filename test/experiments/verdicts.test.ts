@@ -411,7 +411,7 @@ function theorySummary(o: {
       ? []
       : [
           {
-            phase: "late",
+            phase: "late" as const,
             seed: 0,
             step: 500,
             testAccuracy: 0.97,

@@ -421,7 +421,6 @@ export const randomDirections = experiment({
   },
 
   tables(s) {
-    const fmt3 = (x: number) => formatNumber(x, 3);
     return [
       {
         title: "Onset r per phase and direction (ours) beside the paper",

@@ -233,16 +233,13 @@ type HessianRun = Extract<TheoryRun, { part: "hessian" }>;
 type KlRun = Extract<TheoryRun, { part: "kl" }>;
 type GhostRun = Extract<TheoryRun, { part: "ghost-map" }>;
 
-type HessianResult = {
-  part: "hessian";
+/** The Hessian-vs-radius curve with its cross-checks. */
+type HessianCheck = {
   curve: HessianPoint[];
   atTen: HessianPoint;
-  curvatureRelErr: number;
-  radiusRelErr: number;
-  allCertified: boolean;
-};
-type KlResult = {
-  part: "kl";
+} & ReturnType<typeof hessianCrossChecks>;
+/** The KL cases of one seed (the summary pools the seeds). */
+type KlCheck = {
   cases: number;
   violations: number;
   maxRatio: number;
@@ -253,6 +250,7 @@ type KlResult = {
   /** A deterministic subsample of the cases (for the scatter). */
   sample: { r: number; ratio: number; extremal: boolean }[];
 };
+/** The nearest ghosts of the test split at one snapshot. */
 type GhostPhase = {
   phase: "early" | "late";
   step: number;
@@ -269,43 +267,21 @@ type GhostPhase = {
   uncertified: number;
   points: { re: number; im: number; ratio: number }[];
 };
+type HessianResult = { part: "hessian" } & HessianCheck;
+type KlResult = { part: "kl" } & KlCheck;
 type GhostResult = { part: "ghost-map"; phases: GhostPhase[] };
 /** The result of a theory run. */
 export type TheoryResult = HessianResult | KlResult | GhostResult;
 
 /** The theory summary (see the module notes). */
 export type TheorySummary = {
-  hessian: {
-    curve: HessianPoint[];
-    atTen: HessianPoint;
-    curvatureRelErr: number;
-    radiusRelErr: number;
-    allCertified: boolean;
-  };
-  kl: {
-    cases: number;
-    violations: number;
-    maxRatio: number;
-    maxRatioGeneric: number;
-    medianRatio: number;
-    byR: { r: number; maxRatio: number; medianRatio: number; count: number }[];
-    sample: { r: number; ratio: number; extremal: boolean }[];
-  };
+  hessian: HessianCheck;
+  /** Pooled over seeds; `sample` is the first seed's. */
+  kl: KlCheck;
   ghostMap: {
     direction: string;
     seeds: number[];
-    phases: {
-      phase: string;
-      seed: number;
-      step: number;
-      testAccuracy: number;
-      setRhoA: number;
-      setRhoStar: number;
-      minImOverBound: number;
-      medianModulus: number;
-      medianRatio: number;
-      uncertified: number;
-    }[];
+    phases: ({ seed: number } & Omit<GhostPhase, "gradNorm" | "points">)[];
     points: { phase: string; seed: number; re: number; im: number; ratio: number }[];
     bounds: { phase: string; seed: number; bound: number }[];
   };
@@ -565,6 +541,7 @@ export const theory = experimentOfParts({
   summarize(outcomes) {
     const hess = outcomes.flatMap(({ result: r }) => (r.part === "hessian" ? [r] : []))[0];
     if (hess === undefined) throw new Error("theory: the summary needs the hessian run");
+    const { part: _, ...hessian } = hess;
     const kls = outcomes.flatMap(({ result: r }) => (r.part === "kl" ? [r] : []));
     const ghosts = outcomes.flatMap(({ cell, result }) =>
       cell.part === "ghost-map" && result.part === "ghost-map" ? [{ seed: cell.seed, result }] : [],
@@ -602,19 +579,8 @@ export const theory = experimentOfParts({
     const ghostMap: TheorySummary["ghostMap"] = {
       direction: DIRECTION_NOTE,
       seeds: ghosts.map((g) => g.seed),
-      phases: ghosts.flatMap((g) =>
-        g.result.phases.map((p) => ({
-          phase: p.phase,
-          seed: g.seed,
-          step: p.step,
-          testAccuracy: p.testAccuracy,
-          setRhoA: p.setRhoA,
-          setRhoStar: p.setRhoStar,
-          minImOverBound: p.minImOverBound,
-          medianModulus: p.medianModulus,
-          medianRatio: p.medianRatio,
-          uncertified: p.uncertified,
-        })),
+      phases: ghosts.flatMap(({ seed, result }) =>
+        result.phases.map(({ gradNorm: _g, points: _p, ...p }) => ({ ...p, seed })),
       ),
       points: ghosts.flatMap((g) =>
         g.result.phases.flatMap((p) =>
@@ -626,13 +592,7 @@ export const theory = experimentOfParts({
       ),
     };
     return {
-      hessian: {
-        curve: hess.curve,
-        atTen: hess.atTen,
-        curvatureRelErr: hess.curvatureRelErr,
-        radiusRelErr: hess.radiusRelErr,
-        allCertified: hess.allCertified,
-      },
+      hessian,
       kl,
       ghostMap,
       mismatchAtTen2L: hess.atTen.ratio2,
