@@ -446,11 +446,11 @@ export const randomDirections = experiment({
             o.rhoA,
             medianIqr(
               { median: o.onsetLoss, q25: o.onsetLossQ25, q75: o.onsetLossQ75, n: o.n },
-              fmt3,
+              fmt,
             ),
             medianIqr(
               { median: o.onsetFlip, q25: o.onsetFlipQ25, q75: o.onsetFlipQ75, n: o.n },
-              fmt3,
+              fmt,
             ),
             o.kind === "gradient" ? "turns near r ≈ 1, earliest" : "turns near r ≈ 1",
           ];
