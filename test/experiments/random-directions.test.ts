@@ -3,13 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
+import { logGrid } from "../../packages/cli/src/experiments/lib/one-step.js";
 import {
   chanceAccuracy,
+  DIGITS_TARGETS,
   FLIP_THRESHOLD,
   LOSS_RATIO_THRESHOLD,
-  type OnsetRow,
+  phaseTargets,
+  RELATIVE_FRACTIONS,
   randomDirections,
-  randomVerdict,
 } from "../../packages/cli/src/experiments/random-directions.js";
 import { makeDataset } from "../../src/data/dataset.js";
 
@@ -17,21 +19,6 @@ const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
-
-function onset(phase: string, kind: "gradient" | "random", loss: number, flip: number): OnsetRow {
-  return {
-    phase,
-    kind,
-    onsetLoss: loss,
-    onsetLossQ25: loss,
-    onsetLossQ75: loss,
-    onsetFlip: flip,
-    onsetFlipQ25: flip,
-    onsetFlipQ75: flip,
-    rhoA: 1,
-    n: 1,
-  };
-}
 
 describe("random-directions helpers", () => {
   it("chance accuracy is the majority-class share", () => {
@@ -42,15 +29,19 @@ describe("random-directions helpers", () => {
     expect(chanceAccuracy(ds)).toBeCloseTo(0.6, 12);
   });
 
-  it("grades nearness to r = 1 and which direction degrades first", () => {
-    const good = [onset("early", "gradient", 1, 2), onset("early", "random", 2, 3)];
-    expect(randomVerdict(good).reproduced).toBe("yes");
-    const late = [onset("early", "gradient", 3, 4), onset("early", "random", 2, 3)];
-    expect(randomVerdict(late).reproduced).toBe("partly");
-    const far = [onset("early", "gradient", 30, Infinity), onset("early", "random", 40, Infinity)];
-    expect(randomVerdict(far).reproduced).toBe("partly");
-    const neither = [onset("early", "gradient", 50, 50), onset("early", "random", 20, 20)];
-    expect(randomVerdict(neither).reproduced).toBe("no");
+  it("locates the phases by the paper's accuracies on digits, relative to chance elsewhere", () => {
+    expect(phaseTargets({ kind: "digits" })).toEqual({ kind: "absolute", values: DIGITS_TARGETS });
+    const csv = { kind: "csv", path: "x.csv", standardize: true } as const;
+    expect(phaseTargets(csv)).toEqual({ kind: "relative", fractions: RELATIVE_FRACTIONS });
+    // the run spec records the targets the data asked for
+    const [run] = randomDirections.plan({ quick: true, data: csv }).runs;
+    expect(run!.targets).toEqual({ kind: "relative", fractions: RELATIVE_FRACTIONS });
+  });
+
+  it("refuses CIFAR-10 with one clear error", () => {
+    expect(() =>
+      randomDirections.plan({ quick: true, data: { kind: "cifar10", dir: "/nowhere" } }),
+    ).toThrow(/CIFAR-10 is not supported/);
   });
 });
 
@@ -62,7 +53,7 @@ describe("random-directions --quick", () => {
     const file = outcome.file;
     expect(file.seeds).toEqual([0]);
     expect(file.durationSeconds).toBeGreaterThan(0);
-    expect(file.config).toMatchObject({ randomDirections: 4, seeds: [0] });
+    expect(file.config).toMatchObject({ protocol: { randomDirections: 4 }, seeds: [0] });
     const s = outcome.summary;
     expect(s.phases.map((p) => p.phase)).toEqual(["early", "mid", "late"]);
     expect(s.phases.map((p) => p.target)).toEqual([0.84, 0.95, 0.98]);
@@ -71,7 +62,8 @@ describe("random-directions --quick", () => {
     expect(s.phases[0]!.seedsReached).toBe(1);
     expect(s.phases[0]!.testAccuracy).toBeGreaterThanOrEqual(0.84);
     expect(s.onsets).toHaveLength(6);
-    const points = (file.config as { rs: number[] }).rs.length;
+    const points = randomDirections.plan({ quick: true, data: { kind: "digits" } }).runs[0]!.rs
+      .length;
     expect(s.curves).toHaveLength(3 * 2 * points);
     for (const phase of ["early", "mid", "late"]) {
       for (const kind of ["gradient", "random"]) {
@@ -110,10 +102,17 @@ describe("random-directions --quick", () => {
     }
     const csv = join(out, "blobs.csv");
     writeFileSync(csv, lines.join("\n"));
-    const outcome = await runExperiment(
-      { ...randomDirections, plan: (o) => shrink(randomDirections.plan(o)) },
-      { out, quick: true, data: { kind: "csv", path: csv, standardize: true } },
-    );
+    // fewer steps and directions for the CSV path (the digits test covers the measurements)
+    const small = randomDirections.withSettings({
+      seeds: [0],
+      steps: 60,
+      randomDirections: 1,
+      rs: logGrid(0.01, 100, 17),
+    });
+    const outcome = await runExperiment(small, {
+      out,
+      data: { kind: "csv", path: csv, standardize: true },
+    });
     const s = outcome.summary;
     const [early, mid, late] = s.phases;
     expect(early!.target).toBeLessThan(mid!.target);
@@ -122,11 +121,3 @@ describe("random-directions --quick", () => {
     expect(late!.testAccuracy).toBeCloseTo(late!.target, 12);
   });
 });
-
-/** Fewer steps and directions for the CSV path (the digits test covers the measurements). */
-function shrink(plan: ReturnType<typeof randomDirections.plan>) {
-  return {
-    config: { ...plan.config, steps: 60, randomDirections: 1 },
-    runs: plan.runs.map((r) => ({ ...r, steps: 60, randomDirections: 1 })),
-  };
-}

@@ -60,6 +60,28 @@ describe("theory helpers", () => {
   });
 });
 
+describe("theory plan", () => {
+  it("runs the Hessian curve once and the KL and ghost-map parts once per seed", () => {
+    const plan = theory.plan({ quick: false, seeds: [4, 7], data: { kind: "digits" } });
+    expect(plan.runs.map((r) => theory.runKey(r))).toEqual([
+      "hessian",
+      "kl-s4",
+      "kl-s7",
+      "ghost-map-s4",
+      "ghost-map-s7",
+    ]);
+    expect(plan.runs[0]).toEqual({ part: "hessian", deltaMin: 0.1, deltaMax: 20, points: 60 });
+    expect(plan.runs[2]).toEqual({
+      part: "kl",
+      seed: 7,
+      cases: 20000,
+      kMax: 20,
+      rMin: 1e-3,
+      rMax: 1e3,
+    });
+  });
+});
+
 describe("theory experiment (quick)", () => {
   let out: string;
   let outcome: ExperimentOutcome<TheorySummary>;
@@ -79,7 +101,9 @@ describe("theory experiment (quick)", () => {
   it("writes a summary with config, seeds and duration", () => {
     const f = outcome.file;
     expect(f.seeds).toEqual([0]);
-    expect(f.config).toHaveProperty("hessian");
+    expect(f.config).toMatchObject({
+      parts: { hessian: { points: 60 }, kl: { cases: 2000 }, "ghost-map": { lateStep: 40 } },
+    });
     expect(f.durationSeconds).toBeGreaterThan(0);
     for (const name of ["hessian-vs-radius", "kl-remainder", "ghost-map"]) {
       expect(existsSync(join(out, "theory", `${name}.svg`))).toBe(true);

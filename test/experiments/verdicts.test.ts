@@ -1,5 +1,6 @@
 /**
- * The verdicts of natural-instability, temperature, transformer-radii and calibration on
+ * The verdicts of natural-instability, temperature, transformer-radii, calibration,
+ * random-directions and theory on
  * hand-made summaries: each must be able to say "yes", "partly" and "no", and each turns on
  * the boundary its rule names (the quick runs elsewhere only exercise whatever their numbers
  * happen to give). The summaries go through each experiment's public `report`.
@@ -15,9 +16,19 @@ import {
   naturalInstability,
 } from "../../packages/cli/src/experiments/natural-instability.js";
 import {
+  type OnsetRow,
+  type RandomSummary,
+  randomDirections,
+} from "../../packages/cli/src/experiments/random-directions.js";
+import {
   type TemperatureSummary,
   temperature,
 } from "../../packages/cli/src/experiments/temperature.js";
+import {
+  hessianPoint,
+  type TheorySummary,
+  theory,
+} from "../../packages/cli/src/experiments/theory.js";
 import {
   type BindingRow,
   type TransformerRadiiMethod,
@@ -359,5 +370,114 @@ describe("calibration verdict", () => {
     expect(v.reproduced).toBe("no");
     expect(v.sentence).toContain("ρ*/ρ_a ≥ 1 is violated among 1000 certified samples");
     expect(verdict(0.97, 3).reproduced).toBe("no");
+  });
+});
+
+// ── random-directions ────────────────────────────────────────────────────────────────
+function onset(phase: string, kind: "gradient" | "random", loss: number, flip: number): OnsetRow {
+  const q = { onsetLossQ25: loss, onsetLossQ75: loss, onsetFlipQ25: flip, onsetFlipQ75: flip };
+  return { phase, kind, onsetLoss: loss, onsetFlip: flip, ...q, rhoA: 1, n: 1 };
+}
+
+function randomSummary(onsets: OnsetRow[]): RandomSummary {
+  return {
+    thresholds: { lossRatio: 2, flip: 0.1, nearOne: [0.1, 10] },
+    phases: [],
+    onsets,
+    curves: [],
+  };
+}
+
+describe("random-directions verdict", () => {
+  const verdict = (...onsets: OnsetRow[]) => randomDirections.report(randomSummary(onsets)).verdict;
+
+  it("is yes when every onset is near r = 1 and the gradient turns first", () => {
+    expect(
+      verdict(onset("early", "gradient", 1, 2), onset("early", "random", 2, 3)).reproduced,
+    ).toBe("yes");
+  });
+
+  it("is partly when only the gradient-first part fails (the committed full-scale result)", () => {
+    const v = verdict(onset("early", "gradient", 3, 4), onset("early", "random", 2, 3));
+    expect(v.reproduced).toBe("partly");
+    expect(v.sentence).toContain("the gradient does not degrade first in: early");
+  });
+
+  it("is no when an onset lies outside r ∈ [0.1, 10], the essential part", () => {
+    const v = verdict(onset("early", "gradient", 1, 30), onset("early", "random", 2, 40));
+    expect(v.reproduced).toBe("no");
+    expect(v.sentence).toContain("flip fraction onsets outside r ∈ [0.1, 10]: early/gradient 30");
+    // the edges of the range count as near
+    expect(
+      verdict(onset("mid", "gradient", 0.1, 10), onset("mid", "random", 10, 10)).reproduced,
+    ).toBe("yes");
+  });
+
+  it("is n/a without onsets", () => {
+    expect(verdict().reproduced).toBe("n/a");
+  });
+});
+
+// ── theory ───────────────────────────────────────────────────────────────────────────
+function theorySummary(o: {
+  mismatch: number;
+  violations: number;
+  ghost: number | null;
+}): TheorySummary {
+  const atTen = hessianPoint(10);
+  const phases =
+    o.ghost === null
+      ? []
+      : [
+          {
+            phase: "late" as const,
+            seed: 0,
+            step: 500,
+            testAccuracy: 0.97,
+            setRhoA: 1,
+            setRhoStar: 2,
+            minImOverBound: o.ghost,
+            medianModulus: 3,
+            medianRatio: 2,
+            uncertified: 0,
+          },
+        ];
+  return {
+    hessian: { curve: [atTen], atTen, curvatureRelErr: 0, radiusRelErr: 0, allCertified: true },
+    kl: {
+      cases: 100,
+      violations: o.violations,
+      maxRatio: o.violations > 0 ? 1.5 : 0.99,
+      maxRatioGeneric: 0.5,
+      medianRatio: 0.1,
+      byR: [],
+      sample: [],
+    },
+    ghostMap: { direction: "gradient", seeds: [0], phases, points: [], bounds: [] },
+    mismatchAtTen2L: o.mismatch,
+    klHolds: o.violations === 0,
+    ghostBoundRatio: o.ghost ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+describe("theory verdict", () => {
+  const verdict = (o: Parameters<typeof theorySummary>[0]) =>
+    theory.report(theorySummary(o)).verdict;
+
+  it("is yes when the mismatch exceeds 4000×, the KL bound holds and no ghost crosses", () => {
+    const v = verdict({ mismatch: 4203, violations: 0, ghost: 1.003 });
+    expect(v.reproduced).toBe("yes");
+    expect(v.sentence).toContain("the 2/L curvature step is 4203× the radius");
+    expect(v.sentence).toContain("held in 100 of 100 cases");
+  });
+
+  it("is no when any of the three checks fails: each is essential", () => {
+    expect(verdict({ mismatch: 3999, violations: 0, ghost: 1.003 }).reproduced).toBe("no");
+    expect(verdict({ mismatch: 4203, violations: 1, ghost: 1.003 }).reproduced).toBe("no");
+    expect(verdict({ mismatch: 4203, violations: 0, ghost: 0.99 }).reproduced).toBe("no");
+  });
+
+  it("judges the first two alone when no ghost map was run", () => {
+    expect(verdict({ mismatch: 4203, violations: 0, ghost: null }).reproduced).toBe("yes");
   });
 });

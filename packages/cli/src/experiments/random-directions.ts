@@ -21,22 +21,19 @@
  */
 
 import type { Dataset } from "softmax-ghosts/data";
-import { clearJitCache, disposeTree } from "softmax-ghosts/engine";
-import type { Model } from "softmax-ghosts/models";
-import { buildModel } from "softmax-ghosts/models";
+import { disposeTree } from "softmax-ghosts/engine";
+import type { Model, Params } from "softmax-ghosts/models";
 import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
+import { claim } from "./framework/claims.js";
+import { medianIqr, pct } from "./framework/format.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
-import {
-  defineExperiment,
-  ExperimentInputError,
-  type ExperimentReport,
-  type FigureSpec,
-  type ReportTable,
-  type Verdict,
-} from "./framework/types.js";
+import { type CellOf, experiment } from "./framework/spec.js";
+import { medianOf, quartiles } from "./framework/stats.js";
+import { modelFor, runData } from "./framework/training.js";
+import { type DataSpec, ExperimentInputError, type FigureSpec } from "./framework/types.js";
 import {
   type DeviceSamples,
   disposeSamples,
@@ -44,7 +41,6 @@ import {
   firstWhere,
   gradientDirection,
   logGrid,
-  medianIqr,
   randomDirection,
   rhoAlong,
   type Snapshot,
@@ -71,17 +67,20 @@ export type PhaseTargets =
   | { kind: "absolute"; values: number[] }
   | { kind: "relative"; fractions: number[] };
 
-/** One run: one seed, its three snapshots and all their directions. */
-export type RandomRun = {
-  seed: number;
-  steps: number;
-  batchSize: number;
-  learningRate: number;
-  weightDecay: number;
-  targets: PhaseTargets;
-  randomDirections: number;
-  rs: number[];
+const PROTOCOL = {
+  steps: 600,
+  batchSize: 128,
+  learningRate: 3e-3,
+  weightDecay: 1e-4,
+  /** Where the phases lie (set from the data by {@link phaseTargets}). */
+  targets: phaseTargets({ kind: "digits" }),
+  randomDirections: 20,
+  /** The grid of r = τ/ρ_a: 10 points per decade hit r = 0.1, 1, 10 exactly. */
+  rs: logGrid(0.01, 100, 41),
 };
+
+/** One run: one seed, its three snapshots and all their directions. */
+export type RandomRun = CellOf<typeof PROTOCOL, Record<never, never>>;
 
 /** Sweeps along one kind of direction at one snapshot. */
 export type DirectionSweeps = {
@@ -155,6 +154,14 @@ export type RandomSummary = {
   curves: RandomCurvePoint[];
 };
 
+/** Where the phases lie on a data set: the paper's accuracies on digits, else relative. */
+export function phaseTargets(data: DataSpec): PhaseTargets {
+  return data.kind === "digits" ? { kind: "absolute", values: DIGITS_TARGETS } : RELATIVE_TARGETS;
+}
+
+/** Phases at fixed fractions of the best accuracy, for data other than the digits. */
+const RELATIVE_TARGETS: PhaseTargets = { kind: "relative", fractions: RELATIVE_FRACTIONS };
+
 /** Largest class share of a split: the accuracy of always predicting the most common class. */
 export function chanceAccuracy(ds: Dataset): number {
   const counts = new Array<number>(ds.numClasses).fill(0);
@@ -162,43 +169,11 @@ export function chanceAccuracy(ds: Dataset): number {
   return maxOf(counts) / ds.n;
 }
 
-/**
- * Verdict on "both metrics turn near r ≈ 1 in every phase; the gradient direction degrades
- * earliest", from the median onsets: *near* = every median onset (both metrics, both kinds,
- * every phase) within {@link NEAR_ONE}; *earliest* = the gradient's median onset ≤ the random
- * directions' for both metrics in every phase. Yes if both hold, partly if one, no if neither.
- */
-export function randomVerdict(onsets: OnsetRow[]): Verdict {
-  const inRange = (v: number) => v >= NEAR_ONE[0] && v <= NEAR_ONE[1];
-  const far = onsets.filter((o) => !inRange(o.onsetLoss) || !inRange(o.onsetFlip));
-  const near = far.length === 0;
-  const phases = [...new Set(onsets.map((o) => o.phase))];
-  const notEarliest = phases.filter((p) => {
-    const g = onsets.find((o) => o.phase === p && o.kind === "gradient");
-    const r = onsets.find((o) => o.phase === p && o.kind === "random");
-    return !(g && r && g.onsetLoss <= r.onsetLoss && g.onsetFlip <= r.onsetFlip);
-  });
-  const earliest = notEarliest.length === 0;
-  const describe = (o: OnsetRow) =>
-    `${o.phase}/${o.kind}: loss ${formatNumber(o.onsetLoss, 3)}, flip ${formatNumber(o.onsetFlip, 3)}`;
-  const all = onsets.flatMap((o) => [o.onsetLoss, o.onsetFlip]);
-  const nearText = near
-    ? `every median onset lies in r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}] (from ${formatNumber(minOf(all), 3)} to ${formatNumber(maxOf(all), 3)})`
-    : `onsets outside r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}]: ${far.map(describe).join("; ")}`;
-  const earliestText = earliest
-    ? "the gradient degrades no later than the random directions in every phase"
-    : `the gradient does not degrade first in: ${notEarliest.join(", ")}`;
-  return {
-    reproduced: near && earliest ? "yes" : near || earliest ? "partly" : "no",
-    sentence: `${nearText}; ${earliestText}.`,
-  };
-}
-
 /** Sweeps one direction at one snapshot; disposes the direction. */
 async function sweepOne(
   model: Model,
   snap: Snapshot,
-  direction: Awaited<ReturnType<typeof randomDirection>>["direction"],
+  direction: Params,
   rs: number[],
   samples: { train: DeviceSamples; test: DeviceSamples },
 ) {
@@ -264,72 +239,82 @@ export const randomResultSchema = resultSchemaOf<RandomResult>()(
   }),
 );
 
-/** The experiment definition. */
-export const randomDirections = defineExperiment<RandomRun, RandomResult, RandomSummary>({
+const inRange = (v: number) => v >= NEAR_ONE[0] && v <= NEAR_ONE[1];
+const fmt = (v: number) => formatNumber(v, 3);
+const rangeText = `r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}]`;
+
+/** A verdict part: one metric's median onsets all lie within {@link NEAR_ONE}. */
+function turnsNearOne(metric: "onsetLoss" | "onsetFlip", name: string) {
+  return claim<RandomSummary>(
+    `the ${name} turns near r ≈ 1 in every phase`,
+    (s) => {
+      if (s.onsets.length === 0) return null;
+      const far = s.onsets.filter((o) => !inRange(o[metric]));
+      const all = s.onsets.map((o) => o[metric]);
+      return {
+        holds: far.length === 0,
+        measured:
+          far.length === 0
+            ? `every median ${name} onset lies in ${rangeText} (${fmt(minOf(all))} to ${fmt(maxOf(all))})`
+            : `${name} onsets outside ${rangeText}: ${far.map((o) => `${o.phase}/${o.kind} ${fmt(o[metric])}`).join(", ")}`,
+      };
+    },
+    // the question of the experiment: is ρ_a the scale of a step in every direction and phase
+    { essential: true },
+  );
+}
+
+/** One seed's snapshots are swept along the gradient and the random directions (module notes). */
+export const randomDirections = experiment({
   id: "random-directions",
   title: "Random directions vs the gradient, early/mid/late in training",
   claim:
     "Both metrics (loss ratio, flip fraction) turn near r ≈ 1 in every phase; the gradient direction degrades earliest.",
-
-  plan(opts) {
-    if (opts.data.kind === "cifar10") {
+  protocol: PROTOCOL,
+  grid: {},
+  seeds: [0, 1, 2, 3, 4],
+  quick: { seeds: [0], steps: 200, randomDirections: 4, rs: logGrid(0.01, 100, 17) },
+  // the paper's absolute targets are digits accuracies; other data get relative ones
+  byData: {
+    csv: { settings: { targets: RELATIVE_TARGETS } },
+  },
+  describe: {
+    model: "mlp (64→128→128→K, GELU)",
+    optimizer: "adamw",
+    lossRatioOn: "training split (the set ρ_a is computed over)",
+    flipOn: "test split",
+    lossRatioThreshold: LOSS_RATIO_THRESHOLD,
+    flipThreshold: FLIP_THRESHOLD,
+  },
+  validate({ data }) {
+    if (data.kind === "cifar10") {
       throw new ExperimentInputError(
         "random-directions trains an MLP on flat feature vectors; CIFAR-10 is not supported",
       );
     }
-    const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2, 3, 4]);
-    const targets: PhaseTargets =
-      opts.data.kind === "digits"
-        ? { kind: "absolute", values: DIGITS_TARGETS }
-        : { kind: "relative", fractions: RELATIVE_FRACTIONS };
-    const common = {
-      steps: opts.quick ? 200 : 600,
-      batchSize: 128,
-      learningRate: 3e-3,
-      weightDecay: 1e-4,
-      targets,
-      randomDirections: opts.quick ? 4 : 20,
-      // 10 points per decade hit r = 0.1, 1, 10 exactly; quick keeps 4 per decade.
-      rs: opts.quick ? logGrid(0.01, 100, 17) : logGrid(0.01, 100, 41),
-    };
-    return {
-      config: {
-        seeds,
-        model: "mlp (64→128→128→K, GELU)",
-        optimizer: "adamw",
-        ...common,
-        rGrid: { min: 0.01, max: 100, points: common.rs.length },
-        lossRatioOn: "training split (the set ρ_a is computed over)",
-        flipOn: "test split",
-        lossRatioThreshold: LOSS_RATIO_THRESHOLD,
-        flipThreshold: FLIP_THRESHOLD,
-      },
-      runs: seeds.map((seed) => ({ seed, ...common })),
-    };
   },
-
+  runKey: (c) => `s${c.seed}`,
   resultSchema: randomResultSchema,
-  runKey: (run) => `s${run.seed}`,
 
-  async execute(run, ctx) {
-    const { train, test } = ctx.loadData(ctx.data, run.seed);
-    const model = buildModel("mlp", { inputDim: train.d, numClasses: train.numClasses });
+  async run(c, ctx) {
+    const { train, test } = runData(ctx, { seed: c.seed });
+    const model = modelFor("mlp", train.d, train.numClasses);
     const training = {
       model,
       data: { train, test },
       optimizer: {
         name: "adamw" as const,
-        learningRate: run.learningRate,
-        weightDecay: run.weightDecay,
+        learningRate: c.learningRate,
+        weightDecay: c.weightDecay,
       },
-      steps: run.steps,
-      batchSize: run.batchSize,
-      seed: run.seed,
+      steps: c.steps,
+      batchSize: c.batchSize,
+      seed: c.seed,
       evalEvery: 1,
     };
     let targets: number[];
-    if (run.targets.kind === "absolute") {
-      targets = run.targets.values;
+    if (c.targets.kind === "absolute") {
+      targets = c.targets.values;
     } else {
       const reference = await trainSnapshot({
         ...training,
@@ -339,7 +324,7 @@ export const randomDirections = defineExperiment<RandomRun, RandomResult, Random
       disposeSnapshots(reference);
       const chance = chanceAccuracy(test);
       // clamped to the best: rounding must not put the last target out of reach
-      targets = run.targets.fractions.map((f) => Math.min(best, chance + f * (best - chance)));
+      targets = c.targets.fractions.map((f) => Math.min(best, chance + f * (best - chance)));
     }
     const snaps = await trainSnapshot({
       ...training,
@@ -351,22 +336,18 @@ export const randomDirections = defineExperiment<RandomRun, RandomResult, Random
       train: toSamples(train, model.config.dtype),
       test: toSamples(test, model.config.dtype),
     };
-    const bestTestAccuracy = snaps.best!.testAccuracy;
     try {
       const phases: PhaseMeasurement[] = [];
       for (let p = 0; p < snaps.targets.length; p++) {
         const { target, snapshot } = snaps.targets[p]!;
         const snap = snapshot ?? snaps.best!;
         const grad = await gradientDirection(model, snap.params, snap.state, samples.train);
-        const gradient = collect([await sweepOne(model, snap, grad.direction, run.rs, samples)]);
+        const gradient = collect([await sweepOne(model, snap, grad.direction, c.rs, samples)]);
         const random = [];
-        for (let j = 0; j < run.randomDirections; j++) {
-          const { direction } = await randomDirection(
-            snap.params,
-            run.seed * 100_000 + p * 1000 + j,
-          );
-          random.push(await sweepOne(model, snap, direction, run.rs, samples));
-          ctx.onProgress(0.3 + (0.7 * (p + (j + 1) / run.randomDirections)) / snaps.targets.length);
+        for (let j = 0; j < c.randomDirections; j++) {
+          const { direction } = await randomDirection(snap.params, c.seed * 100_000 + p * 1000 + j);
+          random.push(await sweepOne(model, snap, direction, c.rs, samples));
+          ctx.onProgress(0.3 + (0.7 * (p + (j + 1) / c.randomDirections)) / snaps.targets.length);
         }
         phases.push({
           phase: PHASES[p] ?? `phase${p}`,
@@ -378,35 +359,34 @@ export const randomDirections = defineExperiment<RandomRun, RandomResult, Random
           random: collect(random),
         });
       }
-      return { bestTestAccuracy, phases };
+      return { bestTestAccuracy: snaps.best!.testAccuracy, phases };
     } finally {
       disposeSamples(samples.train);
       disposeSamples(samples.test);
       disposeSnapshots(snaps);
-      clearJitCache(model);
     }
   },
 
-  summarize(config, results) {
-    const rs = config.rs as number[];
-    const phaseNames = results[0]?.result.phases.map((p) => p.phase) ?? [];
+  summarize(outcomes, { protocol: { rs } }) {
+    const results = outcomes.map((o) => o.result);
+    const phaseNames = results[0]?.phases.map((p) => p.phase) ?? [];
     const phases: RandomSummary["phases"] = [];
     const onsets: OnsetRow[] = [];
     const curves: RandomCurvePoint[] = [];
     phaseNames.forEach((phase, p) => {
-      const mine = results.map((r) => r.result.phases[p]!);
+      const mine = results.map((r) => r.phases[p]!);
       phases.push({
         phase,
-        target: medianIqr(mine.map((m) => m.target)).median,
-        testAccuracy: medianIqr(mine.map((m) => m.testAccuracy)).median,
-        steps: medianIqr(mine.map((m) => m.steps)).median,
+        target: medianOf(mine.map((m) => m.target)),
+        testAccuracy: medianOf(mine.map((m) => m.testAccuracy)),
+        steps: medianOf(mine.map((m) => m.steps)),
         seedsReached: mine.filter((m) => m.reached).length,
         seeds: mine.length,
       });
       for (const kind of ["gradient", "random"] as const) {
         const sweeps = mine.map((m) => m[kind]);
-        const onsetLoss = medianIqr(sweeps.flatMap((s) => s.onsetLoss));
-        const onsetFlip = medianIqr(sweeps.flatMap((s) => s.onsetFlip));
+        const onsetLoss = quartiles(sweeps.flatMap((s) => s.onsetLoss));
+        const onsetFlip = quartiles(sweeps.flatMap((s) => s.onsetFlip));
         onsets.push({
           phase,
           kind,
@@ -416,12 +396,12 @@ export const randomDirections = defineExperiment<RandomRun, RandomResult, Random
           onsetFlip: onsetFlip.median,
           onsetFlipQ25: onsetFlip.q25,
           onsetFlipQ75: onsetFlip.q75,
-          rhoA: medianIqr(sweeps.flatMap((s) => s.rhoA)).median,
+          rhoA: medianOf(sweeps.flatMap((s) => s.rhoA)),
           n: sweeps.reduce((a, s) => a + s.rhoA.length, 0),
         });
         rs.forEach((r, i) => {
-          const loss = medianIqr(sweeps.flatMap((s) => s.lossRatio.map((l) => l[i]!)));
-          const flip = medianIqr(sweeps.flatMap((s) => s.flip.map((f) => f[i]!)));
+          const loss = quartiles(sweeps.flatMap((s) => s.lossRatio.map((l) => l[i]!)));
+          const flip = quartiles(sweeps.flatMap((s) => s.flip.map((f) => f[i]!)));
           curves.push({
             phase,
             kind,
@@ -444,89 +424,119 @@ export const randomDirections = defineExperiment<RandomRun, RandomResult, Random
     };
   },
 
+  tables(s) {
+    return [
+      {
+        title: "Onset r per phase and direction (ours) beside the paper",
+        columns: [
+          "phase",
+          "test acc (target)",
+          "direction",
+          "ρ_a",
+          "onset: loss ratio ≥ 2",
+          "onset: flip ≥ 10%",
+          "paper",
+        ],
+        rows: s.onsets.map((o) => {
+          const ph = s.phases.find((p) => p.phase === o.phase);
+          return [
+            o.phase,
+            ph
+              ? `${pct(ph.testAccuracy)} (${pct(ph.target, 0)}${
+                  ph.seedsReached < ph.seeds ? `, reached ${ph.seedsReached}/${ph.seeds}` : ""
+                })`
+              : null,
+            o.kind,
+            o.rhoA,
+            medianIqr(
+              { median: o.onsetLoss, q25: o.onsetLossQ25, q75: o.onsetLossQ75, n: o.n },
+              fmt,
+            ),
+            medianIqr(
+              { median: o.onsetFlip, q25: o.onsetFlipQ25, q75: o.onsetFlipQ75, n: o.n },
+              fmt,
+            ),
+            o.kind === "gradient" ? "turns near r ≈ 1, earliest" : "turns near r ≈ 1",
+          ];
+        }),
+        note: `Medians [25%, 75%] over seeds (gradient) and over seeds × directions (random). Onset = first grid r with post/pre training loss ≥ ${s.thresholds.lossRatio}, or with ≥ ${pct(s.thresholds.flip, 0)} of test predictions changed; ∞ = never on the grid (r ≤ 100). A phase not reached uses the run's best snapshot.`,
+      },
+    ];
+  },
+
   figures(summary): FigureSpec[] {
     const rows = summary.curves.map((c) => ({ ...c }));
-    const facet = { field: "phase", columns: 3 };
+    const common = {
+      data: rows,
+      x: "r",
+      color: "kind",
+      colorTitle: "direction",
+      facet: { field: "phase", columns: 3 },
+      logX: true,
+      xTitle: "r = τ / ρ_a",
+      width: 260,
+      height: 220,
+    };
     const rule = { x: 1, label: "r = 1" };
     return [
       {
         name: "loss-ratio",
         title: "Loss ratio (post/pre training loss) vs r, gradient vs random directions",
         spec: lineWithBand({
-          data: rows,
-          x: "r",
+          ...common,
           y: "lossRatio",
           lo: "lossRatioQ25",
           hi: "lossRatioQ75",
-          color: "kind",
-          colorTitle: "direction",
-          facet,
-          logX: true,
           logY: true,
-          xTitle: "r = τ / ρ_a",
           yTitle: "post / pre training loss",
           rule: [rule, { y: LOSS_RATIO_THRESHOLD, label: "2×" }],
-          width: 260,
-          height: 220,
         }),
       },
       {
         name: "flip-fraction",
         title: "Fraction of test predictions flipped vs r, gradient vs random directions",
         spec: lineWithBand({
-          data: rows,
-          x: "r",
+          ...common,
           y: "flip",
           lo: "flipQ25",
           hi: "flipQ75",
-          color: "kind",
-          colorTitle: "direction",
-          facet,
-          logX: true,
-          xTitle: "r = τ / ρ_a",
           yTitle: "flip fraction",
           yDomain: [0, 1],
           rule: [rule, { y: FLIP_THRESHOLD, label: "10%" }],
-          width: 260,
-          height: 220,
         }),
       },
     ];
   },
 
-  report(summary): ExperimentReport {
-    const range = (m: number, lo: number, hi: number) =>
-      `${formatNumber(m, 3)} [${formatNumber(lo, 3)}, ${formatNumber(hi, 3)}]`;
-    const phaseOf = (name: string) => summary.phases.find((p) => p.phase === name);
-    const table: ReportTable = {
-      title: "Onset r per phase and direction (ours) beside the paper",
-      columns: [
-        "phase",
-        "test acc (target)",
-        "direction",
-        "ρ_a",
-        "onset: loss ratio ≥ 2",
-        "onset: flip ≥ 10%",
-        "paper",
-      ],
-      rows: summary.onsets.map((o) => {
-        const ph = phaseOf(o.phase);
-        return [
-          o.phase,
-          ph
-            ? `${formatNumber(ph.testAccuracy, 3)} (${formatNumber(ph.target, 3)}${
-                ph.seedsReached < ph.seeds ? `, reached ${ph.seedsReached}/${ph.seeds}` : ""
-              })`
-            : null,
-          o.kind,
-          o.rhoA,
-          range(o.onsetLoss, o.onsetLossQ25, o.onsetLossQ75),
-          range(o.onsetFlip, o.onsetFlipQ25, o.onsetFlipQ75),
-          o.kind === "gradient" ? "turns near r ≈ 1, earliest" : "turns near r ≈ 1",
-        ];
-      }),
-      note: `Medians [25%, 75%] over seeds (gradient) and over seeds × directions (random). Onset = first grid r with post/pre training loss ≥ ${summary.thresholds.lossRatio}, or with ≥ ${summary.thresholds.flip * 100}% of test predictions changed; ∞ = never on the grid (r ≤ 100). A phase not reached uses the run's best snapshot.`,
-    };
-    return { tables: [table], verdict: randomVerdict(summary.onsets) };
-  },
+  claims: [
+    turnsNearOne("onsetLoss", "loss ratio"),
+    turnsNearOne("onsetFlip", "flip fraction"),
+    claim<RandomSummary>("the gradient direction degrades earliest", (s) => {
+      const phases = [...new Set(s.onsets.map((o) => o.phase))];
+      if (phases.length === 0) return null;
+      const pair = (p: string) => ({
+        g: s.onsets.find((o) => o.phase === p && o.kind === "gradient"),
+        r: s.onsets.find((o) => o.phase === p && o.kind === "random"),
+      });
+      const late = phases.filter((p) => {
+        const { g, r } = pair(p);
+        return !(g && r && g.onsetLoss <= r.onsetLoss && g.onsetFlip <= r.onsetFlip);
+      });
+      const vs = phases
+        .map((p) => {
+          const { g, r } = pair(p);
+          const vs = (k: "onsetLoss" | "onsetFlip") =>
+            `${fmt(g?.[k] ?? Number.NaN)} vs ${fmt(r?.[k] ?? Number.NaN)}`;
+          return `${p} loss ${vs("onsetLoss")}, flip ${vs("onsetFlip")}`;
+        })
+        .join("; ");
+      return {
+        holds: late.length === 0,
+        measured:
+          late.length === 0
+            ? `the gradient degrades no later than the random directions in every phase (onsets, gradient vs random: ${vs})`
+            : `the gradient does not degrade first in: ${late.join(", ")} (onsets, gradient vs random: ${vs})`,
+      };
+    }),
+  ],
 });

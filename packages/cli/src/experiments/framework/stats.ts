@@ -13,13 +13,31 @@ export type Quartiles = { median: number; q25: number; q75: number; n: number };
 
 /**
  * {@link Quartiles} of `values`, NaNs left out (diverged seeds, unmeasured points); all-NaN
- * or empty: NaNs with `n = 0`.
+ * or empty: NaNs with `n = 0`. ±∞ are ordinary values ("never" onsets, overflowed losses):
+ * a quartile between a finite and an infinite order statistic is that infinity.
  */
 export function quartiles(values: readonly number[]): Quartiles {
   const xs = values.filter((v) => !Number.isNaN(v));
   if (xs.length === 0) return { median: Number.NaN, q25: Number.NaN, q75: Number.NaN, n: 0 };
   const s = summarise(xs);
-  return { median: s.median, q25: s.q25, q75: s.q75, n: s.n };
+  return {
+    median: orInf(s.median, xs, 0.5),
+    q25: orInf(s.q25, xs, 0.25),
+    q75: orInf(s.q75, xs, 0.75),
+    n: s.n,
+  };
+}
+
+/**
+ * `v`, the `q`-quantile of the NaN-free `xs`, unless the interpolation made NaN of ∞ − ∞:
+ * then the infinite one of the two order statistics it interpolated between.
+ */
+function orInf(v: number, xs: readonly number[], q: number): number {
+  if (!Number.isNaN(v)) return v;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const j = Math.floor((sorted.length - 1) * q);
+  const lo = sorted[j]!;
+  return Number.isFinite(lo) ? sorted[j + 1]! : lo;
 }
 
 /** Median of `values`, NaNs left out (NaN when nothing is left). */
