@@ -1,18 +1,17 @@
 /**
  * The shared layer's additions for experiments that do not fit one grid: experiments of
- * parts (`framework/parts.ts`), protocol settings that follow from the data (`byData` in
+ * parts that are not seeded (`part({seeded: false})` in `framework/spec.ts`), protocol settings that follow from the data (`byData` in
  * `framework/spec.ts`), and quartiles over samples holding ±∞ (`framework/stats.ts`).
  */
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { claim } from "../../packages/cli/src/experiments/framework/claims.js";
 import {
-  experimentOfParts,
-  once,
-  type PartsQuickOf,
-  perSeed,
-} from "../../packages/cli/src/experiments/framework/parts.js";
-import { experiment } from "../../packages/cli/src/experiments/framework/spec.js";
+  experiment,
+  experimentInParts,
+  type Parts,
+  part,
+} from "../../packages/cli/src/experiments/framework/spec.js";
 import { quartiles } from "../../packages/cli/src/experiments/framework/stats.js";
 import {
   ExperimentDefinitionError,
@@ -21,24 +20,29 @@ import {
 
 const DIGITS = { kind: "digits" } as const;
 
-const PARTS = {
-  curve: once({ points: 10 }),
-  draws: perSeed({ cases: 100, scale: 2 }),
-};
+// Declared outside the call, so that the parts' types are inferred from the parts alone
+// (inside it, the parameter's type `Parts` would widen them), as experiments do.
+function fixtureParts(quickCases: number) {
+  return {
+    curve: part({ protocol: { points: 10 }, seeded: false }),
+    draws: part({ protocol: { cases: 100, scale: 2 }, quick: { cases: quickCases } }),
+  };
+}
 
-function parts(quick: PartsQuickOf<typeof PARTS>) {
-  return experimentOfParts({
+/** The fixture; `quickCases`: the draws part's `cases` under `--quick`. */
+function parts(quickCases = 100, seeds?: number[]) {
+  return experimentInParts({
     id: "parts-fixture",
     title: "parts",
     claim: "the total is positive",
-    parts: PARTS,
+    parts: fixtureParts(quickCases),
     seeds: [0, 1],
-    quick,
+    quick: seeds === undefined ? {} : { seeds },
     runKey: (c) => (c.part === "curve" ? "curve" : `draws-s${c.seed}`),
     resultSchema: z.number(),
     run: async (c) => (c.part === "curve" ? c.points : c.cases * c.scale + c.seed),
     summarize: (outcomes, setup) => ({
-      total: outcomes.reduce((s, o) => s + o.result, 0) + setup.parts.curve.points,
+      total: outcomes.reduce((s, o) => s + o.result, 0) + setup.parts.curve.protocol.points,
     }),
     tables: () => [],
     figures: () => [],
@@ -51,9 +55,9 @@ function parts(quick: PartsQuickOf<typeof PARTS>) {
   });
 }
 
-describe("experiments of parts", () => {
-  it("runs a part once or once per seed, in declared order, with its own protocol", () => {
-    const def = parts({ seeds: [5], draws: { cases: 3 } });
+describe("unseeded parts of an experiment in parts", () => {
+  it("runs an unseeded part once, a seeded one once per seed, in declared order", () => {
+    const def = parts(3, [5]);
     const full = def.plan({ quick: false, data: DIGITS });
     expect(full.runs).toEqual([
       { part: "curve", points: 10 },
@@ -70,7 +74,7 @@ describe("experiments of parts", () => {
   });
 
   it("summarises with the setup recorded in the config, and judges by the claims", async () => {
-    const def = parts({});
+    const def = parts();
     const plan = def.plan({ quick: false, data: DIGITS });
     const ctx = {} as Parameters<typeof def.execute>[1];
     const results = await Promise.all(
@@ -82,31 +86,35 @@ describe("experiments of parts", () => {
   });
 
   it("rejects an empty seed list as bad input", () => {
-    expect(() => parts({}).plan({ quick: false, seeds: [], data: DIGITS })).toThrow(
+    expect(() => parts().plan({ quick: false, seeds: [], data: DIGITS })).toThrow(
       ExperimentInputError,
     );
   });
 
-  it("finds misspelt quick overrides when the module loads", () => {
-    expect(() => parts({ draw: { cases: 1 } } as never)).toThrow(/quick.draw is no part/);
-    expect(() => parts({ draws: { case: 1 } } as never)).toThrow(
-      /quick.draws.case is not a setting of part draws/,
+  it("finds misspelt quick overrides and bad part names when the module loads", () => {
+    const spec = (parts: Parts) => ({
+      id: "bad",
+      title: "t",
+      claim: "c",
+      parts,
+      seeds: [0],
+      quick: {},
+      runKey: () => "x",
+      resultSchema: z.number(),
+      run: async () => 1,
+      summarize: () => ({}),
+      tables: () => [],
+      figures: () => [],
+      claims: [],
+    });
+    const misspelt = () =>
+      experimentInParts(
+        spec({ draws: part({ protocol: { cases: 1 }, quick: { case: 1 } as never }) }),
+      );
+    expect(misspelt).toThrow(/quick\.case/);
+    expect(() => experimentInParts(spec({ seeds: part({ protocol: { x: 1 } }) }))).toThrow(
+      ExperimentDefinitionError,
     );
-    expect(() =>
-      experimentOfParts({
-        ...parts({}),
-        parts: { seeds: once({ x: 1 }) },
-        seeds: [0],
-        quick: {},
-        runKey: () => "x",
-        resultSchema: z.number(),
-        run: async () => 1,
-        summarize: () => ({}),
-        tables: () => [],
-        figures: () => [],
-        claims: [],
-      }),
-    ).toThrow(ExperimentDefinitionError);
   });
 });
 

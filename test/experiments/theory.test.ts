@@ -102,7 +102,11 @@ describe("theory experiment (quick)", () => {
     const f = outcome.file;
     expect(f.seeds).toEqual([0]);
     expect(f.config).toMatchObject({
-      parts: { hessian: { points: 60 }, kl: { cases: 2000 }, "ghost-map": { lateStep: 40 } },
+      parts: {
+        hessian: { protocol: { points: 60 } },
+        kl: { protocol: { cases: 2000 } },
+        "ghost-map": { protocol: { lateStep: 40 } },
+      },
     });
     expect(f.durationSeconds).toBeGreaterThan(0);
     for (const name of ["hessian-vs-radius", "kl-remainder", "ghost-map"]) {

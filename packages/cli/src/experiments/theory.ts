@@ -31,8 +31,8 @@ import { z } from "zod";
 import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
 import { pct } from "./framework/format.js";
-import { experimentOfParts, once, type PartCellOf, perSeed } from "./framework/parts.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
+import { type CellOfParts, experimentInParts, part } from "./framework/spec.js";
 import { medianOf } from "./framework/stats.js";
 import { modelFor, runData } from "./framework/training.js";
 import type { FigureSpec, ReportTable, RunContext, VegaLiteSpec } from "./framework/types.js";
@@ -216,19 +216,26 @@ export function ghostsOf(
 // The experiment
 
 const PARTS = {
-  hessian: once({ deltaMin: 0.1, deltaMax: 20, points: 60 }),
-  kl: perSeed({ cases: 20000, kMax: 20, rMin: 1e-3, rMax: 1e3 }),
-  "ghost-map": perSeed({
-    arch: "mlp",
-    optimizer: { name: "adamw" as const, learningRate: 3e-3 },
-    batchSize: 128,
-    earlyStep: 10,
-    lateStep: 500,
+  // closed forms on a grid of margins: nothing drawn at random, so no seed
+  hessian: part({ protocol: { deltaMin: 0.1, deltaMax: 20, points: 60 }, seeded: false }),
+  kl: part({
+    protocol: { cases: 20000, kMax: 20, rMin: 1e-3, rMax: 1e3 },
+    quick: { cases: 2000 },
+  }),
+  "ghost-map": part({
+    protocol: {
+      arch: "mlp",
+      optimizer: { name: "adamw" as const, learningRate: 3e-3 },
+      batchSize: 128,
+      earlyStep: 10,
+      lateStep: 500,
+    },
+    quick: { earlyStep: 5, lateStep: 40 },
   }),
 };
 
 /** A run of the theory experiment: one of its three parts. */
-export type TheoryRun = PartCellOf<typeof PARTS>;
+export type TheoryRun = CellOfParts<typeof PARTS>;
 type HessianRun = Extract<TheoryRun, { part: "hessian" }>;
 type KlRun = Extract<TheoryRun, { part: "kl" }>;
 type GhostRun = Extract<TheoryRun, { part: "ghost-map" }>;
@@ -514,14 +521,14 @@ export const theoryResultSchema = resultSchemaOf<TheoryResult>()(
 );
 
 /** The three checks of docs/science.md §2 (module notes). */
-export const theory = experimentOfParts({
+export const theory = experimentInParts({
   id: "theory",
   title: "Theory checks: Hessian vs radius, KL remainder, ghost map",
   claim:
     "At margin δ = 10 the curvature step scale (2/L) exceeds the convergence radius by more than 4000×; the KL remainder obeys |R| ≤ |t|³Δ_a³/(36√3); ghosts never come closer than π/Δ_a to the real axis.",
   parts: PARTS,
   seeds: [0, 1, 2],
-  quick: { seeds: [0], kl: { cases: 2000 }, "ghost-map": { earlyStep: 5, lateStep: 40 } },
+  quick: { seeds: [0] },
   describe: {
     hessianGrid: "log",
     klTolerance: KL_TOLERANCE,

@@ -439,32 +439,57 @@ function setupFromConfig<P extends JsonObject, G extends Axes>(config: JsonObjec
 
 /**
  * One kind of run of an experiment in parts (see {@link experimentInParts}): its own
- * protocol, grid and quick overrides; the seeds are the experiment's.
+ * protocol, grid and quick overrides; the seeds are the experiment's, unless the part draws
+ * nothing at random (`seeded: false`: it runs once per grid point, its cells have no seed).
  */
-export type Part<P extends JsonObject, G extends Axes> = {
+export type Part<P extends JsonObject, G extends Axes, Seeded extends boolean = true> = {
   protocol: P;
   grid: G;
   /** What `--quick` changes in this part (protocol values, axis values). */
   quick: Omit<QuickOf<P, G>, "seeds">;
+  /** `false`: the part runs once per grid point, without a seed (default true). */
+  seeded?: Seeded;
 };
 
-/** A part, typed (an identity: it lets the protocol and grid types be inferred). */
-export function part<P extends JsonObject, G extends Axes>(p: Part<P, G>): Part<P, G> {
-  return p;
+/**
+ * A part, typed (an identity: it lets the protocol and grid types be inferred); `grid` and
+ * `quick` default to none.
+ */
+export function part<
+  P extends JsonObject,
+  G extends Axes = Record<never, never>,
+  Seeded extends boolean = true,
+>(p: {
+  protocol: P;
+  grid?: G;
+  // the grid is inferred from `grid` alone, not from the axes a quick override names
+  quick?: Omit<QuickOf<P, NoInfer<G>>, "seeds">;
+  seeded?: Seeded;
+}): Part<P, G, Seeded> {
+  return { grid: {} as G, quick: {} as Omit<QuickOf<P, G>, "seeds">, ...p };
 }
 
 /** The parts of an experiment by name (the name is the `part` field of its cells). */
-export type Parts = { [name: string]: { protocol: JsonObject; grid: Axes; quick: object } };
+export type Parts = {
+  [name: string]: { protocol: JsonObject; grid: Axes; quick: object; seeded?: boolean };
+};
 
-/** A cell of an experiment in parts: `{part} ∪ protocol ∪ grid point ∪ {seed}` of one part. */
+/**
+ * A cell of an experiment in parts: `{part} ∪ protocol ∪ grid point ∪ {seed}` of one part
+ * (no seed for a part that is not seeded).
+ */
 export type CellOfParts<S extends Parts> = {
-  [K in keyof S & string]: S[K] extends Part<infer P, infer G> ? { part: K } & CellOf<P, G> : never;
+  [K in keyof S & string]: S[K] extends Part<infer P, infer G, infer Seeded>
+    ? Seeded extends false
+      ? { part: K } & Omit<CellOf<P, G>, "seed">
+      : { part: K } & CellOf<P, G>
+    : never;
 }[keyof S & string];
 
 /** What an invocation of an experiment in parts resolved to, per part. */
 export type PartsSetup<S extends Parts> = {
   parts: {
-    [K in keyof S]: S[K] extends Part<infer P, infer G>
+    [K in keyof S]: S[K] extends Part<infer P, infer G, boolean>
       ? { protocol: P; grid: Setup<P, G>["grid"] }
       : never;
   };
@@ -484,7 +509,7 @@ export type PartsExperimentSpec<
   Summary extends JsonObject,
 > = Omit<
   ExperimentSpec<JsonObject, Axes, Result, Summary>,
-  "protocol" | "grid" | "quick" | "include" | "validate" | "runKey" | "run" | "summarize"
+  "protocol" | "grid" | "quick" | "include" | "validate" | "runKey" | "cost" | "run" | "summarize"
 > & {
   /** The kinds of run; planned in this order, each as a grid (first axis outermost, seeds innermost). */
   parts: S;
@@ -492,6 +517,7 @@ export type PartsExperimentSpec<
   quick: { seeds?: readonly number[] };
   validate?: (setup: PartsSetup<S>) => void;
   runKey: (cell: CellOfParts<S>) => string;
+  cost?: (cell: CellOfParts<S>) => number;
   run: (cell: CellOfParts<S>, ctx: RunContext) => Promise<Result>;
   summarize: (outcomes: RunOutcome<CellOfParts<S>, Result>[], setup: PartsSetup<S>) => Summary;
 };
@@ -511,6 +537,9 @@ export function experimentInParts<
   for (const [name, p] of Object.entries(spec.parts)) {
     const id = `${spec.id} (${name})`;
     checkQuick({ ...p, id }, p.quick);
+    if (name === "seeds" || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+      throw new ExperimentDefinitionError(`${spec.id}: "${name}" cannot name a part`);
+    }
     if ("part" in p.protocol || "part" in p.grid) {
       throw new ExperimentDefinitionError(`${id}: "part" is the name of the part, not a setting`);
     }
@@ -539,17 +568,25 @@ export function experimentInParts<
     plan(opts) {
       const setup = resolve(opts);
       spec.validate?.(setup);
-      const runs = Object.entries(setup.parts).flatMap(([name, p]) =>
-        expand(
+      const runs = Object.entries(setup.parts).flatMap(([name, p]) => {
+        const seeded = spec.parts[name].seeded !== false;
+        const cells = expand(
           spec.id,
           {
             ...setup,
+            // an unseeded part runs once per grid point: one pass, its seed dropped
+            seeds: seeded ? setup.seeds : [0],
             protocol: p.protocol,
             grid: p.grid as Setup<JsonObject, Axes>["grid"],
           },
           undefined,
-        ).map((c) => ({ part: name, ...c }) as CellOfParts<S>),
-      );
+        );
+        return cells.map(({ seed, ...c }) =>
+          seeded
+            ? ({ part: name, ...c, seed } as CellOfParts<S>)
+            : ({ part: name, ...c } as CellOfParts<S>),
+        );
+      });
       const config: JsonObject = {
         seeds: setup.seeds,
         parts: setup.parts as JsonObject,
