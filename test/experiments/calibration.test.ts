@@ -19,7 +19,7 @@ import {
   type ExperimentOutcome,
   runExperiment,
 } from "../../packages/cli/src/experiments/framework/index.js";
-import { quantileInf } from "../../packages/cli/src/experiments/lib/one-step.js";
+import { quantileInf } from "../../packages/cli/src/experiments/framework/stats.js";
 import { getExperiment } from "../../packages/cli/src/experiments/registry.js";
 import { type ProbeResult, RadiusEstimator, setRhoStar } from "../../src/probe/radius.js";
 import { rhoTop2 } from "../../src/theory/binary.js";

@@ -41,6 +41,7 @@ import {
   radius,
   resultSchemaOf,
 } from "./framework/schemas.js";
+import { quantileInf } from "./framework/stats.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -48,7 +49,6 @@ import {
   type JsonObject,
   type VegaLiteSpec,
 } from "./framework/types.js";
-import { quantileInf } from "./lib/one-step.js";
 
 // ---------------------------------------------------------------------------------------------
 // Log-histograms (pooled quantiles over runs without storing every sample)

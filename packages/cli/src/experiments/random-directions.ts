@@ -28,7 +28,22 @@ import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
+import {
+  type DeviceSamples,
+  disposeSamples,
+  disposeSnapshots,
+  firstWhere,
+  gradientDirection,
+  logGrid,
+  randomDirection,
+  rhoAlong,
+  type Snapshot,
+  sweepAlongDirection,
+  toSamples,
+  trainSnapshot,
+} from "./framework/one-step.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
+import { quartilesInf as medianIqr } from "./framework/stats.js";
 import {
   defineExperiment,
   ExperimentInputError,
@@ -37,21 +52,6 @@ import {
   type ReportTable,
   type Verdict,
 } from "./framework/types.js";
-import {
-  type DeviceSamples,
-  disposeSamples,
-  disposeSnapshots,
-  firstWhere,
-  gradientDirection,
-  logGrid,
-  medianIqr,
-  randomDirection,
-  rhoAlong,
-  type Snapshot,
-  sweepAlongDirection,
-  toSamples,
-  trainSnapshot,
-} from "./lib/one-step.js";
 
 /** Loss-ratio onset: first r with post/pre training loss ≥ this. */
 export const LOSS_RATIO_THRESHOLD = 2;

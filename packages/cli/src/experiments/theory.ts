@@ -34,6 +34,7 @@ import { maxOf, minOf, Rng } from "softmax-ghosts/util";
 import { z } from "zod";
 import { summarise } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
+import { disposeSamples, gradientDirection, logGrid, toSamples } from "./framework/one-step.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import {
   defineExperiment,
@@ -41,7 +42,6 @@ import {
   type JsonObject,
   type VegaLiteSpec,
 } from "./framework/types.js";
-import { disposeSamples, gradientDirection, logGrid, toSamples } from "./lib/one-step.js";
 
 // ---------------------------------------------------------------------------------------------
 // Part 1: Hessian vs radius

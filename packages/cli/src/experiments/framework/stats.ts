@@ -154,3 +154,36 @@ export const DIVERGED_LOSS = 10;
 export function diverged(loss: number): boolean {
   return !(loss <= DIVERGED_LOSS);
 }
+
+/**
+ * A quantile (numpy's linear rule, `lo + (hi − lo)·f`) that tolerates ±∞, e.g. "never
+ * failed" onsets: an interpolation that would touch an infinite order statistic returns that
+ * infinity instead of NaN. NaNs are dropped; NaN if nothing is left. {@link quartiles} (the
+ * theory's `quantile`) interpolates from the nearer end instead, which can differ in the last
+ * bit; the one-step experiments' and calibration's stored summaries were computed with this one.
+ */
+export function quantileInf(values: readonly number[], q: number): number {
+  const x = values.filter((v) => !Number.isNaN(v)).sort((p, r) => p - r);
+  const n = x.length;
+  if (n === 0) return Number.NaN;
+  const h = (n - 1) * q;
+  const j = Math.floor(h);
+  if (j >= n - 1) return x[n - 1]!;
+  const f = h - j;
+  const lo = x[j]!;
+  const hi = x[j + 1]!;
+  if (f === 0 || lo === hi) return lo;
+  if (!Number.isFinite(lo)) return lo;
+  if (!Number.isFinite(hi)) return hi;
+  return lo + (hi - lo) * f;
+}
+
+/** {@link Quartiles} by {@link quantileInf} (±∞ are ordinary values, NaNs left out). */
+export function quartilesInf(values: readonly number[]): Quartiles {
+  return {
+    median: quantileInf(values, 0.5),
+    q25: quantileInf(values, 0.25),
+    q75: quantileInf(values, 0.75),
+    n: values.filter((v) => !Number.isNaN(v)).length,
+  };
+}
