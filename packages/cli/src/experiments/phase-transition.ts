@@ -393,7 +393,7 @@ export const phaseTransition = experiment({
       (t) => t.minFailR < 1,
       (off, all) =>
         off.length === 0
-          ? `no architecture fails below r = 1 (${all.length} measured)`
+          ? "no architecture fails below r = 1"
           : `${off.length}/${all.length} architecture(s) fail already below r = 1: ${listed(off)}`,
       { essential: true },
     ),
@@ -402,16 +402,13 @@ export const phaseTransition = experiment({
       (t) => !Number.isFinite(t.minFailR),
       (off, all) =>
         off.length === 0
-          ? `all ${all.length} architectures fail on the grid: ${listed(all)}`
+          ? `all first fail at ${listed(all)}`
           : `never failing on the grid: ${off.map((t) => t.arch).join(", ")}`,
     ),
     onAll(
       "clustered between 1 and 10",
       (t) => Number.isFinite(t.minFailR) && t.minFailR > 10,
-      (off, all) =>
-        off.length === 0
-          ? `every failing architecture fails by r = 10 (${all.filter((t) => Number.isFinite(t.minFailR)).length}/${all.length})`
-          : `failing only beyond r = 10: ${listed(off)}`,
+      (off) => (off.length === 0 ? "none later than r = 10" : `later than r = 10: ${listed(off)}`),
     ),
   ],
 });
