@@ -74,6 +74,7 @@ describe("demo plans", () => {
       data: DIGITS,
     });
     expect(new Set(plan.runs.map((r) => r.arch))).toEqual(new Set(DEMO_PHASE_ARCHS));
+    expect(plan.config.grid).toMatchObject({ arch: [...DEMO_PHASE_ARCHS] });
   });
 });
 

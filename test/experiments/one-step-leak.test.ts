@@ -1,14 +1,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  atTrainedPoint,
   disposeSamples,
   disposeSnapshots,
   gradientDirection,
   randomDirection,
   rhoAlong,
   sweepAlongDirection,
+  type TrainedPoint,
   toSamples,
   trainSnapshot,
-} from "../../packages/cli/src/experiments/lib/one-step.js";
+} from "../../packages/cli/src/experiments/framework/one-step.js";
 import { subset } from "../../src/data/dataset.js";
 import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import { initEngine } from "../../src/engine/runtime.js";
@@ -66,5 +68,31 @@ describe("the one-step measurements borrow their arguments and do not leak", () 
     disposeTree(direction);
     disposeSamples(samples);
     disposeSnapshots(snap);
+  });
+
+  it("atTrainedPoint frees the snapshot, the uploaded splits and what the measurement owns, also when it throws", async () => {
+    const model = buildModel("mlp", { inputDim: 64, numClasses: 10 });
+    const opts = {
+      model,
+      data: { train, test },
+      optimizer: { name: "adam" as const, learningRate: 1e-3 },
+      steps: 2,
+    };
+    const measure = async (p: TrainedPoint) => {
+      const g = await gradientDirection(p.model, p.params, p.state, p.train);
+      const v = p.scope.own(g.direction);
+      return (await rhoAlong(p.model, p.params, p.state, v, p.test)).rhoA;
+    };
+    await expectNoLeak(async () => {
+      expect(await atTrainedPoint(opts, measure)).toBeGreaterThan(0);
+    });
+    await expectNoLeak(async () => {
+      await expect(
+        atTrainedPoint(opts, async (p) => {
+          await measure(p);
+          throw new Error("measurement failed");
+        }),
+      ).rejects.toThrow("measurement failed");
+    });
   });
 });

@@ -5,9 +5,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
 import {
   fails,
+  LEARNING_RATES,
+  type PhaseSummary,
   type PhaseTableRow,
   phaseTransition,
-  phaseVerdict,
   QUICK_ARCHITECTURES,
 } from "../../packages/cli/src/experiments/phase-transition.js";
 
@@ -43,14 +44,46 @@ describe("phase-transition helpers", () => {
     expect(fails(1, Number.POSITIVE_INFINITY)).toBe(true);
   });
 
-  it("grades the claim from the median failing r per architecture", () => {
-    expect(phaseVerdict([row("a", 1.6), row("b", 10)]).reproduced).toBe("yes");
-    expect(phaseVerdict([row("a", 1.6), row("b", 25)]).reproduced).toBe("partly");
-    expect(phaseVerdict([row("a", 1.6), row("b", Number.POSITIVE_INFINITY)]).reproduced).toBe(
-      "partly",
-    );
-    expect(phaseVerdict([row("a", 0.5), row("b", 2)]).reproduced).toBe("partly");
-    expect(phaseVerdict([row("a", 0.5), row("b", 0.2)]).reproduced).toBe("no");
+  it("grades the claim from the median failing r per architecture, by the claims' rule", () => {
+    const verdict = (...rows: PhaseTableRow[]) => {
+      const summary: PhaseSummary = {
+        rGrid: { min: 0.01, max: 100, points: 41 },
+        table: rows,
+        curves: [],
+        perSeed: [],
+      };
+      return phaseTransition.report(summary).verdict;
+    };
+    expect(verdict(row("a", 1.6), row("b", 10)).reproduced).toBe("yes");
+    // one non-essential part fails: collapse beyond 10, or no collapse on the grid
+    expect(verdict(row("a", 1.6), row("b", 25)).reproduced).toBe("partly");
+    expect(verdict(row("a", 1.6), row("b", Number.POSITIVE_INFINITY)).reproduced).toBe("partly");
+    // both fail, or the essential part (nothing lost for r < 1) fails
+    expect(verdict(row("a", 25), row("b", Number.POSITIVE_INFINITY)).reproduced).toBe("no");
+    expect(verdict(row("a", 0.5), row("b", 2)).reproduced).toBe("no");
+    expect(verdict(row("a", 0.5), row("b", 0.2)).reproduced).toBe("no");
+    expect(verdict().reproduced).toBe("n/a");
+    const v = verdict(row("a", 0.5), row("b", 2));
+    expect(v.sentence).toContain("1/2 architecture(s) fail already below r = 1: a (0.5)");
+    expect(v.sentence).toContain("not as claimed: no architecture loses accuracy for r < 1");
+  });
+
+  it("plans the full protocol as the committed runs: each architecture at its own rate, seeds innermost", () => {
+    const plan = phaseTransition.plan({ quick: false, data: { kind: "digits" } });
+    expect(plan.runs).toHaveLength(30);
+    expect(plan.runs.map((r) => phaseTransition.runKey(r)).slice(0, 6)).toEqual([
+      "linear-s0",
+      "linear-s1",
+      "linear-s2",
+      "linear-s3",
+      "linear-s4",
+      "mlp-s0",
+    ]);
+    for (const r of plan.runs) expect(r.learningRate).toBe(LEARNING_RATES[r.arch]);
+    expect(plan.runs[0]!.rs).toHaveLength(41);
+    expect(() =>
+      phaseTransition.plan({ quick: true, data: { kind: "cifar10", dir: "x" } }),
+    ).toThrow(/CIFAR-10 is not supported/);
   });
 });
 
@@ -62,7 +95,11 @@ describe("phase-transition --quick", () => {
     const file = outcome.file;
     expect(file.seeds).toEqual([0]);
     expect(file.durationSeconds).toBeGreaterThan(0);
-    expect(file.config).toMatchObject({ archs: [...QUICK_ARCHITECTURES], steps: 150, seeds: [0] });
+    expect(file.config).toMatchObject({
+      grid: { arch: [...QUICK_ARCHITECTURES] },
+      protocol: { steps: 150 },
+      seeds: [0],
+    });
     const s = outcome.summary;
     expect(s.table.map((t) => t.arch)).toEqual([...QUICK_ARCHITECTURES]);
     expect(s.curves).toHaveLength(QUICK_ARCHITECTURES.length * s.rGrid.points);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
-import { logGrid } from "../../packages/cli/src/experiments/lib/one-step.js";
+import { logGrid } from "../../packages/cli/src/experiments/framework/one-step.js";
 import {
   chanceAccuracy,
   DIGITS_TARGETS,

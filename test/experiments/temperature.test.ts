@@ -39,6 +39,31 @@ describe("temperature helpers", () => {
   });
 });
 
+describe("temperature plan", () => {
+  it("plans the full protocol as the committed runs: temperatures outermost, seeds innermost", () => {
+    const plan = temperature.plan({ quick: false, data: { kind: "digits" } });
+    expect(plan.runs).toHaveLength(40);
+    expect(plan.runs.slice(0, 6).map((r) => temperature.runKey(r))).toEqual([
+      "T0.25-s0",
+      "T0.25-s1",
+      "T0.25-s2",
+      "T0.25-s3",
+      "T0.25-s4",
+      "T0.5-s0",
+    ]);
+    expect(plan.runs[0]).toEqual({
+      temperature: 0.25,
+      seed: 0,
+      arch: "mlp",
+      optimizer: { name: "adam", learningRate: 0.01 },
+      batchSize: 256,
+      steps: 120,
+      tauMin: 1e-4,
+      gridPoints: 71,
+    });
+  });
+});
+
 describe("temperature experiment (quick)", () => {
   let out: string;
   let outcome: ExperimentOutcome<TemperatureSummary>;
@@ -55,7 +80,7 @@ describe("temperature experiment (quick)", () => {
     expect(getExperiment("temperature")).toBe(temperature);
     const f = outcome.file;
     expect(f.seeds).toEqual([0]);
-    expect(f.config).toHaveProperty("temperatures", QUICK_TEMPERATURES);
+    expect(f.config).toMatchObject({ grid: { temperature: QUICK_TEMPERATURES } });
     expect(f.durationSeconds).toBeGreaterThan(0);
     for (const name of ["loss-ratio-raw", "loss-ratio-scaled", "onsets"]) {
       expect(existsSync(join(out, "temperature", `${name}.svg`))).toBe(true);

@@ -17,11 +17,20 @@
  * @module
  */
 
-import { clearJitCache, disposeTree } from "softmax-ghosts/engine";
-import { buildModel, PAPER_ARCHITECTURES } from "softmax-ghosts/models";
+import { PAPER_ARCHITECTURES } from "softmax-ghosts/models";
 import { z } from "zod";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
+import { claim } from "./framework/claims.js";
+import { medianIqr } from "./framework/format.js";
+import {
+  atTrainedPoint,
+  firstWhere,
+  gradientDirection,
+  logGrid,
+  rhoAlong,
+  sweepAlongDirection,
+} from "./framework/one-step.js";
 import {
   anyNumber,
   count,
@@ -30,26 +39,10 @@ import {
   radius,
   resultSchemaOf,
 } from "./framework/schemas.js";
-import {
-  defineExperiment,
-  ExperimentInputError,
-  type ExperimentReport,
-  type FigureSpec,
-  type ReportTable,
-  type Verdict,
-} from "./framework/types.js";
-import {
-  disposeSamples,
-  disposeSnapshots,
-  firstWhere,
-  gradientDirection,
-  logGrid,
-  medianIqr,
-  rhoAlong,
-  sweepAlongDirection,
-  toSamples,
-  trainSnapshot,
-} from "./lib/one-step.js";
+import { type CellOf, experiment } from "./framework/spec.js";
+import { groupRuns, quartilesInf } from "./framework/stats.js";
+import { modelFor, runData } from "./framework/training.js";
+import { ExperimentInputError, type FigureSpec } from "./framework/types.js";
 
 /** Architectures of the quick run (the three cheapest to train). */
 export const QUICK_ARCHITECTURES: readonly string[] = ["linear", "mlp", "mlp-ln"];
@@ -76,17 +69,22 @@ export const LEARNING_RATES: Record<string, number> = {
   transformer: 2e-3,
 };
 
-/** One run: one architecture trained with one seed, then swept. */
-export type PhaseRun = {
-  arch: string;
-  seed: number;
-  steps: number;
-  batchSize: number;
-  learningRate: number;
-  weightDecay: number;
-  /** The r grid (ascending). */
-  rs: number[];
+const PROTOCOL = {
+  steps: 600,
+  batchSize: 128,
+  weightDecay: 1e-4,
+  /** The r grid (ascending): 10 points per decade hits r = 0.1, 1 and 10 exactly. */
+  rs: logGrid(0.01, 100, 41),
 };
+
+const GRID = {
+  arch: [...PAPER_ARCHITECTURES] as string[],
+  /** Each architecture runs at its own rate ({@link LEARNING_RATES}; `include` pairs them). */
+  learningRate: [...new Set(Object.values(LEARNING_RATES))],
+};
+
+/** One run: one architecture trained with one seed, then swept. */
+export type PhaseRun = CellOf<typeof PROTOCOL, typeof GRID>;
 
 /** What one run measured. */
 export type PhaseResult = {
@@ -153,40 +151,26 @@ export function fails(retained: number, inflation: number): boolean {
   return !(retained >= RETAINED_ACCURACY_THRESHOLD) || !(inflation <= LOSS_INFLATION_THRESHOLD);
 }
 
-/**
- * The verdict on "no architecture loses accuracy for r < 1; collapse appears once r ≥ 1,
- * clustered between 1 and 10", from the per-architecture median `minFailR`: *yes* when every
- * architecture's median is in [1, 10]; *partly* when none fails below 1 but some collapse
- * only beyond 10 (or never), or when at most one fails below 1; *no* otherwise.
- */
-export function phaseVerdict(table: PhaseTableRow[]): Verdict {
-  const below = table.filter((t) => t.minFailR < 1);
-  const inside = table.filter((t) => t.minFailR >= 1 && t.minFailR <= 10);
-  const beyond = table.filter((t) => t.minFailR > 10);
-  const list = (rows: PhaseTableRow[]) =>
-    rows.map((t) => `${t.arch} (${formatNumber(t.minFailR, 3)})`).join(", ");
-  const counts = `${inside.length}/${table.length} architectures first fail at 1 ≤ r ≤ 10 (median over seeds)`;
-  if (below.length === 0 && beyond.length === 0) {
-    return {
-      reproduced: "yes",
-      sentence: `No architecture fails below r = 1 and all first fail between r = 1 and 10: ${list(table)}.`,
-    };
-  }
-  if (below.length === 0) {
-    return {
-      reproduced: "partly",
-      sentence: `No architecture fails below r = 1, but ${counts}; later or never: ${list(beyond)}.`,
-    };
-  }
-  return {
-    reproduced: below.length === 1 ? "partly" : "no",
-    sentence: `${below.length} architecture(s) fail already below r = 1: ${list(below)}; ${counts}.`,
-  };
-}
+/** Architectures with their median first failing r, for a sentence. */
+const listed = (rows: PhaseTableRow[]) =>
+  rows.map((t) => `${t.arch} (${formatNumber(t.minFailR, 3)})`).join(", ");
 
-function gridFor(quick: boolean): number[] {
-  // 10 points per decade (41) hits r = 0.1, 1 and 10 exactly; quick keeps 5 per decade.
-  return quick ? logGrid(0.01, 100, 21) : logGrid(0.01, 100, 41);
+/** A part of the claim on the per-architecture median first failing r. */
+function onAll(
+  says: string,
+  bad: (t: PhaseTableRow) => boolean,
+  measured: (bad: PhaseTableRow[], all: PhaseTableRow[]) => string,
+  opts: { essential?: boolean } = {},
+) {
+  return claim<PhaseSummary>(
+    says,
+    (s) => {
+      if (s.table.length === 0) return null;
+      const off = s.table.filter(bad);
+      return { holds: off.length === 0, measured: measured(off, s.table) };
+    },
+    opts,
+  );
 }
 
 /** Shape and ranges of {@link PhaseResult}, checked on every cached run file. */
@@ -207,147 +191,102 @@ export const phaseResultSchema = resultSchemaOf<PhaseResult>()(
 );
 
 /** The experiment definition. */
-export const phaseTransition = defineExperiment<PhaseRun, PhaseResult, PhaseSummary>({
+export const phaseTransition = experiment({
   id: "phase-transition",
   title: "Phase transition at r = 1: one gradient step of length r·ρ_a",
   claim:
     "No architecture loses accuracy for r < 1; collapse appears once r ≥ 1, clustered between 1 and 10 (confidence-margin slack).",
-
-  plan(opts) {
-    if (opts.data.kind === "cifar10") {
+  protocol: PROTOCOL,
+  grid: GRID,
+  include: (c) => LEARNING_RATES[c.arch] === c.learningRate,
+  seeds: [0, 1, 2, 3, 4],
+  // Quick keeps the three cheapest architectures and 5 r per decade; the code path is the same.
+  quick: { seeds: [0], arch: [...QUICK_ARCHITECTURES], steps: 150, rs: logGrid(0.01, 100, 21) },
+  describe: {
+    optimizer: "adamw",
+    direction: "unit negative gradient of the eval-mode training loss (full training split)",
+    rhoOver: "training split",
+    measuredOn: "test split",
+    failWhen: `retained accuracy < ${RETAINED_ACCURACY_THRESHOLD} or loss inflation > ${LOSS_INFLATION_THRESHOLD}`,
+  },
+  validate(setup) {
+    if (setup.data.kind === "cifar10") {
       throw new ExperimentInputError(
         "phase-transition trains the six small architectures on flat feature vectors; CIFAR-10 is not supported",
       );
     }
-    const seeds = opts.seeds ?? (opts.quick ? [0] : [0, 1, 2, 3, 4]);
-    // Quick keeps the three cheapest architectures: all six do not fit the CI budget
-    // (~40 s on two busy cores) even at 150 steps; the code path is the same.
-    const archs: string[] = opts.quick ? [...QUICK_ARCHITECTURES] : [...PAPER_ARCHITECTURES];
-    const steps = opts.quick ? 150 : 600;
-    const batchSize = 128;
-    const weightDecay = 1e-4;
-    const rs = gridFor(opts.quick);
-    const runs: PhaseRun[] = [];
-    for (const arch of archs) {
-      for (const seed of seeds) {
-        runs.push({
-          arch,
-          seed,
-          steps,
-          batchSize,
-          learningRate: LEARNING_RATES[arch]!,
-          weightDecay,
-          rs,
-        });
-      }
-    }
-    return {
-      config: {
-        seeds,
-        archs,
-        steps,
-        batchSize,
-        optimizer: "adamw",
-        weightDecay,
-        learningRates: archs.map((a) => LEARNING_RATES[a]!),
-        rGrid: { min: 0.01, max: 100, points: rs.length },
-        direction: "unit negative gradient of the eval-mode training loss (full training split)",
-        rhoOver: "training split",
-        measuredOn: "test split",
-        failWhen: `retained accuracy < ${RETAINED_ACCURACY_THRESHOLD} or loss inflation > ${LOSS_INFLATION_THRESHOLD}`,
-      },
-      runs,
-    };
   },
-
+  runKey: (c) => `${c.arch}-s${c.seed}`,
   resultSchema: phaseResultSchema,
-  runKey: (run) => `${run.arch}-s${run.seed}`,
 
-  async execute(run, ctx) {
-    const { train, test } = ctx.loadData(ctx.data, run.seed);
-    const model = buildModel(run.arch, { inputDim: train.d, numClasses: train.numClasses });
-    const snap = await trainSnapshot({
+  async run(c, ctx) {
+    const data = runData(ctx, { seed: c.seed });
+    const model = modelFor(c.arch, data.train.d, data.train.numClasses);
+    const training = {
       model,
-      data: { train, test },
-      optimizer: { name: "adamw", learningRate: run.learningRate, weightDecay: run.weightDecay },
-      steps: run.steps,
-      batchSize: run.batchSize,
-      seed: run.seed,
-      onProgress: (f) => ctx.onProgress(0.85 * f),
+      data,
+      optimizer: {
+        name: "adamw" as const,
+        learningRate: c.learningRate,
+        weightDecay: c.weightDecay,
+      },
+      steps: c.steps,
+      batchSize: c.batchSize,
+      seed: c.seed,
+      onProgress: (f: number) => ctx.onProgress(0.85 * f),
+    };
+    return atTrainedPoint(training, async (p) => {
+      const grad = await gradientDirection(model, p.params, p.state, p.train);
+      const v = p.scope.own(grad.direction);
+      const rho = await rhoAlong(model, p.params, p.state, v, p.train);
+      ctx.onProgress(0.9);
+      const taus = c.rs.map((r) => r * rho.rhoA);
+      const sweep = await sweepAlongDirection(model, p.params, p.state, v, taus, { test: p.test });
+      const retained = sweep.points.map((q) => q.retainedAccuracy);
+      const inflation = sweep.points.map((q) => q.testLossRatio);
+      ctx.onProgress(1);
+      return {
+        preStepAcc: sweep.pre.test.accuracy,
+        preStepLoss: sweep.pre.test.loss,
+        gradNorm: grad.gradNorm,
+        rhoA: rho.rhoA,
+        bindingSample: rho.bindingSample,
+        retained,
+        inflation,
+        flip: sweep.points.map((q) => q.flipFraction),
+        minFailR: firstWhere(c.rs, (i) => fails(retained[i]!, inflation[i]!)),
+        minAccFailR: firstWhere(c.rs, (i) => !(retained[i]! >= RETAINED_ACCURACY_THRESHOLD)),
+        minLossFailR: firstWhere(c.rs, (i) => !(inflation[i]! <= LOSS_INFLATION_THRESHOLD)),
+      };
     });
-    const trainSamples = toSamples(train, model.config.dtype);
-    const testSamples = toSamples(test, model.config.dtype);
-    const { params, state } = snap.final;
-    try {
-      const grad = await gradientDirection(model, params, state, trainSamples);
-      try {
-        const rho = await rhoAlong(model, params, state, grad.direction, trainSamples);
-        ctx.onProgress(0.9);
-        const sweep = await sweepAlongDirection(
-          model,
-          params,
-          state,
-          grad.direction,
-          run.rs.map((r) => r * rho.rhoA),
-          { test: testSamples },
-        );
-        const retained = sweep.points.map((p) => p.retainedAccuracy);
-        const inflation = sweep.points.map((p) => p.testLossRatio);
-        ctx.onProgress(1);
-        return {
-          preStepAcc: sweep.pre.test.accuracy,
-          preStepLoss: sweep.pre.test.loss,
-          gradNorm: grad.gradNorm,
-          rhoA: rho.rhoA,
-          bindingSample: rho.bindingSample,
-          retained,
-          inflation,
-          flip: sweep.points.map((p) => p.flipFraction),
-          minFailR: firstWhere(run.rs, (i) => fails(retained[i]!, inflation[i]!)),
-          minAccFailR: firstWhere(run.rs, (i) => !(retained[i]! >= RETAINED_ACCURACY_THRESHOLD)),
-          minLossFailR: firstWhere(run.rs, (i) => !(inflation[i]! <= LOSS_INFLATION_THRESHOLD)),
-        };
-      } finally {
-        disposeTree(grad.direction);
-      }
-    } finally {
-      disposeSamples(trainSamples);
-      disposeSamples(testSamples);
-      disposeSnapshots(snap);
-      clearJitCache(model);
-    }
   },
 
-  summarize(config, results) {
-    const archs = config.archs as string[];
-    const table: PhaseTableRow[] = [];
-    const curves: PhaseCurvePoint[] = [];
-    for (const arch of archs) {
-      const mine = results.filter((r) => r.run.arch === arch);
-      if (mine.length === 0) continue;
-      const rs = mine[0]!.run.rs;
-      const res = mine.map((r) => r.result);
-      const acc = medianIqr(res.map((r) => r.preStepAcc));
-      const fail = medianIqr(res.map((r) => r.minFailR));
-      table.push({
-        arch,
+  summarize(outcomes, { protocol: { rs } }) {
+    const groups = groupRuns(outcomes, ["arch"]);
+    const table: PhaseTableRow[] = groups.map(({ key, results: res }) => {
+      const acc = quartilesInf(res.map((r) => r.preStepAcc));
+      const fail = quartilesInf(res.map((r) => r.minFailR));
+      return {
+        arch: key.arch as string,
         preStepAcc: acc.median,
         preStepAccQ25: acc.q25,
         preStepAccQ75: acc.q75,
         minFailR: fail.median,
         minFailRQ25: fail.q25,
         minFailRQ75: fail.q75,
-        minAccFailR: medianIqr(res.map((r) => r.minAccFailR)).median,
-        minLossFailR: medianIqr(res.map((r) => r.minLossFailR)).median,
-        rhoA: medianIqr(res.map((r) => r.rhoA)).median,
+        minAccFailR: quartilesInf(res.map((r) => r.minAccFailR)).median,
+        minLossFailR: quartilesInf(res.map((r) => r.minLossFailR)).median,
+        rhoA: quartilesInf(res.map((r) => r.rhoA)).median,
         seedsFailingBelowR1: res.filter((r) => r.minFailR < 1).length,
         seeds: res.length,
-      });
-      rs.forEach((r, i) => {
-        const ret = medianIqr(res.map((x) => x.retained[i]!));
-        const inf = medianIqr(res.map((x) => x.inflation[i]!));
-        curves.push({
-          arch,
+      };
+    });
+    const curves = groups.flatMap(({ key, results: res }) =>
+      rs.map((r, i): PhaseCurvePoint => {
+        const ret = quartilesInf(res.map((x) => x.retained[i]!));
+        const inf = quartilesInf(res.map((x) => x.inflation[i]!));
+        return {
+          arch: key.arch as string,
           r,
           retained: ret.median,
           retainedQ25: ret.q25,
@@ -355,20 +294,55 @@ export const phaseTransition = defineExperiment<PhaseRun, PhaseResult, PhaseSumm
           inflation: inf.median,
           inflationQ25: inf.q25,
           inflationQ75: inf.q75,
-          flip: medianIqr(res.map((x) => x.flip[i]!)).median,
-        });
-      });
-    }
-    const perSeed = results.map(({ run, result }) => ({
-      arch: run.arch,
-      seed: run.seed,
+          flip: quartilesInf(res.map((x) => x.flip[i]!)).median,
+        };
+      }),
+    );
+    const perSeed = outcomes.map(({ cell, result }) => ({
+      arch: cell.arch,
+      seed: cell.seed,
       preStepAcc: result.preStepAcc,
       rhoA: result.rhoA,
       minFailR: result.minFailR,
     }));
-    const rGrid = config.rGrid as PhaseSummary["rGrid"];
-    return { rGrid, table, curves, perSeed };
+    return {
+      rGrid: { min: rs[0]!, max: rs[rs.length - 1]!, points: rs.length },
+      table,
+      curves,
+      perSeed,
+    };
   },
+
+  tables: (summary) => [
+    {
+      title: "Smallest failing r per architecture (ours) beside the paper",
+      columns: [
+        "architecture",
+        "pre-step test acc, median [IQR]",
+        "ρ_a",
+        "min failing r, median [IQR]",
+        "acc < 90% from r",
+        "loss × 2 from r",
+        "seeds failing at r < 1",
+        "paper",
+      ],
+      rows: summary.table.map((t) => [
+        t.arch,
+        medianIqr({ median: t.preStepAcc, q25: t.preStepAccQ25, q75: t.preStepAccQ75, n: t.seeds }),
+        t.rhoA,
+        medianIqr({ median: t.minFailR, q25: t.minFailRQ25, q75: t.minFailRQ75, n: t.seeds }, (x) =>
+          formatNumber(x, 3),
+        ),
+        t.minAccFailR,
+        t.minLossFailR,
+        `${t.seedsFailingBelowR1}/${t.seeds}`,
+        "no loss for r < 1; fails in [1, 10]",
+      ]),
+      note: `Medians over seeds [25%, 75%]; r is read off a log grid of ${
+        summary.rGrid.points
+      } points from ${summary.rGrid.min} to ${summary.rGrid.max}. A step fails when retained test accuracy < 0.9 or post/pre test loss > 2; ∞ = never failed on the grid.`,
+    },
+  ],
 
   figures(summary): FigureSpec[] {
     const rows = summary.curves.map((c) => ({ ...c }));
@@ -412,35 +386,29 @@ export const phaseTransition = defineExperiment<PhaseRun, PhaseResult, PhaseSumm
     ];
   },
 
-  report(summary): ExperimentReport {
-    const range = (m: number, lo: number, hi: number) =>
-      `${formatNumber(m, 3)} [${formatNumber(lo, 3)}, ${formatNumber(hi, 3)}]`;
-    const table: ReportTable = {
-      title: "Smallest failing r per architecture (ours) beside the paper",
-      columns: [
-        "architecture",
-        "pre-step test acc",
-        "ρ_a",
-        "min failing r",
-        "acc < 90% from r",
-        "loss × 2 from r",
-        "seeds failing at r < 1",
-        "paper",
-      ],
-      rows: summary.table.map((t) => [
-        t.arch,
-        range(t.preStepAcc, t.preStepAccQ25, t.preStepAccQ75),
-        t.rhoA,
-        range(t.minFailR, t.minFailRQ25, t.minFailRQ75),
-        t.minAccFailR,
-        t.minLossFailR,
-        `${t.seedsFailingBelowR1}/${t.seeds}`,
-        "no loss for r < 1; fails in [1, 10]",
-      ]),
-      note: `Medians over seeds [25%, 75%]; r is read off a log grid of ${
-        summary.rGrid.points
-      } points from ${summary.rGrid.min} to ${summary.rGrid.max}. A step fails when retained test accuracy < 0.9 or post/pre test loss > 2; ∞ = never failed on the grid.`,
-    };
-    return { tables: [table], verdict: phaseVerdict(summary.table) };
-  },
+  // Per architecture, the median over seeds of the first failing r.
+  claims: [
+    onAll(
+      "no architecture loses accuracy for r < 1",
+      (t) => t.minFailR < 1,
+      (off, all) =>
+        off.length === 0
+          ? "no architecture fails below r = 1"
+          : `${off.length}/${all.length} architecture(s) fail already below r = 1: ${listed(off)}`,
+      { essential: true },
+    ),
+    onAll(
+      "collapse appears once r ≥ 1",
+      (t) => !Number.isFinite(t.minFailR),
+      (off, all) =>
+        off.length === 0
+          ? `all first fail at ${listed(all)}`
+          : `never failing on the grid: ${off.map((t) => t.arch).join(", ")}`,
+    ),
+    onAll(
+      "clustered between 1 and 10",
+      (t) => Number.isFinite(t.minFailR) && t.minFailR > 10,
+      (off) => (off.length === 0 ? "none later than r = 10" : `later than r = 10: ${listed(off)}`),
+    ),
+  ],
 });

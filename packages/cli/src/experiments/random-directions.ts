@@ -29,11 +29,6 @@ import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
 import { medianIqr, pct } from "./framework/format.js";
-import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
-import { type CellOf, experiment } from "./framework/spec.js";
-import { medianOf, quartiles } from "./framework/stats.js";
-import { modelFor, runData } from "./framework/training.js";
-import { type DataSpec, ExperimentInputError, type FigureSpec } from "./framework/types.js";
 import {
   type DeviceSamples,
   disposeSamples,
@@ -47,7 +42,12 @@ import {
   sweepAlongDirection,
   toSamples,
   trainSnapshot,
-} from "./lib/one-step.js";
+} from "./framework/one-step.js";
+import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
+import { type CellOf, experiment } from "./framework/spec.js";
+import { medianOf, quartiles } from "./framework/stats.js";
+import { modelFor, runData } from "./framework/training.js";
+import { type DataSpec, ExperimentInputError, type FigureSpec } from "./framework/types.js";
 
 /** Loss-ratio onset: first r with post/pre training loss ≥ this. */
 export const LOSS_RATIO_THRESHOLD = 2;

@@ -31,11 +31,6 @@ import { z } from "zod";
 import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
 import { pct } from "./framework/format.js";
-import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
-import { type CellOfParts, experimentInParts, part } from "./framework/spec.js";
-import { medianOf } from "./framework/stats.js";
-import { modelFor, runData } from "./framework/training.js";
-import type { FigureSpec, ReportTable, RunContext, VegaLiteSpec } from "./framework/types.js";
 import {
   disposeSamples,
   disposeSnapshot,
@@ -44,7 +39,12 @@ import {
   type Snapshot,
   toSamples,
   trainSnapshot,
-} from "./lib/one-step.js";
+} from "./framework/one-step.js";
+import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
+import { type CellOfParts, experimentInParts, part } from "./framework/spec.js";
+import { medianOf } from "./framework/stats.js";
+import { modelFor, runData } from "./framework/training.js";
+import type { FigureSpec, ReportTable, RunContext, VegaLiteSpec } from "./framework/types.js";
 
 // ---------------------------------------------------------------------------------------------
 // Part 1: Hessian vs radius

@@ -105,9 +105,20 @@ export function restrictToArchitectures(
       let keep = archs.filter((a) => available.includes(a));
       if (keep.length === 0) keep = available.slice(0, 2);
       const runs = plan.runs.filter((r) => keep.includes(archOf(r) as string));
+      // The config says which architectures ran: a plan's `archs`, or a spec's `grid.arch`.
+      const grid = plan.config.grid;
+      const specGrid =
+        typeof grid === "object" &&
+        grid !== null &&
+        !Array.isArray(grid) &&
+        Array.isArray(grid.arch)
+          ? grid
+          : null;
       const config = Array.isArray(plan.config.archs)
         ? { ...plan.config, archs: keep }
-        : plan.config;
+        : specGrid !== null
+          ? { ...plan.config, grid: { ...specGrid, arch: keep } }
+          : plan.config;
       return { config, runs };
     },
   };

@@ -174,9 +174,11 @@ export function diverged(loss: number): boolean {
 }
 
 /**
- * A quantile (numpy's linear rule) that tolerates ±∞ (e.g. "never reached" step counts): an
- * interpolation that would touch an infinite order statistic returns that infinity instead of
- * NaN. NaNs are dropped; NaN if nothing is left.
+ * A quantile (numpy's linear rule, `lo + (hi − lo)·f`) that tolerates ±∞, e.g. "never
+ * failed" onsets: an interpolation that would touch an infinite order statistic returns that
+ * infinity instead of NaN. NaNs are dropped; NaN if nothing is left. {@link quartiles} (the
+ * theory's `quantile`) interpolates from the nearer end instead, which can differ in the last
+ * bit; the one-step experiments' and calibration's stored summaries were computed with this one.
  */
 export function quantileInf(values: readonly number[], q: number): number {
   const x = values.filter((v) => !Number.isNaN(v)).sort((p, r) => p - r);
@@ -194,7 +196,10 @@ export function quantileInf(values: readonly number[], q: number): number {
   return lo + (hi - lo) * f;
 }
 
-/** Median and quartiles by {@link quantileInf} (±∞ tolerated, NaNs dropped). */
+/**
+ * Median and quartiles by {@link quantileInf} (±∞ are ordinary values, NaNs left out), in the
+ * shape the stored summaries of the one-step experiments and calibration hold (no count).
+ */
 export function quartilesInf(values: readonly number[]): {
   median: number;
   q25: number;

@@ -30,19 +30,28 @@ import { type DataSplit, ExperimentInputError, type RunContext } from "./types.j
 const models = new Map<string, Model>();
 
 /**
- * The thread's model for (architecture, input width, classes), built once: the compiled
- * step functions are cached per model object, so only a thread's first run of a shape pays
- * for compilation. Models hold no parameters (they come from `init(seed)`), so runs sharing
- * one stay independent.
+ * The thread's model for (architecture, input width, classes, softmax temperature), built
+ * once: the compiled step functions are cached per model object, so only a thread's first run
+ * of a shape pays for compilation. Models hold no parameters (they come from `init(seed)`),
+ * so runs sharing one stay independent.
  *
  * @throws {ExperimentInputError} when the architecture cannot take data of this shape.
  */
-export function modelFor(arch: string, inputDim: number, numClasses: number): Model {
-  const key = `${arch}:${inputDim}:${numClasses}`;
+export function modelFor(
+  arch: string,
+  inputDim: number,
+  numClasses: number,
+  options: { temperature?: number } = {},
+): Model {
+  const t = options.temperature;
+  const key = `${arch}:${inputDim}:${numClasses}${t === undefined ? "" : `:T${t}`}`;
   let model = models.get(key);
   if (model === undefined) {
     try {
-      model = buildModel(arch, { inputDim, numClasses });
+      model = buildModel(
+        arch,
+        t === undefined ? { inputDim, numClasses } : { inputDim, numClasses, temperature: t },
+      );
     } catch (err) {
       if (err instanceof ModelConfigError) {
         throw new ExperimentInputError(`${arch} cannot take this data: ${err.message}`);

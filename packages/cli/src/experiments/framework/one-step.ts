@@ -1,12 +1,21 @@
 /**
- * One-step machinery shared by the experiments that probe the loss along a single direction
- * (phase transition, random directions, temperature): train a model to a snapshot, pick a
- * direction (normalised negative gradient or a seeded Gaussian), measure the radius ρ_a along
- * it, and sweep step lengths τ to see what one step of that length does.
+ * One-step measurements, the run kind shared by the experiments that probe the loss along a
+ * single direction (phase transition, random directions, temperature, theory): train a model
+ * to a snapshot, pick a direction (normalised negative gradient or a seeded Gaussian),
+ * measure the radius ρ_a along it, and sweep step lengths τ to see what one step of that
+ * length does.
+ *
+ * Nothing here is a second implementation: the slopes and the set-level reduction are the
+ * probe's (`directionalLogitDerivatives`, `RadiusEstimator`), the radius is the theory's
+ * (`rhoAFromSpread`), the stepped forward pass is the engine's (`steppedLogitsHost`), the
+ * training loop is `train()`. What is here is the one full-set gradient (chunked, the
+ * size-weighted mean) and the bookkeeping of a sweep.
  *
  * Ownership follows `src/engine`: every function BORROWS its array arguments (params, state,
- * directions, device samples) and returns arrays the caller owns. Host results are plain
- * numbers / typed arrays.
+ * directions, device samples) and returns arrays the caller owns; lifetimes are kept by the
+ * engine's `Scope`/`Holder`, and {@link atTrainedPoint} frames a whole run so that an
+ * experiment only hands what it creates to the point's scope. Host results are plain numbers
+ * / typed arrays.
  *
  * @module
  */
@@ -23,7 +32,6 @@ import {
   labelsToDevice,
   lossAndGrad,
   normTree,
-  refTree,
   Scope,
   scaleTree,
   scoped,
@@ -36,8 +44,13 @@ import {
 } from "softmax-ghosts/engine";
 import type { Model, ModelState, Params } from "softmax-ghosts/models";
 import type { OptimizerSpec } from "softmax-ghosts/optim";
-import { type DirectionalOptions, directionalLogitDerivatives } from "softmax-ghosts/probe";
-import { spreads as spreadsOf } from "softmax-ghosts/theory";
+import {
+  type DirectionalOptions,
+  directionalLogitDerivatives,
+  type ProbeResult,
+  RadiusEstimator,
+} from "softmax-ghosts/probe";
+import { quantile, rhoAFromSpread, spreads as spreadsOf } from "softmax-ghosts/theory";
 import { type ProbeOptions, type StepRecord, train } from "softmax-ghosts/train";
 import { Rng } from "softmax-ghosts/util";
 
@@ -146,6 +159,26 @@ export type TrainedSnapshots = {
   history: StepRecord[];
 };
 
+/** The scope that owns each snapshot's arrays (released by {@link disposeSnapshot}). */
+const owners = new WeakMap<Snapshot, Scope>();
+
+/**
+ * A snapshot owning `params`/`state` through a scope of its own: `hold` for the borrowed
+ * arrays `train` hands its callbacks, `own` for the final ones it returns.
+ */
+function snapshotOf(
+  meta: Omit<Snapshot, "params" | "state">,
+  arrays: { params: Params; state: ModelState },
+  how: "hold" | "own",
+): Snapshot {
+  const scope = new Scope();
+  const take = <T extends Params | ModelState>(t: T) =>
+    how === "hold" ? scope.hold(t) : scope.own(t);
+  const snapshot = { ...meta, params: take(arrays.params), state: take(arrays.state) };
+  owners.set(snapshot, scope);
+  return snapshot;
+}
+
 /**
  * Trains with {@link train} (no loop of its own) and returns the final parameters plus, on
  * request, snapshots at target test accuracies and at the best test accuracy. Deterministic
@@ -162,13 +195,12 @@ export async function trainSnapshot(opts: SnapshotOptions): Promise<TrainedSnaps
   const evalEvery = opts.evalEvery ?? (tracking ? 1 : 0);
   const found: (Snapshot | null)[] = targets.map(() => null);
   let best: Snapshot | null = null;
-  const capture = (record: StepRecord, params: Params, state: ModelState): Snapshot => ({
-    steps: record.step + 1,
-    testAccuracy: record.testAccuracy!,
-    testLoss: record.testLoss!,
-    params: refTree(params),
-    state: refTree(state),
-  });
+  const capture = (record: StepRecord, params: Params, state: ModelState): Snapshot =>
+    snapshotOf(
+      { steps: record.step + 1, testAccuracy: record.testAccuracy!, testLoss: record.testLoss! },
+      { params, state },
+      "hold",
+    );
 
   let result: Awaited<ReturnType<typeof train>>;
   try {
@@ -200,24 +232,23 @@ export async function trainSnapshot(opts: SnapshotOptions): Promise<TrainedSnaps
     if (best) disposeSnapshot(best);
     throw err;
   }
+  const final = snapshotOf(
+    { steps: opts.steps, testAccuracy: result.finalTestAccuracy, testLoss: result.finalTestLoss },
+    result,
+    "own",
+  );
   return {
-    final: {
-      steps: opts.steps,
-      testAccuracy: result.finalTestAccuracy,
-      testLoss: result.finalTestLoss,
-      params: result.params,
-      state: result.state,
-    },
+    final,
     targets: targets.map((target, i) => ({ target, snapshot: found[i]! })),
     best,
     history: result.history,
   };
 }
 
-/** Frees one snapshot's arrays. */
+/** Frees one snapshot's arrays (a snapshot of {@link trainSnapshot}; a second call does nothing). */
 export function disposeSnapshot(s: Snapshot): void {
-  disposeTree(s.params);
-  disposeTree(s.state);
+  owners.get(s)?.release();
+  owners.delete(s);
 }
 
 /** Frees every snapshot of a {@link trainSnapshot} result. */
@@ -225,6 +256,51 @@ export function disposeSnapshots(t: TrainedSnapshots): void {
   disposeSnapshot(t.final);
   for (const { snapshot } of t.targets) if (snapshot) disposeSnapshot(snapshot);
   if (t.best) disposeSnapshot(t.best);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A trained point, measured
+
+/** What a one-step measurement sees at a trained point (everything borrowed). */
+export type TrainedPoint = {
+  model: Model;
+  params: Params;
+  state: ModelState;
+  /** The training and test splits, on the device. */
+  train: DeviceSamples;
+  test: DeviceSamples;
+  /** The whole {@link trainSnapshot} result (targets, best, history). */
+  trained: TrainedSnapshots;
+  /**
+   * Owns what the measurement creates (directions): `scope.own(direction)`; released when
+   * the measurement returns or throws.
+   */
+  scope: Scope;
+};
+
+/**
+ * The frame of a one-step run: trains with {@link trainSnapshot}, uploads both splits, runs
+ * `measure` at the final parameters, then frees everything (snapshots, samples, and whatever
+ * `measure` gave its scope). `measure` returns host numbers only.
+ */
+export async function atTrainedPoint<R>(
+  opts: SnapshotOptions,
+  measure: (point: TrainedPoint) => Promise<R>,
+): Promise<R> {
+  const trained = await trainSnapshot(opts);
+  const scope = new Scope();
+  try {
+    const dtype = opts.model.config.dtype;
+    const train = toSamples(opts.data.train, dtype);
+    scope.own(train.x);
+    const test = toSamples(opts.data.test, dtype);
+    scope.own(test.x);
+    const { params, state } = trained.final;
+    return await measure({ model: opts.model, params, state, train, test, trained, scope });
+  } finally {
+    scope.release();
+    disposeSnapshots(trained);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,10 +443,14 @@ export type RhoAlongOptions = DirectionalOptions;
 
 /**
  * The set-level radius lower bound `ρ_a(v) = π / max_{x∈S} Δ_a(x; v̂)` (docs/science.md §2) over a
- * sample set along the unit direction `v̂ = v/‖v‖`, via one JVP per chunk
- * (`directionalLogitDerivatives`) and the theory module's `spreads`. Borrows everything.
+ * sample set along the unit direction `v̂ = v/‖v‖`: the probe's {@link RadiusEstimator} over
+ * the whole set (sample set `"train"`), fed by `directionalLogitDerivatives` (one JVP per
+ * chunk), and the theory's `rhoAFromSpread`. Borrows everything.
  *
- * @throws {OneStepError} for a zero or non-finite direction.
+ * The slopes are those of `v` itself; the spreads are divided by ‖v‖ afterwards (rather than
+ * the slopes before) so that the numbers are those this measurement has always produced.
+ *
+ * @throws {OneStepError} for a zero or non-finite direction, or slopes that overflowed.
  */
 export async function rhoAlong(
   model: Model,
@@ -385,37 +465,40 @@ export async function rhoAlong(
   if (!(directionNorm > 0) || !Number.isFinite(directionNorm)) {
     throw new OneStepError(`rhoAlong: direction norm is ${directionNorm}`);
   }
-  const isArray = !("y" in samples);
-  const s = isArray
-    ? { x: samples as DeviceArray, release: () => {} }
-    : borrowSamples(samples as SamplesLike, paramsDtype(params));
-  let probe: ReturnType<typeof directionalLogitDerivatives>;
+  const s =
+    "y" in samples
+      ? borrowSamples(samples, paramsDtype(params))
+      : { x: samples, release: () => {} };
+  let probed: ProbeResult;
   try {
-    probe = directionalLogitDerivatives(model, params, state, direction, s.x, opts);
+    probed = directionalLogitDerivatives(model, params, state, direction, s.x, opts);
   } finally {
     s.release();
   }
-  const { a, n, k } = probe;
-  const spreads = spreadsOf({ data: a, n, k });
-  let bindingSample = 0;
-  for (let i = 0; i < n; i++) {
-    spreads[i] /= directionNorm;
-    if (spreads[i]! > spreads[bindingSample]! || Number.isNaN(spreads[i]!)) bindingSample = i;
+  const { a, n, k } = probed;
+  const report = new RadiusEstimator(n, { sampleSet: "train" }).estimate(
+    () => probed,
+    new Int32Array(0),
+  );
+  if (!Number.isFinite(report.spread)) {
+    throw new OneStepError(
+      `rhoAlong: the slopes of sample ${report.bindingSample} are not finite (the logits overflow along this direction)`,
+    );
   }
+  const bindingSample = report.bindingSample;
+  const maxSpread = report.spread / directionNorm;
+  const spreads = spreadsOf({ data: a, n, k });
+  for (let i = 0; i < n; i++) spreads[i] /= directionNorm;
   let hi = 0;
   let lo = 0;
   for (let c = 1; c < k; c++) {
     if (a[bindingSample * k + c]! > a[bindingSample * k + hi]!) hi = c;
     if (a[bindingSample * k + c]! < a[bindingSample * k + lo]!) lo = c;
   }
-  const maxSpread = spreads[bindingSample]!;
-  const sorted = Float64Array.from(spreads).sort();
-  const mid = (n - 1) / 2;
-  const medianSpread = (sorted[Math.floor(mid)]! + sorted[Math.ceil(mid)]!) / 2;
   return {
-    rhoA: Math.PI / maxSpread,
+    rhoA: rhoAFromSpread(maxSpread),
     maxSpread,
-    medianSpread,
+    medianSpread: quantile(spreads, 0.5),
     bindingSample,
     bindingClasses: [hi, lo],
     directionNorm,
@@ -564,34 +647,4 @@ export function logGrid(min: number, max: number, points: number): number[] {
 export function firstWhere(xs: readonly number[], fails: (i: number) => boolean): number {
   for (let i = 0; i < xs.length; i++) if (fails(i)) return xs[i]!;
   return Number.POSITIVE_INFINITY;
-}
-
-/**
- * A quantile (numpy's linear rule) that tolerates ±∞ (e.g. "never failed" onsets): an
- * interpolation that would touch an infinite order statistic returns that infinity instead of
- * NaN. NaNs are dropped; NaN if nothing is left.
- */
-export function quantileInf(values: readonly number[], q: number): number {
-  const x = values.filter((v) => !Number.isNaN(v)).sort((p, r) => p - r);
-  const n = x.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * q;
-  const j = Math.floor(h);
-  if (j >= n - 1) return x[n - 1]!;
-  const f = h - j;
-  const lo = x[j]!;
-  const hi = x[j + 1]!;
-  if (f === 0 || lo === hi) return lo;
-  if (!Number.isFinite(lo)) return lo;
-  if (!Number.isFinite(hi)) return hi;
-  return lo + (hi - lo) * f;
-}
-
-/** Median and quartiles of a sample via {@link quantileInf}. */
-export function medianIqr(values: readonly number[]): { median: number; q25: number; q75: number } {
-  return {
-    median: quantileInf(values, 0.5),
-    q25: quantileInf(values, 0.25),
-    q75: quantileInf(values, 0.75),
-  };
 }
