@@ -24,7 +24,7 @@ import { FUZZ_SEED } from "../reliability/fuzz.arbitraries.js";
 /** Picks per run. */
 const RUNS = 10_000;
 /** Wall-clock limit of one case (generous: the machine is shared, figures are drawn). */
-const CASE_LIMIT_MS = 10_000;
+const CASE_LIMIT_MS = 20_000;
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const results = join(repo, "docs", "results");
