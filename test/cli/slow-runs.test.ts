@@ -108,6 +108,20 @@ describe("slow-run notes", () => {
     expect([m[7], seconds(m[8])]).toEqual(["3", 300]);
   });
 
+  it("follows the pace of the later steps once the first ones were slow", () => {
+    const h = harness({ always: true, intervalSeconds: 30 });
+    h.plan(1);
+    h.start(0);
+    let t = 0;
+    for (let s = 1; s <= 60; s++) {
+      t += s <= 5 ? 10 : 1; // five slow steps (compilation, warm-up), then 1 s per step
+      h.progress(t, s / 100);
+    }
+    const paces = h.lines.map((l) => seconds(PACE.exec(l)![5]));
+    expect(paces[0]).toBe(10);
+    expect(paces.at(-1)).toBe(1);
+  });
+
   it("without --data that is large, says nothing about runs expected to be quick", () => {
     expect(steadyRun(0.2, 1, 50, { always: false }).lines).toEqual([]);
     const slow = steadyRun(1, 1, 5, { always: false }); // 100 s per run ≥ 60 s

@@ -3,7 +3,8 @@
  * runner's display prints one line per *finished* run: on a large data set a single run can
  * take many minutes, and nothing would be said meanwhile. From the run's own progress
  * events (the fraction of its steps done) this measures the pace of the run on the actual
- * data and model, then prints the time the run is expected to need, and a line at most
+ * data and model (over the later half of the run so far, so compilation and warm-up in the
+ * first steps do not count), then prints the time the run is expected to need, and a line at most
  * every `intervalSeconds` while it runs — or, for a run that reports no fraction, that it is
  * still running.
  *
@@ -41,6 +42,8 @@ export type SlowRunNotes = {
 const MIN_FRACTION = 0.005;
 const MIN_SECONDS = 1;
 const MIN_INTERVALS = 2;
+/** Reports kept per run; beyond it every other one is dropped. */
+const MAX_POINTS = 512;
 
 type Running = {
   key: string;
@@ -50,6 +53,8 @@ type Running = {
   last: { t: number; f: number } | null;
   /** Progress reports after the first. */
   intervals: number;
+  /** Reports so far (thinned when long): the pace is that of the later half of them. */
+  points: { t: number; f: number }[];
   /** Seconds per whole run at the measured pace (once measured). */
   perRun: number | null;
   noted: boolean;
@@ -104,15 +109,22 @@ export function createSlowRunNotes(
     if (r.first === null) {
       r.first = { t, f: fraction };
       r.last = r.first;
+      r.points.push(r.first);
       return;
     }
     r.last = { t, f: fraction };
     r.intervals++;
+    r.points.push(r.last);
+    if (r.points.length > MAX_POINTS) r.points = r.points.filter((_, i) => i % 2 === 0);
     const df = fraction - r.first.f;
     const dt = (t - r.first.t) / 1000;
     if (df < MIN_FRACTION || dt < MIN_SECONDS || r.intervals < MIN_INTERVALS || fraction >= 1)
       return;
-    r.perRun = dt / df;
+    // the later half: early steps can be slower (compilation, warm-up) or the load change
+    const from = r.points[Math.floor((r.points.length - 1) / 2)]!;
+    const wf = fraction - from.f;
+    const wt = (t - from.t) / 1000;
+    r.perRun = wf > 0 && wt > 0 ? wt / wf : dt / df;
     const slow = opts.always === true || r.perRun >= minSeconds;
     if (!slow) return;
     if (!r.noted || t - r.lastLine >= interval) {
@@ -159,6 +171,7 @@ export function createSlowRunNotes(
             first: null,
             last: null,
             intervals: 0,
+            points: [],
             perRun: null,
             noted: false,
             lastLine: t,
