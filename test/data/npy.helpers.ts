@@ -151,3 +151,40 @@ export function writeZip(members: [string, Buffer][], deflate: boolean): Buffer 
   eocd.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, eocd]);
 }
+
+/** A .npy (or an .npz holding it as both `logits` and `slopes`), then damaged. */
+export type DamagedNpy = { bytes: Buffer; zip: boolean };
+
+/** Writes a {@link Case}, possibly zipped, then overwrites bytes at `at` and cuts at `cut`. */
+export function damageNpy(
+  base: Case,
+  at: [number, number][],
+  cut: number | undefined,
+  zip: boolean,
+): DamagedNpy {
+  const npy = writeNpy(base);
+  let bytes = Buffer.from(
+    zip
+      ? writeZip(
+          [
+            ["logits.npy", npy],
+            ["slopes.npy", npy],
+          ],
+          true,
+        )
+      : npy,
+  );
+  for (const [i, byte] of at) bytes[i % bytes.length] = byte;
+  if (cut !== undefined) bytes = bytes.subarray(0, cut % (bytes.length + 1));
+  return { bytes, zip };
+}
+
+/** Seeded damaged files: a few bytes overwritten, maybe cut short, maybe zipped. */
+export const damagedNpyArb: fc.Arbitrary<DamagedNpy> = fc
+  .record({
+    base: caseArb,
+    at: fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 3 }),
+    cut: fc.option(fc.nat(), { nil: undefined }),
+    zip: fc.boolean(),
+  })
+  .map((s) => damageNpy(s.base, s.at, s.cut, s.zip));

@@ -129,7 +129,9 @@ describe("fuzz: every command, flag and value", () => {
         expect(errors).toHaveLength(r.code === 0 ? 0 : 1);
         // besides the error, stderr holds only the data summary, warnings and progress
         for (const line of r.err.split("\n").filter(Boolean)) {
-          expect(line).toMatch(/^(ghosts: |data: |warning: |\S+: \d+ runs|\S+: \[)/);
+          expect(line).toMatch(
+            /^(ghosts: |data: |warning: |\S+: \d+ runs|\S+: \[|\S+: \S+: (\d+% after|still running))/,
+          );
         }
         seen.set(r.code, (seen.get(r.code) ?? 0) + 1);
       }),

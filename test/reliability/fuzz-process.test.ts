@@ -1,10 +1,11 @@
 /**
  * Fuzzing through the real `ghosts` process (the library and the CLI package built once, then
- * `node packages/cli/dist/cli/main.js`): 200 generated inputs over every surface — radius JSON/JSONL on stdin,
- * CSV files given to `run --data`, command lines, `summary.json` files read by `report`, and
- * edited run files in a real cache. Each process must exit 0, or 2 with exactly one
- * `ghosts:` line and no stack trace, within a hard time limit (a hang is killed and fails).
- * 200 processes in all; slow on a shared machine (node start-up and module loading dominate).
+ * `node packages/cli/dist/cli/main.js`): 400 generated inputs over every surface — radius JSON/JSONL on stdin,
+ * `.npy`/`.npz` files given to `radius`, CSV files given to `run --data`, command lines,
+ * `summary.json` files read by `report`, and edited run files in a real cache. Each process
+ * must exit 0, or 2 with exactly one `ghosts:` line and no stack trace, within a hard time
+ * limit (a hang is killed and fails). One input per process; slow on a shared machine (node
+ * start-up and module loading dominate).
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -27,6 +28,8 @@ import {
   type JsonObject,
 } from "../../packages/cli/src/experiments/framework/index.js";
 import { runRecordSchema } from "../../packages/cli/src/experiments/framework/run-file.js";
+import { ghosts } from "../cli/helpers.js";
+import { type Case, damagedNpyArb, KINDS, writeNpy, writeZip } from "../data/npy.helpers.js";
 import { csvCase, FLAGS, FUZZ_SEED, flagValue, radiusInput } from "./fuzz.arbitraries.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -110,6 +113,41 @@ describe("fuzz through the real ghosts process", () => {
       for (const line of r.out.split("\n").filter(Boolean))
         expect(() => JSON.parse(line)).not.toThrow();
       count("radius");
+    });
+  });
+
+  it("200 .npy / .npz inputs through radius", { timeout: 600_000 }, async () => {
+    const cases = fc.sample(npyCase, { numRuns: 200, seed: FUZZ_SEED });
+    const valid = cases.filter((c) => c.json !== null).length;
+    expect(valid).toBeGreaterThanOrEqual(40); // the correct path is exercised, not only errors
+    await pool(cases, async (c) => {
+      const dir = fresh();
+      const argv = ["radius"];
+      c.files.forEach(([flag, name, bytes]) => {
+        const path = join(dir, name);
+        writeFileSync(path, bytes);
+        argv.push(...(flag === null ? [path] : [flag, path]));
+      });
+      argv.push(...c.extra.map((a) => (a === "DIR" ? dir : a)));
+      const r = await ghostsProcess(argv);
+      const what = `npy ${c.what} ${argv.join(" ")}`;
+      expectClean(r, what);
+      if (r.code === 2) expect(r.out, what).toBe("");
+      for (const line of r.out.split("\n").filter(Boolean))
+        expect(() => JSON.parse(line)).not.toThrow();
+      // the real process says exactly what main() says in-process (tested there against JSON)
+      const inProcess = await ghosts(argv);
+      expect({ code: r.code, out: r.out, err: r.err }, what).toEqual({
+        code: inProcess.code,
+        out: inProcess.out,
+        err: inProcess.err,
+      });
+      if (c.json !== null) {
+        // valid arrays: exactly the radii of the same numbers given as JSON
+        expect(r.code, `${what}: ${r.err}`).toBe(0);
+        expect(r.out, what).toBe((await ghosts(["radius"], c.json)).out);
+      }
+      count("npy");
     });
   });
 
@@ -235,3 +273,164 @@ describe("fuzz through the real ghosts process", () => {
     });
   });
 });
+
+/**
+ * One `radius` invocation on NumPy files: `files` as [flag (null: a lone .npz), name,
+ * bytes], `extra` arguments (`DIR` → the case's folder), and for valid arrays the same
+ * record as JSON (the expected output), else null.
+ */
+type NpyCase = {
+  what: string;
+  files: [string | null, string, Buffer][];
+  extra: string[];
+  json: string | null;
+};
+
+/** Valid logits and slopes of one shape ((K,) or (n, K)), float64 or float32, any layout. */
+const validArrays = fc
+  .record({
+    n: fc.integer({ min: 1, max: 5 }),
+    k: fc.integer({ min: 2, max: 7 }),
+    oneD: fc.boolean(),
+    f32: fc.boolean(),
+    le: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    version: fc.constantFrom<1 | 2 | 3>(1, 2, 3),
+    fortran: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
+    withLabels: fc.boolean(),
+    labelKind: fc.constantFrom("i8", "i4", "u1", "i2"),
+    seed: fc.integer(),
+  })
+  .chain((p) => {
+    const count = (p.oneD ? 1 : p.n) * p.k;
+    const kind = p.f32 ? KINDS[1] : KINDS[0];
+    const values = fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.double({ min: -30, max: 30, noNaN: true }).map(Math.fround) },
+        { weight: 1, arbitrary: kind.gen },
+      ),
+      { minLength: count, maxLength: count },
+    );
+    const labels = fc.array(fc.nat({ max: p.k - 1 }), {
+      minLength: p.oneD ? 1 : p.n,
+      maxLength: p.oneD ? 1 : p.n,
+    });
+    return fc.tuple(fc.constant(p), values, values, labels);
+  })
+  .map(([p, logits, slopes, labels]) => {
+    const shape = p.oneD ? [p.k] : [p.n, p.k];
+    const kind = p.f32 ? 1 : 0;
+    const arr = (values: number[], i: number): Case => ({
+      kind,
+      le: p.le[i],
+      version: p.version,
+      fortran: p.fortran[i] ?? false,
+      shape,
+      values,
+    });
+    const labelKind = KINDS.findIndex((k) => k.code === p.labelKind);
+    const withLabels = p.withLabels && !p.oneD;
+    const npy = {
+      logits: writeNpy(arr(logits, 0)),
+      slopes: writeNpy(arr(slopes, 1)),
+      labels: writeNpy({
+        kind: labelKind,
+        le: p.le[2],
+        version: 1,
+        fortran: false,
+        shape: [labels.length],
+        values: labels,
+      }),
+    };
+    const rows = (v: number[]) =>
+      p.oneD ? v : Array.from({ length: p.n }, (_, i) => v.slice(i * p.k, (i + 1) * p.k));
+    const json = JSON.stringify({
+      logits: rows(logits),
+      slopes: rows(slopes),
+      ...(withLabels ? { labels } : {}),
+    });
+    return { p, npy, withLabels, json };
+  });
+
+/** Valid files, damaged files, mismatched pairs and missing or wrong paths. */
+const npyCase: fc.Arbitrary<NpyCase> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(validArrays, fc.boolean(), fc.boolean())
+      .map(([v, zip, deflate]): NpyCase => {
+        const names: ("logits" | "slopes" | "labels")[] = ["logits", "slopes"];
+        if (v.withLabels) names.push("labels");
+        if (zip) {
+          const members = names.map((n): [string, Buffer] => [`${n}.npy`, v.npy[n]]);
+          return {
+            what: "valid .npz",
+            files: [[null, "batch.npz", writeZip(members, deflate)]],
+            extra: [],
+            json: v.json,
+          };
+        }
+        return {
+          what: "valid .npy",
+          files: names.map((n): [string, string, Buffer] => [`--${n}`, `${n}.npy`, v.npy[n]]),
+          extra: [],
+          json: v.json,
+        };
+      }),
+  },
+  {
+    weight: 4,
+    arbitrary: damagedNpyArb.map(
+      ({ bytes, zip }): NpyCase =>
+        zip
+          ? { what: "damaged .npz", files: [[null, "d.npz", bytes]], extra: [], json: null }
+          : {
+              what: "damaged .npy",
+              files: [
+                ["--logits", "d.npy", bytes],
+                ["--slopes", "d.npy", bytes],
+              ],
+              extra: [],
+              json: null,
+            },
+    ),
+  },
+  {
+    weight: 2,
+    // each file valid, the combination not: shapes that differ, labels of the wrong length,
+    // a damaged one beside a good one, an array missing, a folder or no file at all
+    arbitrary: fc
+      .tuple(
+        validArrays,
+        validArrays,
+        damagedNpyArb,
+        fc.constantFrom("shapes", "labels", "one damaged", "no slopes", "folder", "missing"),
+      )
+      .map(([a, b, d, how]): NpyCase => {
+        const base: [string, string, Buffer][] = [
+          ["--logits", "logits.npy", a.npy.logits],
+          ["--slopes", "slopes.npy", a.npy.slopes],
+        ];
+        switch (how) {
+          case "shapes":
+            base[1] = ["--slopes", "slopes.npy", b.npy.slopes];
+            break;
+          case "labels":
+            base.push(["--labels", "labels.npy", b.npy.labels]);
+            break;
+          case "one damaged":
+            base[1] = ["--slopes", "slopes.npy", d.bytes];
+            break;
+          case "no slopes":
+            base.pop();
+            break;
+        }
+        const extra =
+          how === "folder"
+            ? ["--labels", "DIR"]
+            : how === "missing"
+              ? ["--labels", "/nonexistent.npy"]
+              : [];
+        return { what: how, files: base, extra, json: null };
+      }),
+  },
+);

@@ -3,6 +3,7 @@
  * browser), against the built page (`npm run web:build`) on localhost. The page must agree
  * with the library run here in Node for the same inputs.
  */
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -187,6 +188,66 @@ describe("results", () => {
     expect(await page.textContent("#results-status")).toMatch(
       /^error: broken\.json: not valid JSON/,
     );
+  });
+});
+
+describe("results: damaged files through the file picker", () => {
+  const good = readFileSync(
+    fileURLToPath(new URL("../../docs/results/natural-instability/summary.json", import.meta.url)),
+    "utf8",
+  );
+  const edited = (change: Record<string, unknown>) =>
+    JSON.stringify({ ...JSON.parse(good), ...change });
+  const cases: { name: string; bytes: Buffer; line: RegExp }[] = [
+    {
+      name: "cut.json",
+      bytes: Buffer.from(good.slice(0, 4000)),
+      line: /^error: cut\.json: not valid JSON \(.+\)$/,
+    },
+    {
+      name: "seeds.json",
+      bytes: Buffer.from(edited({ seeds: "all of them" })),
+      line: /^error: seeds\.json: not a valid summary \(.*seeds.*\)$/,
+    },
+    {
+      name: "runs.json",
+      bytes: Buffer.from(edited({ runs: -3 })),
+      line: /^error: runs\.json: not a valid summary \(.*runs.*\)$/,
+    },
+    {
+      name: "latin1.json",
+      bytes: Buffer.from([0x7b, 0xff, 0xfe, 0x22, 0xe9, 0x22, 0x7d]),
+      line: /^error: latin1\.json: not valid JSON \(.+\)$/,
+    },
+    {
+      name: "<b>list</b>.json",
+      bytes: Buffer.from("[1, 2]"),
+      line: /^error: <b>list<\/b>\.json: a summary\.json holds one JSON object$/,
+    },
+  ];
+
+  it("shows one error line naming each bad file, hides the old report, logs no error", async () => {
+    await open(page, server.url, "#results");
+    const errorsBefore = seen.errors.length;
+    for (const c of cases) {
+      await page.setInputFiles("#results-file", {
+        name: c.name,
+        mimeType: "application/json",
+        buffer: c.bytes,
+      });
+      await page.waitForFunction(
+        (name) =>
+          document.getElementById("results-status")?.textContent?.startsWith(`error: ${name}: `),
+        c.name,
+      );
+      const status = (await page.textContent("#results-status")) ?? "";
+      expect(status, c.name).toMatch(c.line);
+      expect(status).not.toMatch(/\n|TypeError|undefined|is not a function/);
+      // the name is text, not markup
+      expect(await page.locator("#results-status b").count()).toBe(0);
+      expect(await page.isHidden("#results-frame")).toBe(true);
+    }
+    expect(seen.errors.slice(errorsBefore)).toEqual([]);
   });
 });
 

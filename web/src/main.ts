@@ -156,12 +156,18 @@ async function setUpResults(): Promise<void> {
   const show = async (texts: { name: string; text: string }[]) => {
     status.textContent = "rendering…";
     try {
-      const { parseSummary, reportHtml } = await import("./results.js");
-      const summaries = texts.map((t) => parseSummary(t.text, t.name));
-      frame.srcdoc = await reportHtml(summaries);
+      const { loadResults } = await import("./results.js");
+      const outcome = await loadResults(texts);
+      if (!outcome.ok) {
+        frame.hidden = true; // the report shown before is not the one picked now
+        status.textContent = `error: ${outcome.error}`;
+        return;
+      }
+      frame.srcdoc = outcome.html;
       frame.hidden = false;
-      status.textContent = `showing ${summaries.map((s) => s.experiment).join(", ")}`;
+      status.textContent = `showing ${outcome.experiments.join(", ")}`;
     } catch (e) {
+      // a bug (the fuzzer looks for these), or the module failed to load
       status.textContent = `error: ${(e as Error).message}`;
     }
   };

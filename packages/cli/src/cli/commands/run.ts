@@ -27,6 +27,7 @@ import { NoResultsError, writeReportFromDisk } from "../../report/html.js";
 import { formatNumber } from "../../report/stats.js";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import type { CliIO } from "../io.js";
+import { createSlowRunNotes } from "../slow-runs.js";
 import type { CliCommand } from "./types.js";
 
 /** Default results folder. */
@@ -80,8 +81,11 @@ function statKind(path: string): "file" | "dir" | null {
   }
 }
 
-/** Row count above which `ghosts run` warns that runs will be slow. */
-const LARGE_DATA_ROWS = 100_000;
+/**
+ * Row count above which `ghosts run` warns that runs will be slow and, when stderr is not a
+ * terminal, prints each run's expected time once its first steps are timed.
+ */
+export const LARGE_DATA_ROWS = 100_000;
 
 /** Parses `--delimiter`: one character, or `tab` / `\t`. */
 export function parseDelimiter(text: string | undefined): string | undefined {
@@ -99,11 +103,13 @@ export function parseDelimiter(text: string | undefined): string | undefined {
  * Parses `--data` (`FILE.csv`, `cifar10:DIR` or `digits`; default digits) with
  * `--standardize`, `--label-column` and `--delimiter`, checking that the file or folder
  * exists and that a CSV file loads. For a CSV file, `notes` holds the summary line (rows,
- * features, classes with counts and mapping) and a warning per class too small to split.
+ * features, classes with counts and mapping) and a warning per class too small to split,
+ * and `facts.rows` its row count.
  */
 export function parseData(
   opts: Pick<RunCliOptions, "data" | "standardize" | "labelColumn" | "delimiter">,
   notes: string[] = [],
+  facts: { rows?: number } = {},
 ): DataSpec {
   const text = opts.data;
   const csv = text !== undefined && text !== "digits" && !text.startsWith("cifar10:");
@@ -136,11 +142,13 @@ export function parseData(
   try {
     // fail now, with the file's own message, not in a run
     const ds = loadCsv(text, { labelColumn, delimiter });
+    facts.rows = ds.n;
     notes.push(`data: ${text}: ${describeDataset(ds)}`);
     for (const w of splitWarnings(ds)) notes.push(`warning: ${text}: ${w}`);
     if (ds.n > LARGE_DATA_ROWS) {
       notes.push(
-        `warning: ${text}: ${ds.n.toLocaleString("en-US")} rows is large: experiments train full-batch on the training split, so a run may take minutes before its first progress line`,
+        `warning: ${text}: ${ds.n.toLocaleString("en-US")} rows is large: a run may take minutes; ` +
+          "each run's expected time is printed once its first steps are timed",
       );
     }
   } catch (err) {
@@ -247,7 +255,9 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   const seeds = parseSeeds(opts.seeds);
   const jobs = parseJobs(opts.jobs);
   const notes: string[] = [];
-  const data = parseData(opts, notes);
+  const facts: { rows?: number } = {};
+  const data = parseData(opts, notes, facts);
+  const largeData = (facts.rows ?? 0) > LARGE_DATA_ROWS;
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
   await prepareOut(out);
@@ -277,6 +287,7 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
         },
         saved,
         io,
+        largeData,
       );
       if (!finished) pending++;
     }
@@ -348,16 +359,19 @@ async function runOne(
   },
   saved: SavedRuns,
   io: CliIO,
+  largeData = false,
 ): Promise<boolean> {
-  const progress = createProgressReporter(
-    io.stderr as { write(s: string): unknown; isTTY?: boolean },
-  );
+  const stderr = io.stderr as { write(s: string): unknown; isTTY?: boolean };
+  const progress = createProgressReporter(stderr);
+  // a terminal's bar moves with every step; plain lines would wait for a run to finish
+  const slow = stderr.isTTY === true ? null : createSlowRunNotes(stderr, { always: largeData });
   try {
     const outcome = await runExperiment(def, {
       ...opts,
       onEvent: (e) => {
         saved.onEvent(e);
         progress.onEvent(e);
+        slow?.onEvent(e);
       },
     });
     io.stdout.write(
@@ -374,6 +388,7 @@ async function runOne(
     return false;
   } finally {
     progress.stop();
+    slow?.stop();
   }
 }
 
