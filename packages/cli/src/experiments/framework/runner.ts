@@ -309,24 +309,24 @@ export async function runExperiment<
 
   const results: ({ result: Result; seconds: number; finishedAt: string } | undefined)[] =
     new Array(runs.length);
-  const missing: number[] = [];
-  for (let i = 0; i < runs.length; i++) {
+  /** Takes run `i`'s result from its file if that holds one; else why it is stale, or null. */
+  const readStored = async (i: number): Promise<{ stale: string } | null> => {
     const cached = await readCached(
       runPath(i),
       { experiment: id, key: keys[i], run: runs[i], data: dataJson },
       def.resultSchema,
     );
-    if (cached !== null && "result" in cached) {
-      results[i] = {
-        result: cached.result as Result,
-        seconds: cached.seconds,
-        finishedAt: cached.finishedAt,
-      };
-    } else {
-      if (cached !== null)
-        emit({ type: "stale", experiment: id, key: keys[i], reason: cached.stale });
-      missing.push(i);
-    }
+    if (cached === null || "stale" in cached) return cached;
+    const { result, seconds, finishedAt } = cached;
+    results[i] = { result: result as Result, seconds, finishedAt };
+    return null;
+  };
+  const missing: number[] = [];
+  for (let i = 0; i < runs.length; i++) {
+    const stale = await readStored(i);
+    if (results[i] !== undefined) continue;
+    if (stale !== null) emit({ type: "stale", experiment: id, key: keys[i], reason: stale.stale });
+    missing.push(i);
   }
   const shard = opts.shard;
   if (shard !== undefined) {
@@ -404,21 +404,7 @@ export async function runExperiment<
   if (failure !== null) throw failure;
   if (toRun.length < missing.length) {
     // Other shards may have stored their runs meanwhile.
-    for (const i of missing) {
-      if (results[i] !== undefined) continue;
-      const cached = await readCached(
-        runPath(i),
-        { experiment: id, key: keys[i], run: runs[i], data: dataJson },
-        def.resultSchema,
-      );
-      if (cached !== null && "result" in cached) {
-        results[i] = {
-          result: cached.result as Result,
-          seconds: cached.seconds,
-          finishedAt: cached.finishedAt,
-        };
-      }
-    }
+    for (const i of missing) if (results[i] === undefined) await readStored(i);
     const onDisk = results.filter((r) => r !== undefined).length;
     if (onDisk < runs.length) throw new IncompleteGridError(id, onDisk, runs.length);
   }

@@ -1,13 +1,38 @@
 /**
- * An experiment as a spec: a fixed protocol, a grid of axes, seeds, quick overrides, and a
- * few small pure functions (what one run does, how results summarise, the tables, figures
- * and claims). {@link experiment} turns it into the {@link ExperimentDefinition} the runner
- * executes, owning once: grid × seeds expansion, quick overrides and their validation, run
- * keys, the typed run spec ("cell") handed to every function, the plan's config, and the rule
- * from claims to a verdict.
+ * An experiment as a spec: its settings and a few small pure functions (one run, the
+ * summary, the tables, figures and claims). {@link experiment} makes of it the
+ * {@link ExperimentDefinition} the runner executes, doing once for every experiment what the
+ * features below need. The features, in order:
  *
- * A cell is `protocol ∪ one value per grid axis ∪ {seed}`: exactly what a run file stores, so
- * a cached result is reused only when every setting it depends on is unchanged.
+ * - `protocol`: the settings every run shares.
+ * - `grid`: axes and their values; a run per combination (first axis outermost) and seed
+ *   (`seeds`, innermost; `--seeds` replaces them). A run's spec, its *cell*, is
+ *   `protocol ∪ one value per axis ∪ linked ∪ derived ∪ {seed}`: exactly what its run file
+ *   stores, so a cached result is reused only when every setting it depends on is unchanged.
+ * - `quick`: what `--quick` replaces (protocol values, axis values, seeds, linked settings),
+ *   checked against the protocol and grid when the module loads, so a misspelt override is
+ *   a bug found at once.
+ * - `linked`: settings that follow from the value of one axis (e.g. each arm's model and
+ *   step count), part of every cell with that value.
+ * - `byData`: overrides per kind of data (`--data`), applied before `--quick`'s, with
+ *   quick overrides of their own.
+ * - `derive`: settings computed from a cell and added to it (so to its run file).
+ * - `include`: which cells run (leaves out combinations that make no sense).
+ * - `validate`: checks the resolved {@link Setup} against the data before anything runs;
+ *   bad input throws `ExperimentInputError`.
+ * - `cost`: a run's weight relative to the others, for the progress line's ETA.
+ * - `runKey`, `resultSchema`, `run`, `summarize`, `tables`, `figures`: a run's file name,
+ *   its result's shape, the run itself, and the pure steps from results to the report;
+ *   `claims` give the verdict by one rule (`framework/claims.ts`) unless `verdict` is given.
+ *
+ * The definition also keeps the spec's settings, and `withSettings` makes a variant at other
+ * full-protocol settings (e.g. the demo's smaller grid) with the same keys and reports.
+ *
+ * {@link experimentInParts} is the same for an experiment whose runs are of several kinds
+ * (*parts*), each with its own protocol, grid and quick overrides, sharing the seeds; a part
+ * may be unseeded (it runs once per grid point). Both entry points share everything else:
+ * the checks, seed resolution, the config a plan records and the setup `summarize` reads
+ * back from it, and the rule from claims to a verdict.
  *
  * @module
  */
@@ -88,60 +113,43 @@ export type NoDerived = Record<never, never>;
 /** A result with the cell it was computed for. */
 export type RunOutcome<Cell, Result> = { cell: Cell; result: Result };
 
-/** A declarative experiment (see the module notes). */
-export type ExperimentSpec<
-  P extends JsonObject,
-  G extends Axes,
+/** What every setup holds besides its settings. */
+type SetupBase = { seeds: number[]; quick: boolean; data: DataSpec };
+
+/**
+ * The fields of {@link ExperimentSpec} and {@link PartsExperimentSpec} alike, over their
+ * cell (a run spec) and setup (what an invocation resolved to).
+ */
+type SpecCore<
+  Cell extends JsonObject,
   Result extends JsonValue,
   Summary extends JsonObject,
-  L extends JsonObject = NoLinked,
-  D extends JsonObject = NoDerived,
+  S extends SetupBase,
 > = {
   /** Identifier on the command line and the results folder: `[a-z0-9][a-z0-9-]*`. */
   id: string;
   title: string;
   /** The published result, in one sentence. */
   claim: string;
-  /** Settings every run shares; part of every run spec. */
-  protocol: P;
-  /** The axes; runs are every combination, first axis outermost, seeds innermost. */
-  grid: G;
   /** The seeds of the full protocol. */
   seeds: readonly number[];
-  /** What `--quick` changes: fewer seeds, steps, grid points, a data subset. */
-  quick: QuickOf<P, G, L>;
   /**
    * Settings that are not part of a run spec but describe the protocol (written to the
    * summary's config for the report), e.g. the optimizer's name when it is not an axis.
    */
   describe?: JsonObject;
-  /** Settings that follow from one axis' value, part of every cell (see {@link Linked}). */
-  linked?: Linked<G, L>;
-  /**
-   * Settings per kind of data (`--data`), applied over the protocol and grid before
-   * `--quick`: e.g. another model and learning rates for CIFAR-10 than for the digits.
-   */
-  byData?: { readonly [K in DataSpec["kind"]]?: DataSettings<P, G, L> };
-  /** Grid points to leave out (e.g. combinations that make no sense). */
-  /**
-   * Settings that follow from a grid point, added to its cell (and so to its run file): e.g.
-   * the sample set of a named estimator, or a probe interval that depends on the method.
-   * Their names must not be protocol settings, axes or `seed`.
-   */
-  derive?: (cell: CellOf<P, G, L>) => D;
-  include?: (cell: CellOf<P, G, L> & D) => boolean;
   /** Checks the resolved setup against the data before anything runs (bad input: throw `ExperimentInputError`). */
-  validate?: (setup: Setup<P, G>) => void;
+  validate?: (setup: S) => void;
   /** Stable, file-system-safe (`[A-Za-z0-9][A-Za-z0-9._=-]*`), unique key of a run. */
-  runKey: (cell: CellOf<P, G, L> & D) => string;
+  runKey: (cell: Cell) => string;
   /** A run's cost relative to the others (the progress line's ETA weighs runs by it; default 1). */
-  cost?: (cell: CellOf<P, G, L> & D) => number;
+  cost?: (cell: Cell) => number;
   /** Shape and ranges of a result: checked on every fresh and cached run file. */
   resultSchema: ZodType<Result>;
   /** One run (use `trainRun` from `framework/training.ts` for training runs). */
-  run: (cell: CellOf<P, G, L> & D, ctx: RunContext) => Promise<Result>;
+  run: (cell: Cell, ctx: RunContext) => Promise<Result>;
   /** Aggregates the results (in plan order); pure. */
-  summarize: (outcomes: RunOutcome<CellOf<P, G, L> & D, Result>[], setup: Setup<P, G>) => Summary;
+  summarize: (outcomes: RunOutcome<Cell, Result>[], setup: S) => Summary;
   /** The report's tables; pure in the summary. */
   tables: (summary: Summary) => ReportTable[];
   /** The figures; pure in the summary. */
@@ -153,6 +161,38 @@ export type ExperimentSpec<
    * independent checks (kept for experiments whose summary is truly special).
    */
   verdict?: (summary: Summary) => Verdict;
+};
+
+/** A declarative experiment (see the module notes). */
+export type ExperimentSpec<
+  P extends JsonObject,
+  G extends Axes,
+  Result extends JsonValue,
+  Summary extends JsonObject,
+  L extends JsonObject = NoLinked,
+  D extends JsonObject = NoDerived,
+> = SpecCore<CellOf<P, G, L> & D, Result, Summary, Setup<P, G>> & {
+  /** Settings every run shares; part of every run spec. */
+  protocol: P;
+  /** The axes; runs are every combination, first axis outermost, seeds innermost. */
+  grid: G;
+  /** What `--quick` changes: fewer seeds, steps, grid points, a data subset. */
+  quick: QuickOf<P, G, L>;
+  /** Settings that follow from one axis' value, part of every cell (see {@link Linked}). */
+  linked?: Linked<G, L>;
+  /**
+   * Settings per kind of data (`--data`), applied over the protocol and grid before
+   * `--quick`: e.g. another model and learning rates for CIFAR-10 than for the digits.
+   */
+  byData?: { readonly [K in DataSpec["kind"]]?: DataSettings<P, G, L> };
+  /**
+   * Settings that follow from a grid point, added to its cell (and so to its run file): e.g.
+   * the sample set of a named estimator, or a probe interval that depends on the method.
+   * Their names must not be protocol settings, axes or `seed`.
+   */
+  derive?: (cell: CellOf<P, G, L>) => D;
+  /** Which cells run; `false` leaves a grid point out (e.g. a combination that makes no sense). */
+  include?: (cell: CellOf<P, G, L> & D) => boolean;
 };
 
 type SpecSettings<P extends JsonObject, G extends Axes, L extends JsonObject> = {
@@ -204,15 +244,25 @@ function checkQuick<P extends JsonObject, G extends Axes, L extends JsonObject>(
   }
 }
 
-function checkGrid(id: string, spec: { protocol: JsonObject; grid: Axes }): void {
+/**
+ * The checks of a spec's (or a part's) settings when the module loads: every axis has
+ * values and names no setting, the linked settings fit the grid, and every override
+ * (`[what, overrides]`, `what` naming it in messages) names settings that exist.
+ */
+function checkSettings<P extends JsonObject, G extends Axes, L extends JsonObject>(
+  spec: SpecSettings<P, G, L>,
+  overrides: readonly (readonly [what: string, quick: object])[],
+): void {
   for (const [axis, values] of Object.entries(spec.grid)) {
     if (values.length === 0) {
-      throw new ExperimentDefinitionError(`${id}: grid axis ${axis} has no values`);
+      throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} has no values`);
     }
     if (axis in spec.protocol || axis === "seed") {
-      throw new ExperimentDefinitionError(`${id}: grid axis ${axis} is also a setting`);
+      throw new ExperimentDefinitionError(`${spec.id}: grid axis ${axis} is also a setting`);
     }
   }
+  checkLinked(spec);
+  for (const [what, quick] of overrides) checkQuick(spec, quick, what);
 }
 
 /** Every linked axis value has its settings, and no linked setting is also a setting or an axis. */
@@ -307,6 +357,89 @@ function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D ex
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// What both entry points share: from a resolved invocation to the definition the runner runs
+
+/** How one entry point resolves an invocation; {@link define} does the rest. */
+type Resolver<Cell extends JsonObject, S extends SetupBase> = {
+  /**
+   * The setup's settings after the overrides `opts` asks for; the seeds unless `--seeds`
+   * replaces them; the settings the config records (after `seeds`, before `quick`, `data`
+   * and `describe`); and the cells of a setup.
+   */
+  resolve(opts: PlanOptions): {
+    settings: Omit<S, keyof SetupBase>;
+    seeds: readonly number[];
+    recorded: JsonObject;
+    cells: (setup: S) => Cell[];
+  };
+  /** The setup's settings, read back from a config this plan wrote. */
+  read(config: JsonObject): Omit<S, keyof SetupBase>;
+};
+
+/**
+ * The definition of a spec: the seeds (at least one, else bad input), the setup, its
+ * validation, the cells, the config (`summarize` reads the setup back from it as written to
+ * `summary.json`, so only this `plan` writes these configs), and the report.
+ */
+function define<
+  Cell extends JsonObject,
+  Result extends JsonValue,
+  Summary extends JsonObject,
+  S extends SetupBase,
+>(
+  spec: SpecCore<Cell, Result, Summary, S>,
+  how: Resolver<Cell, S>,
+): ExperimentDefinition<Cell, Result, Summary> {
+  return defineExperiment<Cell, Result, Summary>({
+    id: spec.id,
+    title: spec.title,
+    claim: spec.claim,
+    plan(opts) {
+      const resolved = how.resolve(opts);
+      const seeds = [...(opts.seeds ?? resolved.seeds)];
+      if (seeds.length === 0) throw new ExperimentInputError(`${spec.id} needs at least one seed`);
+      const setup = { ...resolved.settings, seeds, quick: opts.quick, data: opts.data } as S;
+      spec.validate?.(setup);
+      const runs = resolved.cells(setup);
+      const config: JsonObject = {
+        seeds,
+        ...resolved.recorded,
+        quick: opts.quick,
+        data: opts.data as JsonObject,
+        ...(spec.describe === undefined ? {} : { describe: spec.describe }),
+      };
+      return { config, runs };
+    },
+    runKey: spec.runKey,
+    ...(spec.cost === undefined ? {} : { cost: spec.cost }),
+    resultSchema: spec.resultSchema,
+    execute: spec.run,
+    summarize(config, results) {
+      const setup = {
+        ...how.read(config),
+        seeds: config.seeds as number[],
+        quick: config.quick === true,
+        data: config.data as DataSpec,
+      } as S;
+      return spec.summarize(
+        results.map((r) => ({ cell: r.run, result: r.result })),
+        setup,
+      );
+    },
+    figures: spec.figures,
+    report(summary) {
+      return {
+        tables: spec.tables(summary),
+        verdict: spec.verdict?.(summary) ?? verdictOf(spec.claims, summary),
+      };
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// experiment(): an experiment as one grid
+
 /** The definition made from a spec, with the spec's settings and a way to vary them. */
 export type SpecExperiment<
   P extends JsonObject,
@@ -344,60 +477,34 @@ export function experiment<
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
 >(spec: ExperimentSpec<P, G, Result, Summary, L, D>): SpecExperiment<P, G, Result, Summary, L, D> {
-  checkGrid(spec.id, spec);
-  checkLinked(spec);
-  checkQuick(spec, spec.quick);
-  for (const [kind, s] of Object.entries(spec.byData ?? {})) {
-    checkQuick(spec, s?.settings ?? {}, `byData.${kind}.settings`);
-    checkQuick(spec, s?.quick ?? {}, `byData.${kind}.quick`);
-  }
-  const def = defineExperiment<CellOf<P, G, L> & D, Result, Summary>({
-    id: spec.id,
-    title: spec.title,
-    claim: spec.claim,
-    plan(opts) {
+  checkSettings(spec, [
+    ["quick", spec.quick],
+    ...Object.entries(spec.byData ?? {}).flatMap(([kind, s]) => [
+      [`byData.${kind}.settings`, s?.settings ?? {}] as const,
+      [`byData.${kind}.quick`, s?.quick ?? {}] as const,
+    ]),
+  ]);
+  const def = define<CellOf<P, G, L> & D, Result, Summary, Setup<P, G>>(spec, {
+    resolve(opts) {
       const forData = spec.byData?.[opts.data.kind];
       const quick = opts.quick ? [spec.quick, forData?.quick] : [];
-      const resolved = applyLayers(spec, [forData?.settings, ...quick]);
-      const seeds = [...(opts.seeds ?? resolved.seeds)];
-      if (seeds.length === 0) throw new ExperimentInputError(`${spec.id} needs at least one seed`);
-      const setup: Setup<P, G> = {
-        protocol: resolved.protocol,
-        grid: resolved.grid,
-        seeds,
-        quick: opts.quick,
-        data: opts.data,
-      };
-      spec.validate?.(setup);
-      const runs = expand(spec.id, setup, resolved.linked, spec.derive).filter(
-        (c) => spec.include?.(c) ?? true,
-      );
-      const config: JsonObject = {
-        seeds: setup.seeds,
-        grid: setup.grid as JsonObject,
-        protocol: setup.protocol,
-        ...(resolved.linked === undefined ? {} : { linked: resolved.linked as JsonObject }),
-        quick: setup.quick,
-        data: setup.data as JsonObject,
-        ...(spec.describe === undefined ? {} : { describe: spec.describe }),
-      };
-      return { config, runs };
-    },
-    runKey: spec.runKey,
-    ...(spec.cost === undefined ? {} : { cost: spec.cost }),
-    resultSchema: spec.resultSchema,
-    execute: spec.run,
-    summarize(config, results) {
-      const outcomes = results.map((r) => ({ cell: r.run, result: r.result }));
-      return spec.summarize(outcomes, setupFromConfig<P, G>(config));
-    },
-    figures: spec.figures,
-    report(summary) {
+      const { protocol, grid, seeds, linked } = applyLayers(spec, [forData?.settings, ...quick]);
       return {
-        tables: spec.tables(summary),
-        verdict: spec.verdict?.(summary) ?? verdictOf(spec.claims, summary),
+        settings: { protocol, grid },
+        seeds,
+        recorded: {
+          grid: grid as JsonObject,
+          protocol,
+          ...(linked === undefined ? {} : { linked: linked as JsonObject }),
+        },
+        cells: (setup) =>
+          expand(spec.id, setup, linked, spec.derive).filter((c) => spec.include?.(c) ?? true),
       };
     },
+    read: (config) => ({
+      protocol: config.protocol as P,
+      grid: config.grid as Setup<P, G>["grid"],
+    }),
   });
   return {
     ...def,
@@ -420,22 +527,8 @@ export function experiment<
   };
 }
 
-/**
- * The setup recorded in a plan's config (the runner hands `summarize` the config as it is
- * written to `summary.json`). Only {@link experiment}'s own `plan` writes these configs.
- */
-function setupFromConfig<P extends JsonObject, G extends Axes>(config: JsonObject): Setup<P, G> {
-  return {
-    protocol: config.protocol as P,
-    grid: config.grid as Setup<P, G>["grid"],
-    seeds: config.seeds as number[],
-    quick: config.quick === true,
-    data: config.data as DataSpec,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
-// Experiments in parts: several kinds of run, each with its own protocol and grid
+// experimentInParts(): several kinds of run, each with its own protocol and grid
 
 /**
  * One kind of run of an experiment in parts (see {@link experimentInParts}): its own
@@ -501,25 +594,18 @@ export type PartsSetup<S extends Parts> = {
 /**
  * An experiment whose runs are of several kinds with different settings (e.g. tracking
  * runs per architecture and controller runs per radius drive): the fields of
- * {@link ExperimentSpec} with `parts` in place of `protocol` and `grid`.
+ * {@link ExperimentSpec} with `parts` in place of `protocol` and `grid` (and none of the
+ * one-grid features `linked`, `byData`, `derive` and `include`).
  */
 export type PartsExperimentSpec<
   S extends Parts,
   Result extends JsonValue,
   Summary extends JsonObject,
-> = Omit<
-  ExperimentSpec<JsonObject, Axes, Result, Summary>,
-  "protocol" | "grid" | "quick" | "include" | "validate" | "runKey" | "cost" | "run" | "summarize"
-> & {
+> = SpecCore<CellOfParts<S>, Result, Summary, PartsSetup<S>> & {
   /** The kinds of run; planned in this order, each as a grid (first axis outermost, seeds innermost). */
   parts: S;
   /** What `--quick` changes besides each part's own overrides. */
   quick: { seeds?: readonly number[] };
-  validate?: (setup: PartsSetup<S>) => void;
-  runKey: (cell: CellOfParts<S>) => string;
-  cost?: (cell: CellOfParts<S>) => number;
-  run: (cell: CellOfParts<S>, ctx: RunContext) => Promise<Result>;
-  summarize: (outcomes: RunOutcome<CellOfParts<S>, Result>[], setup: PartsSetup<S>) => Summary;
 };
 
 /**
@@ -536,85 +622,47 @@ export function experimentInParts<
 ): ExperimentDefinition<CellOfParts<S>, Result, Summary> {
   for (const [name, p] of Object.entries(spec.parts)) {
     const id = `${spec.id} (${name})`;
-    checkQuick({ ...p, id }, p.quick);
     if (name === "seeds" || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
       throw new ExperimentDefinitionError(`${spec.id}: "${name}" cannot name a part`);
     }
     if ("part" in p.protocol || "part" in p.grid) {
       throw new ExperimentDefinitionError(`${id}: "part" is the name of the part, not a setting`);
     }
-    checkGrid(id, p);
+    checkSettings({ ...p, id }, [["quick", p.quick]]);
   }
-  const resolve = (opts: PlanOptions): PartsSetup<S> => {
-    const parts: Record<string, { protocol: JsonObject; grid: JsonObject }> = {};
-    let seeds: number[] = [];
-    for (const [name, p] of Object.entries(spec.parts)) {
-      // the part's own overrides and the experiment's seeds (both checked above)
-      const quick = { ...p.quick, seeds: spec.quick.seeds } as QuickOf<JsonObject, Axes>;
-      const resolved = applyLayers(
-        { ...p, id: spec.id, seeds: spec.seeds },
-        opts.quick ? [quick] : [],
-      );
-      parts[name] = { protocol: resolved.protocol, grid: resolved.grid as JsonObject };
-      seeds = [...(opts.seeds ?? resolved.seeds)];
-      if (seeds.length === 0) throw new ExperimentInputError(`${spec.id} needs at least one seed`);
-    }
-    return { parts: parts as PartsSetup<S>["parts"], seeds, quick: opts.quick, data: opts.data };
-  };
-  return defineExperiment<CellOfParts<S>, Result, Summary>({
-    id: spec.id,
-    title: spec.title,
-    claim: spec.claim,
-    plan(opts) {
-      const setup = resolve(opts);
-      spec.validate?.(setup);
-      const runs = Object.entries(setup.parts).flatMap(([name, p]) => {
-        const seeded = spec.parts[name].seeded !== false;
-        const cells = expand(
-          spec.id,
-          {
-            ...setup,
-            // an unseeded part runs once per grid point: one pass, its seed dropped
-            seeds: seeded ? setup.seeds : [0],
-            protocol: p.protocol,
-            grid: p.grid as Setup<JsonObject, Axes>["grid"],
-          },
-          undefined,
-        );
-        return cells.map(({ seed, ...c }) =>
-          seeded
-            ? ({ part: name, ...c, seed } as CellOfParts<S>)
-            : ({ part: name, ...c } as CellOfParts<S>),
-        );
-      });
-      const config: JsonObject = {
-        seeds: setup.seeds,
-        parts: setup.parts as JsonObject,
-        quick: setup.quick,
-        data: setup.data as JsonObject,
-        ...(spec.describe === undefined ? {} : { describe: spec.describe }),
-      };
-      return { config, runs };
-    },
-    runKey: spec.runKey,
-    ...(spec.cost === undefined ? {} : { cost: spec.cost }),
-    resultSchema: spec.resultSchema,
-    execute: spec.run,
-    summarize(config, results) {
-      const outcomes = results.map((r) => ({ cell: r.run, result: r.result }));
-      return spec.summarize(outcomes, {
-        parts: config.parts as PartsSetup<S>["parts"],
-        seeds: config.seeds as number[],
-        quick: config.quick === true,
-        data: config.data as DataSpec,
-      });
-    },
-    figures: spec.figures,
-    report(summary) {
+  return define<CellOfParts<S>, Result, Summary, PartsSetup<S>>(spec, {
+    resolve(opts) {
+      const parts: Record<string, { protocol: JsonObject; grid: JsonObject }> = {};
+      for (const [name, p] of Object.entries(spec.parts)) {
+        const resolved = applyLayers({ ...p, id: spec.id, seeds: [] }, opts.quick ? [p.quick] : []);
+        parts[name] = { protocol: resolved.protocol, grid: resolved.grid as JsonObject };
+      }
       return {
-        tables: spec.tables(summary),
-        verdict: spec.verdict?.(summary) ?? verdictOf(spec.claims, summary),
+        settings: { parts: parts as PartsSetup<S>["parts"] },
+        seeds: (opts.quick ? spec.quick.seeds : undefined) ?? spec.seeds,
+        recorded: { parts },
+        cells: (setup) =>
+          Object.entries(setup.parts).flatMap(([name, p]) => {
+            const seeded = spec.parts[name].seeded !== false;
+            const cells = expand(
+              spec.id,
+              {
+                ...setup,
+                // an unseeded part runs once per grid point: one pass, its seed dropped
+                seeds: seeded ? setup.seeds : [0],
+                protocol: p.protocol,
+                grid: p.grid as Setup<JsonObject, Axes>["grid"],
+              },
+              undefined,
+            );
+            return cells.map(({ seed, ...c }) =>
+              seeded
+                ? ({ part: name, ...c, seed } as CellOfParts<S>)
+                : ({ part: name, ...c } as CellOfParts<S>),
+            );
+          }),
       };
     },
+    read: (config) => ({ parts: config.parts as PartsSetup<S>["parts"] }),
   });
 }
