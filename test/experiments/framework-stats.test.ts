@@ -1,6 +1,7 @@
 /** The shared statistics of `framework/stats.ts` that the experiments' own tests do not cover. */
 import { describe, expect, it } from "vitest";
 import {
+  asFields,
   quantileInf,
   quartiles,
   quartilesInf,
@@ -32,5 +33,13 @@ describe("quartilesInf", () => {
     expect(quartilesInf([2, Infinity]).median).toBe(Infinity);
     expect(quartiles([2, Infinity]).median).toBe(Infinity);
     expect(quartilesInf([Number.NaN, 1])).toEqual({ median: 1, q25: 1, q75: 1 });
+  });
+});
+
+describe("asFields", () => {
+  it("names a median and its quartiles after the field, in that order", () => {
+    const row = { arch: "mlp", ...asFields("onset", quartilesInf([1, 2, 3, 4, 5])), n: 5 };
+    expect(row).toEqual({ arch: "mlp", onset: 3, onsetQ25: 2, onsetQ75: 4, n: 5 });
+    expect(Object.keys(row)).toEqual(["arch", "onset", "onsetQ25", "onsetQ75", "n"]);
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  alongGradient,
   atTrainedPoint,
   disposeSamples,
   disposeSnapshots,
@@ -10,6 +11,8 @@ import {
   type TrainedPoint,
   toSamples,
   trainSnapshot,
+  withDirection,
+  withTrained,
 } from "../../packages/cli/src/experiments/framework/one-step.js";
 import { subset } from "../../src/data/dataset.js";
 import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
@@ -93,6 +96,48 @@ describe("the one-step measurements borrow their arguments and do not leak", () 
           throw new Error("measurement failed");
         }),
       ).rejects.toThrow("measurement failed");
+    });
+  });
+
+  it("withTrained, withDirection and alongGradient free what they lend, also when the user throws", async () => {
+    const model = buildModel("mlp", { inputDim: 64, numClasses: 10 });
+    const opts = {
+      model,
+      data: { train, test },
+      optimizer: { name: "adam" as const, learningRate: 1e-3 },
+      steps: 2,
+    };
+    await expectNoLeak(async () => {
+      const steps = await withTrained({ ...opts, keepBest: true }, async (t) => t.history.length);
+      expect(steps).toBe(2);
+    });
+    await expectNoLeak(async () => {
+      await expect(
+        withTrained(opts, async () => {
+          throw new Error("use failed");
+        }),
+      ).rejects.toThrow("use failed");
+    });
+    await expectNoLeak(async () => {
+      const measured = await atTrainedPoint(opts, async (p) => {
+        const viaHelper = await alongGradient(p, async (g) => [g.rho.rhoA, g.gradNorm]);
+        // the same two measurements by hand: alongGradient adds nothing of its own
+        const byHand = await withDirection(
+          gradientDirection(p.model, p.params, p.state, p.train),
+          async (g) => [
+            (await rhoAlong(p.model, p.params, p.state, g.direction, p.train)).rhoA,
+            g.gradNorm,
+          ],
+        );
+        await expect(
+          withDirection(randomDirection(p.params, 3), async () => {
+            throw new Error("sweep failed");
+          }),
+        ).rejects.toThrow("sweep failed");
+        return { viaHelper, byHand };
+      });
+      expect(measured.viaHelper[0]).toBeGreaterThan(0);
+      expect(measured.viaHelper).toEqual(measured.byHand);
     });
   });
 });

@@ -24,12 +24,13 @@ import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
 import { medianIqr } from "./framework/format.js";
 import {
+  adamw,
+  alongGradient,
   atTrainedPoint,
   firstWhere,
-  gradientDirection,
   logGrid,
-  rhoAlong,
   sweepAlongDirection,
+  trainingFor,
 } from "./framework/one-step.js";
 import {
   anyNumber,
@@ -40,8 +41,7 @@ import {
   resultSchemaOf,
 } from "./framework/schemas.js";
 import { type CellOf, experiment } from "./framework/spec.js";
-import { groupRuns, quartilesInf } from "./framework/stats.js";
-import { modelFor, runData } from "./framework/training.js";
+import { asFields, groupRuns, quartilesInf } from "./framework/stats.js";
 import { ExperimentInputError, type FigureSpec } from "./framework/types.js";
 
 /** Architectures of the quick run (the three cheapest to train). */
@@ -220,60 +220,44 @@ export const phaseTransition = experiment({
   resultSchema: phaseResultSchema,
 
   async run(c, ctx) {
-    const data = runData(ctx, { seed: c.seed });
-    const model = modelFor(c.arch, data.train.d, data.train.numClasses);
-    const training = {
-      model,
-      data,
-      optimizer: {
-        name: "adamw" as const,
-        learningRate: c.learningRate,
-        weightDecay: c.weightDecay,
-      },
-      steps: c.steps,
-      batchSize: c.batchSize,
-      seed: c.seed,
-      onProgress: (f: number) => ctx.onProgress(0.85 * f),
-    };
-    return atTrainedPoint(training, async (p) => {
-      const grad = await gradientDirection(model, p.params, p.state, p.train);
-      const v = p.scope.own(grad.direction);
-      const rho = await rhoAlong(model, p.params, p.state, v, p.train);
-      ctx.onProgress(0.9);
-      const taus = c.rs.map((r) => r * rho.rhoA);
-      const sweep = await sweepAlongDirection(model, p.params, p.state, v, taus, { test: p.test });
-      const retained = sweep.points.map((q) => q.retainedAccuracy);
-      const inflation = sweep.points.map((q) => q.testLossRatio);
-      ctx.onProgress(1);
-      return {
-        preStepAcc: sweep.pre.test.accuracy,
-        preStepLoss: sweep.pre.test.loss,
-        gradNorm: grad.gradNorm,
-        rhoA: rho.rhoA,
-        bindingSample: rho.bindingSample,
-        retained,
-        inflation,
-        flip: sweep.points.map((q) => q.flipFraction),
-        minFailR: firstWhere(c.rs, (i) => fails(retained[i]!, inflation[i]!)),
-        minAccFailR: firstWhere(c.rs, (i) => !(retained[i]! >= RETAINED_ACCURACY_THRESHOLD)),
-        minLossFailR: firstWhere(c.rs, (i) => !(inflation[i]! <= LOSS_INFLATION_THRESHOLD)),
-      };
+    const training = trainingFor(ctx, c.arch, c, {
+      optimizer: adamw(c),
+      onProgress: (f) => ctx.onProgress(0.85 * f),
     });
+    return atTrainedPoint(training, (p) =>
+      alongGradient(p, async ({ direction: v, gradNorm, rho }) => {
+        ctx.onProgress(0.9);
+        const taus = c.rs.map((r) => r * rho.rhoA);
+        const sweep = await sweepAlongDirection(p.model, p.params, p.state, v, taus, {
+          test: p.test,
+        });
+        const retained = sweep.points.map((q) => q.retainedAccuracy);
+        const inflation = sweep.points.map((q) => q.testLossRatio);
+        ctx.onProgress(1);
+        return {
+          preStepAcc: sweep.pre.test.accuracy,
+          preStepLoss: sweep.pre.test.loss,
+          gradNorm,
+          rhoA: rho.rhoA,
+          bindingSample: rho.bindingSample,
+          retained,
+          inflation,
+          flip: sweep.points.map((q) => q.flipFraction),
+          minFailR: firstWhere(c.rs, (i) => fails(retained[i]!, inflation[i]!)),
+          minAccFailR: firstWhere(c.rs, (i) => !(retained[i]! >= RETAINED_ACCURACY_THRESHOLD)),
+          minLossFailR: firstWhere(c.rs, (i) => !(inflation[i]! <= LOSS_INFLATION_THRESHOLD)),
+        };
+      }),
+    );
   },
 
   summarize(outcomes, { protocol: { rs } }) {
     const groups = groupRuns(outcomes, ["arch"]);
     const table: PhaseTableRow[] = groups.map(({ key, results: res }) => {
-      const acc = quartilesInf(res.map((r) => r.preStepAcc));
-      const fail = quartilesInf(res.map((r) => r.minFailR));
       return {
         arch: key.arch as string,
-        preStepAcc: acc.median,
-        preStepAccQ25: acc.q25,
-        preStepAccQ75: acc.q75,
-        minFailR: fail.median,
-        minFailRQ25: fail.q25,
-        minFailRQ75: fail.q75,
+        ...asFields("preStepAcc", quartilesInf(res.map((r) => r.preStepAcc))),
+        ...asFields("minFailR", quartilesInf(res.map((r) => r.minFailR))),
         minAccFailR: quartilesInf(res.map((r) => r.minAccFailR)).median,
         minLossFailR: quartilesInf(res.map((r) => r.minLossFailR)).median,
         rhoA: quartilesInf(res.map((r) => r.rhoA)).median,
@@ -283,17 +267,11 @@ export const phaseTransition = experiment({
     });
     const curves = groups.flatMap(({ key, results: res }) =>
       rs.map((r, i): PhaseCurvePoint => {
-        const ret = quartilesInf(res.map((x) => x.retained[i]!));
-        const inf = quartilesInf(res.map((x) => x.inflation[i]!));
         return {
           arch: key.arch as string,
           r,
-          retained: ret.median,
-          retainedQ25: ret.q25,
-          retainedQ75: ret.q75,
-          inflation: inf.median,
-          inflationQ25: inf.q25,
-          inflationQ75: inf.q75,
+          ...asFields("retained", quartilesInf(res.map((x) => x.retained[i]!))),
+          ...asFields("inflation", quartilesInf(res.map((x) => x.inflation[i]!))),
           flip: quartilesInf(res.map((x) => x.flip[i]!)).median,
         };
       }),

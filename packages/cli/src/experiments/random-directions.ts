@@ -21,8 +21,7 @@
  */
 
 import type { Dataset } from "softmax-ghosts/data";
-import { disposeTree } from "softmax-ghosts/engine";
-import type { Model, Params } from "softmax-ghosts/models";
+import type { Params } from "softmax-ghosts/models";
 import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
 import { formatNumber } from "../report/stats.js";
@@ -30,23 +29,22 @@ import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
 import { medianIqr, pct } from "./framework/format.js";
 import {
-  type DeviceSamples,
-  disposeSamples,
-  disposeSnapshots,
+  adamw,
+  atTrainedPoint,
   firstWhere,
   gradientDirection,
   logGrid,
   randomDirection,
   rhoAlong,
-  type Snapshot,
   sweepAlongDirection,
-  toSamples,
-  trainSnapshot,
+  type TrainedPoint,
+  trainingFor,
+  withDirection,
+  withTrained,
 } from "./framework/one-step.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import { type CellOf, experiment } from "./framework/spec.js";
-import { medianOf, quartiles } from "./framework/stats.js";
-import { modelFor, runData } from "./framework/training.js";
+import { asFields, medianOf, quartiles } from "./framework/stats.js";
 import { type DataSpec, ExperimentInputError, type FigureSpec } from "./framework/types.js";
 
 /** Loss-ratio onset: first r with post/pre training loss ≥ this. */
@@ -169,36 +167,26 @@ export function chanceAccuracy(ds: Dataset): number {
   return maxOf(counts) / ds.n;
 }
 
-/** Sweeps one direction at one snapshot; disposes the direction. */
-async function sweepOne(
-  model: Model,
-  snap: Snapshot,
-  direction: Params,
-  rs: number[],
-  samples: { train: DeviceSamples; test: DeviceSamples },
-) {
-  try {
-    const rho = await rhoAlong(model, snap.params, snap.state, direction, samples.train);
-    const sweep = await sweepAlongDirection(
-      model,
-      snap.params,
-      snap.state,
-      direction,
-      rs.map((r) => r * rho.rhoA),
-      samples,
-    );
-    const lossRatio = sweep.points.map((p) => p.trainLossRatio!);
-    const flip = sweep.points.map((p) => p.flipFraction);
-    return {
-      rhoA: rho.rhoA,
-      lossRatio,
-      flip,
-      onsetLoss: firstWhere(rs, (i) => !(lossRatio[i]! < LOSS_RATIO_THRESHOLD)),
-      onsetFlip: firstWhere(rs, (i) => flip[i]! >= FLIP_THRESHOLD),
-    };
-  } finally {
-    disposeTree(direction);
-  }
+/** Sweeps one direction (borrowed) at one point: ρ_a over the training split, then the r grid. */
+async function sweepOne(p: TrainedPoint, direction: Params, rs: number[]) {
+  const rho = await rhoAlong(p.model, p.params, p.state, direction, p.train);
+  const sweep = await sweepAlongDirection(
+    p.model,
+    p.params,
+    p.state,
+    direction,
+    rs.map((r) => r * rho.rhoA),
+    { train: p.train, test: p.test },
+  );
+  const lossRatio = sweep.points.map((q) => q.trainLossRatio!);
+  const flip = sweep.points.map((q) => q.flipFraction);
+  return {
+    rhoA: rho.rhoA,
+    lossRatio,
+    flip,
+    onsetLoss: firstWhere(rs, (i) => !(lossRatio[i]! < LOSS_RATIO_THRESHOLD)),
+    onsetFlip: firstWhere(rs, (i) => flip[i]! >= FLIP_THRESHOLD),
+  };
 }
 
 function collect(items: Awaited<ReturnType<typeof sweepOne>>[]): DirectionSweeps {
@@ -297,74 +285,51 @@ export const randomDirections = experiment({
   resultSchema: randomResultSchema,
 
   async run(c, ctx) {
-    const { train, test } = runData(ctx, { seed: c.seed });
-    const model = modelFor("mlp", train.d, train.numClasses);
-    const training = {
-      model,
-      data: { train, test },
-      optimizer: {
-        name: "adamw" as const,
-        learningRate: c.learningRate,
-        weightDecay: c.weightDecay,
-      },
-      steps: c.steps,
-      batchSize: c.batchSize,
-      seed: c.seed,
-      evalEvery: 1,
-    };
+    const training = trainingFor(ctx, "mlp", c, { optimizer: adamw(c), evalEvery: 1 });
     let targets: number[];
     if (c.targets.kind === "absolute") {
       targets = c.targets.values;
     } else {
-      const reference = await trainSnapshot({
-        ...training,
-        onProgress: (f) => ctx.onProgress(0.1 * f),
-      });
-      const best = maxOf(reference.history.map((h) => h.testAccuracy ?? 0));
-      disposeSnapshots(reference);
-      const chance = chanceAccuracy(test);
+      const best = await withTrained(
+        { ...training, onProgress: (f) => ctx.onProgress(0.1 * f) },
+        async ({ history }) => maxOf(history.map((h) => h.testAccuracy ?? 0)),
+      );
+      const chance = chanceAccuracy(training.data.test);
       // clamped to the best: rounding must not put the last target out of reach
       targets = c.targets.fractions.map((f) => Math.min(best, chance + f * (best - chance)));
     }
-    const snaps = await trainSnapshot({
-      ...training,
-      targets,
-      keepBest: true,
-      onProgress: (f) => ctx.onProgress(0.1 + 0.2 * f),
-    });
-    const samples = {
-      train: toSamples(train, model.config.dtype),
-      test: toSamples(test, model.config.dtype),
-    };
-    try {
-      const phases: PhaseMeasurement[] = [];
-      for (let p = 0; p < snaps.targets.length; p++) {
-        const { target, snapshot } = snaps.targets[p]!;
-        const snap = snapshot ?? snaps.best!;
-        const grad = await gradientDirection(model, snap.params, snap.state, samples.train);
-        const gradient = collect([await sweepOne(model, snap, grad.direction, c.rs, samples)]);
-        const random = [];
-        for (let j = 0; j < c.randomDirections; j++) {
-          const { direction } = await randomDirection(snap.params, c.seed * 100_000 + p * 1000 + j);
-          random.push(await sweepOne(model, snap, direction, c.rs, samples));
-          ctx.onProgress(0.3 + (0.7 * (p + (j + 1) / c.randomDirections)) / snaps.targets.length);
+    return atTrainedPoint(
+      { ...training, targets, keepBest: true, onProgress: (f) => ctx.onProgress(0.1 + 0.2 * f) },
+      async (point) => {
+        const snaps = point.trained;
+        const phases: PhaseMeasurement[] = [];
+        for (let p = 0; p < snaps.targets.length; p++) {
+          const { target, snapshot } = snaps.targets[p]!;
+          const snap = snapshot ?? snaps.best!;
+          const at: TrainedPoint = { ...point, params: snap.params, state: snap.state };
+          const grad = gradientDirection(at.model, at.params, at.state, at.train);
+          const gradient = collect([
+            await withDirection(grad, (g) => sweepOne(at, g.direction, c.rs)),
+          ]);
+          const random = [];
+          for (let j = 0; j < c.randomDirections; j++) {
+            const made = randomDirection(at.params, c.seed * 100_000 + p * 1000 + j);
+            random.push(await withDirection(made, (d) => sweepOne(at, d.direction, c.rs)));
+            ctx.onProgress(0.3 + (0.7 * (p + (j + 1) / c.randomDirections)) / snaps.targets.length);
+          }
+          phases.push({
+            phase: PHASES[p] ?? `phase${p}`,
+            target,
+            reached: snapshot !== null,
+            steps: snap.steps,
+            testAccuracy: snap.testAccuracy,
+            gradient,
+            random: collect(random),
+          });
         }
-        phases.push({
-          phase: PHASES[p] ?? `phase${p}`,
-          target,
-          reached: snapshot !== null,
-          steps: snap.steps,
-          testAccuracy: snap.testAccuracy,
-          gradient,
-          random: collect(random),
-        });
-      }
-      return { bestTestAccuracy: snaps.best!.testAccuracy, phases };
-    } finally {
-      disposeSamples(samples.train);
-      disposeSamples(samples.test);
-      disposeSnapshots(snaps);
-    }
+        return { bestTestAccuracy: snaps.best!.testAccuracy, phases };
+      },
+    );
   },
 
   summarize(outcomes, { protocol: { rs } }) {
@@ -385,33 +350,24 @@ export const randomDirections = experiment({
       });
       for (const kind of ["gradient", "random"] as const) {
         const sweeps = mine.map((m) => m[kind]);
-        const onsetLoss = quartiles(sweeps.flatMap((s) => s.onsetLoss));
-        const onsetFlip = quartiles(sweeps.flatMap((s) => s.onsetFlip));
         onsets.push({
           phase,
           kind,
-          onsetLoss: onsetLoss.median,
-          onsetLossQ25: onsetLoss.q25,
-          onsetLossQ75: onsetLoss.q75,
-          onsetFlip: onsetFlip.median,
-          onsetFlipQ25: onsetFlip.q25,
-          onsetFlipQ75: onsetFlip.q75,
+          ...asFields("onsetLoss", quartiles(sweeps.flatMap((s) => s.onsetLoss))),
+          ...asFields("onsetFlip", quartiles(sweeps.flatMap((s) => s.onsetFlip))),
           rhoA: medianOf(sweeps.flatMap((s) => s.rhoA)),
           n: sweeps.reduce((a, s) => a + s.rhoA.length, 0),
         });
         rs.forEach((r, i) => {
-          const loss = quartiles(sweeps.flatMap((s) => s.lossRatio.map((l) => l[i]!)));
-          const flip = quartiles(sweeps.flatMap((s) => s.flip.map((f) => f[i]!)));
           curves.push({
             phase,
             kind,
             r,
-            lossRatio: loss.median,
-            lossRatioQ25: loss.q25,
-            lossRatioQ75: loss.q75,
-            flip: flip.median,
-            flipQ25: flip.q25,
-            flipQ75: flip.q75,
+            ...asFields(
+              "lossRatio",
+              quartiles(sweeps.flatMap((s) => s.lossRatio.map((l) => l[i]!))),
+            ),
+            ...asFields("flip", quartiles(sweeps.flatMap((s) => s.flip.map((f) => f[i]!)))),
           });
         });
       }

@@ -19,21 +19,22 @@
  * @module
  */
 
+import { rhoAFromSpread } from "softmax-ghosts/theory";
 import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
 import { lineWithBand } from "../report/vega.js";
 import {
+  alongGradient,
   atTrainedPoint,
   firstWhere,
-  gradientDirection,
   logGrid,
   rhoAlong,
   sweepAlongDirection,
+  trainingFor,
 } from "./framework/one-step.js";
 import { anyNumber, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import { type CellOf, experiment } from "./framework/spec.js";
 import { quantileInf, quartilesInf } from "./framework/stats.js";
-import { modelFor, runData } from "./framework/training.js";
 import type { FigureSpec, ReportTable, Verdict } from "./framework/types.js";
 
 /** The temperatures of the protocol. */
@@ -221,57 +222,49 @@ export const temperature = experiment({
   resultSchema: temperatureResultSchema,
 
   async run(c, ctx) {
-    const data = runData(ctx, { seed: c.seed });
-    const model = modelFor(c.arch, data.train.d, data.train.numClasses, {
-      temperature: c.temperature,
-    });
-    const training = {
-      model,
-      data,
+    const training = trainingFor(ctx, c.arch, c, {
       optimizer: c.optimizer,
-      steps: c.steps,
-      batchSize: c.batchSize,
-      seed: c.seed,
-      onProgress: (f: number) => ctx.onProgress(0.5 * f),
-    };
-    return atTrainedPoint(training, async (p) => {
-      const g = await gradientDirection(model, p.params, p.state, p.train);
-      const v = p.scope.own(g.direction);
-      const rho = await rhoAlong(model, p.params, p.state, v, p.train);
-      const raw = await rhoAlong(model, p.params, p.state, v, p.train, { temperature: 1 });
-      const expected = (Math.PI * c.temperature) / raw.maxSpread;
-      const tauMax = Math.max(4 * rho.rhoA, 2);
-      const taus = logGrid(c.tauMin, tauMax, c.gridPoints);
-      ctx.onProgress(0.6);
-      const sweep = await sweepAlongDirection(model, p.params, p.state, v, taus, {
-        test: p.test,
-        train: p.train,
-      });
-      const curve = sweep.points.map((q) => ({
-        tau: q.tau,
-        r: q.tau / rho.rhoA,
-        trainLossRatio: q.trainLossRatio!,
-        testLossRatio: q.testLossRatio,
-      }));
-      const onsetTau = firstWhere(taus, (i) => curve[i]!.trainLossRatio >= ONSET_RATIO);
-      const onsetTauTest = firstWhere(taus, (i) => curve[i]!.testLossRatio >= ONSET_RATIO);
-      ctx.onProgress(1);
-      return {
-        rhoA: rho.rhoA,
-        rawMaxSpread: raw.maxSpread,
-        temperatureIdentityError: Math.abs(rho.rhoA - expected) / rho.rhoA,
-        gradNorm: g.gradNorm,
-        preTrainLoss: sweep.pre.train!.loss,
-        preTestLoss: sweep.pre.test.loss,
-        testAccuracy: sweep.pre.test.accuracy,
-        tauMax,
-        curve,
-        onsetTau,
-        onsetR: onsetTau / rho.rhoA,
-        onsetTauTest,
-        onsetRTest: onsetTauTest / rho.rhoA,
-      };
+      temperature: c.temperature,
+      onProgress: (f) => ctx.onProgress(0.5 * f),
     });
+    return atTrainedPoint(training, (p) =>
+      alongGradient(p, async ({ direction: v, gradNorm, rho }) => {
+        const raw = await rhoAlong(p.model, p.params, p.state, v, p.train, { temperature: 1 });
+        // ρ_a(T) = T·π/Δ_a of the untempered slopes (docs/science.md §2)
+        const expected = c.temperature * rhoAFromSpread(raw.maxSpread);
+        const tauMax = Math.max(4 * rho.rhoA, 2);
+        const taus = logGrid(c.tauMin, tauMax, c.gridPoints);
+        ctx.onProgress(0.6);
+        const sweep = await sweepAlongDirection(p.model, p.params, p.state, v, taus, {
+          test: p.test,
+          train: p.train,
+        });
+        const curve = sweep.points.map((q) => ({
+          tau: q.tau,
+          r: q.tau / rho.rhoA,
+          trainLossRatio: q.trainLossRatio!,
+          testLossRatio: q.testLossRatio,
+        }));
+        const onsetTau = firstWhere(taus, (i) => curve[i]!.trainLossRatio >= ONSET_RATIO);
+        const onsetTauTest = firstWhere(taus, (i) => curve[i]!.testLossRatio >= ONSET_RATIO);
+        ctx.onProgress(1);
+        return {
+          rhoA: rho.rhoA,
+          rawMaxSpread: raw.maxSpread,
+          temperatureIdentityError: Math.abs(rho.rhoA - expected) / rho.rhoA,
+          gradNorm,
+          preTrainLoss: sweep.pre.train!.loss,
+          preTestLoss: sweep.pre.test.loss,
+          testAccuracy: sweep.pre.test.accuracy,
+          tauMax,
+          curve,
+          onsetTau,
+          onsetR: onsetTau / rho.rhoA,
+          onsetTauTest,
+          onsetRTest: onsetTauTest / rho.rhoA,
+        };
+      }),
+    );
   },
 
   summarize(outcomes, setup) {

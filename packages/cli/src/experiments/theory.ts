@@ -15,7 +15,6 @@
  * @module
  */
 
-import { disposeTree } from "softmax-ghosts/engine";
 import { directionalLogitDerivatives } from "softmax-ghosts/probe";
 import {
   binaryRadiusScale,
@@ -24,6 +23,7 @@ import {
   nearestGhost,
   reverseKl,
   reverseKlRemainderBound,
+  rhoAFromSpread,
   spread,
 } from "softmax-ghosts/theory";
 import { maxOf, minOf, Rng } from "softmax-ghosts/util";
@@ -32,18 +32,16 @@ import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
 import { pct } from "./framework/format.js";
 import {
-  disposeSamples,
-  disposeSnapshot,
+  atTrainedPoint,
   gradientDirection,
   logGrid,
-  type Snapshot,
-  toSamples,
-  trainSnapshot,
+  type TrainedPoint,
+  trainingFor,
+  withDirection,
 } from "./framework/one-step.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
 import { type CellOfParts, experimentInParts, part } from "./framework/spec.js";
 import { medianOf } from "./framework/stats.js";
-import { modelFor, runData } from "./framework/training.js";
 import type { FigureSpec, ReportTable, RunContext, VegaLiteSpec } from "./framework/types.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +163,7 @@ export function klCases(
       a = Array.from({ length: k }, () => sa * rng.normal());
     }
     const d = spread(a);
-    const rhoA = Math.PI / d;
+    const rhoA = rhoAFromSpread(d);
     const r = extremal ? logUniform(opts.rMin, 1) : logUniform(opts.rMin, opts.rMax);
     const t = (rng.uniform() < 0.5 ? -1 : 1) * r * rhoA;
     const remainder = Math.abs(reverseKl(z, a, t) - klQuadratic(z, a, t));
@@ -205,7 +203,7 @@ export function ghostsOf(
       re: g.re,
       im: g.im,
       modulus: g.modulus,
-      rhoA: Math.PI / spread(ai),
+      rhoA: rhoAFromSpread(spread(ai)),
       certified: g.certified,
     });
   }
@@ -308,44 +306,31 @@ export const KL_TOLERANCE = 1e-9;
 /** Tolerance of the ghost-map theorem Im t ≥ π/max Δ_a: the solver's rounding. */
 export const GHOST_TOLERANCE = 1e-9;
 
-/** Ghosts of the test samples along the negative gradient at one snapshot. */
-async function ghostPhase(
-  model: Parameters<typeof gradientDirection>[0],
-  phase: "early" | "late",
-  snap: Snapshot,
-  samples: { train: ReturnType<typeof toSamples>; test: ReturnType<typeof toSamples> },
-): Promise<GhostPhase> {
-  const g = await gradientDirection(model, snap.params, snap.state, samples.train);
-  let probe: ReturnType<typeof directionalLogitDerivatives>;
-  try {
-    probe = directionalLogitDerivatives(
-      model,
-      snap.params,
-      snap.state,
-      g.direction,
-      samples.test.x,
-      {
-        dtype: "float64",
-      },
-    );
-  } finally {
-    disposeTree(g.direction);
-  }
+/** Ghosts of the test samples along the negative gradient at a trained point. */
+async function ghostPhase(phase: "early" | "late", p: TrainedPoint): Promise<GhostPhase> {
+  const grad = gradientDirection(p.model, p.params, p.state, p.train);
+  const { gradNorm, probe } = await withDirection(grad, async (g) => ({
+    gradNorm: g.gradNorm,
+    probe: directionalLogitDerivatives(p.model, p.params, p.state, g.direction, p.test.x, {
+      dtype: "float64",
+    }),
+  }));
   const ghosts = ghostsOf(probe.logits, probe.a, probe.n, probe.k);
-  const setRhoA = minOf(ghosts.map((p) => p.rhoA));
-  const finite = ghosts.filter((p) => Number.isFinite(p.modulus));
+  const setRhoA = minOf(ghosts.map((q) => q.rhoA));
+  const finite = ghosts.filter((q) => Number.isFinite(q.modulus));
+  const { final } = p.trained;
   return {
     phase,
-    step: snap.steps,
-    testAccuracy: snap.testAccuracy,
-    gradNorm: g.gradNorm,
+    step: final.steps,
+    testAccuracy: final.testAccuracy,
+    gradNorm,
     setRhoA,
-    setRhoStar: minOf(ghosts.map((p) => p.modulus)),
-    minImOverBound: minOf(finite.map((p) => p.im)) / setRhoA,
-    medianModulus: medianOf(finite.map((p) => p.modulus)),
-    medianRatio: medianOf(finite.map((p) => p.modulus / p.rhoA)),
-    uncertified: ghosts.filter((p) => !p.certified).length,
-    points: finite.map((p) => ({ re: p.re, im: p.im, ratio: p.modulus / p.rhoA })),
+    setRhoStar: minOf(ghosts.map((q) => q.modulus)),
+    minImOverBound: minOf(finite.map((q) => q.im)) / setRhoA,
+    medianModulus: medianOf(finite.map((q) => q.modulus)),
+    medianRatio: medianOf(finite.map((q) => q.modulus / q.rhoA)),
+    uncertified: ghosts.filter((q) => !q.certified).length,
+    points: finite.map((q) => ({ re: q.re, im: q.im, ratio: q.modulus / q.rhoA })),
   };
 }
 
@@ -354,38 +339,24 @@ async function ghostPhase(
  * does not depend on its length, so it equals the long run's parameters at that step.
  */
 async function runGhostMap(run: GhostRun, ctx: RunContext): Promise<GhostResult> {
-  const data = runData(ctx, { seed: run.seed });
-  const model = modelFor(run.arch, data.train.d, data.train.numClasses);
-  const training = {
-    model,
-    data,
-    optimizer: run.optimizer,
-    batchSize: run.batchSize,
-    seed: run.seed,
-    evalEvery: run.earlyStep,
-  };
+  const training = trainingFor(
+    ctx,
+    run.arch,
+    { ...run, steps: run.lateStep },
+    { optimizer: run.optimizer, evalEvery: run.earlyStep },
+  );
   const stops = [
     { phase: "early" as const, steps: run.earlyStep },
     { phase: "late" as const, steps: run.lateStep },
   ].filter((s) => s.steps <= run.lateStep);
-  const samples = { train: toSamples(data.train), test: toSamples(data.test) };
   const phases: GhostPhase[] = [];
-  try {
-    for (const [i, stop] of stops.entries()) {
-      const { final } = await trainSnapshot({
-        ...training,
-        steps: stop.steps,
-        onProgress: (f) => ctx.onProgress((i + f) / stops.length),
-      });
-      try {
-        phases.push(await ghostPhase(model, stop.phase, final, samples));
-      } finally {
-        disposeSnapshot(final);
-      }
-    }
-  } finally {
-    disposeSamples(samples.train);
-    disposeSamples(samples.test);
+  for (const [i, stop] of stops.entries()) {
+    const stopped = {
+      ...training,
+      steps: stop.steps,
+      onProgress: (f: number) => ctx.onProgress((i + f) / stops.length),
+    };
+    phases.push(await atTrainedPoint(stopped, (p) => ghostPhase(stop.phase, p)));
   }
   return { part: "ghost-map", phases };
 }

@@ -13,9 +13,10 @@
  *
  * Ownership follows `src/engine`: every function BORROWS its array arguments (params, state,
  * directions, device samples) and returns arrays the caller owns; lifetimes are kept by the
- * engine's `Scope`/`Holder`, and {@link atTrainedPoint} frames a whole run so that an
- * experiment only hands what it creates to the point's scope. Host results are plain numbers
- * / typed arrays.
+ * engine's `Scope`/`Holder`. The lending helpers keep that bookkeeping out of the experiments:
+ * {@link atTrainedPoint} (and {@link withTrained}) frame a whole run, {@link withDirection}
+ * and {@link alongGradient} lend a direction for one measurement and free it afterwards, so an
+ * experiment never frees anything itself. Host results are plain numbers / typed arrays.
  *
  * @module
  */
@@ -53,6 +54,8 @@ import {
 import { quantile, rhoAFromSpread, spreads as spreadsOf } from "softmax-ghosts/theory";
 import { type ProbeOptions, type StepRecord, train } from "softmax-ghosts/train";
 import { Rng } from "softmax-ghosts/util";
+import { modelFor, runData } from "./training.js";
+import type { DataSplit, RunContext } from "./types.js";
 
 /** Raised for invalid one-step requests (empty grids, bad targets, zero gradients). */
 export class OneStepError extends Error {
@@ -279,28 +282,76 @@ export type TrainedPoint = {
 };
 
 /**
+ * Trains with {@link trainSnapshot}, lends the result (every snapshot, the history) to `use`
+ * and frees it afterwards, however `use` ends. `use` returns host values only.
+ */
+export async function withTrained<R>(
+  opts: SnapshotOptions,
+  use: (trained: TrainedSnapshots) => Promise<R>,
+): Promise<R> {
+  const trained = await trainSnapshot(opts);
+  try {
+    return await use(trained);
+  } finally {
+    disposeSnapshots(trained);
+  }
+}
+
+/**
  * The frame of a one-step run: trains with {@link trainSnapshot}, uploads both splits, runs
  * `measure` at the final parameters, then frees everything (snapshots, samples, and whatever
- * `measure` gave its scope). `measure` returns host numbers only.
+ * `measure` gave its scope). `measure` returns host numbers only. To measure at another
+ * snapshot of the run, spread the point with that snapshot's `params` and `state`
+ * (`{...point, params: s.params, state: s.state}`): everything stays borrowed.
  */
 export async function atTrainedPoint<R>(
   opts: SnapshotOptions,
   measure: (point: TrainedPoint) => Promise<R>,
 ): Promise<R> {
-  const trained = await trainSnapshot(opts);
-  const scope = new Scope();
-  try {
-    const dtype = opts.model.config.dtype;
-    const train = toSamples(opts.data.train, dtype);
-    scope.own(train.x);
-    const test = toSamples(opts.data.test, dtype);
-    scope.own(test.x);
-    const { params, state } = trained.final;
-    return await measure({ model: opts.model, params, state, train, test, trained, scope });
-  } finally {
-    scope.release();
-    disposeSnapshots(trained);
-  }
+  return withTrained(opts, async (trained) => {
+    const scope = new Scope();
+    try {
+      const dtype = opts.model.config.dtype;
+      const train = toSamples(opts.data.train, dtype);
+      scope.own(train.x);
+      const test = toSamples(opts.data.test, dtype);
+      scope.own(test.x);
+      const { params, state } = trained.final;
+      return await measure({ model: opts.model, params, state, train, test, trained, scope });
+    } finally {
+      scope.release();
+    }
+  });
+}
+
+/** What {@link trainingFor} takes besides the cell: the optimizer, any other training option, the model's temperature. */
+export type TrainingOptions = Omit<
+  SnapshotOptions,
+  "model" | "data" | "seed" | "steps" | "batchSize"
+> & {
+  /** The model's temperature (`modelFor`); none: the model's default. */
+  temperature?: number;
+};
+
+/**
+ * The training of a one-step run: the run's data (`runData`, the seeded subset of the cell's
+ * seed), the cached model of `arch` for it (`modelFor`), the cell's seed, steps and batch size,
+ * and the other options given.
+ */
+export function trainingFor(
+  ctx: RunContext,
+  arch: string,
+  cell: { seed: number; steps: number; batchSize: number },
+  { temperature, ...options }: TrainingOptions,
+): SnapshotOptions & { data: DataSplit } {
+  const data = runData(ctx, { seed: cell.seed });
+  const model = modelFor(arch, data.train.d, data.train.numClasses, { temperature });
+  return { model, data, seed: cell.seed, steps: cell.steps, batchSize: cell.batchSize, ...options };
+}
+
+/** AdamW with a cell's learning rate and weight decay (the one-step experiments' optimizer). */
+export function adamw(c: { learningRate: number; weightDecay: number }): OptimizerSpec {
+  return { name: "adamw", learningRate: c.learningRate, weightDecay: c.weightDecay };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +468,24 @@ export async function randomDirection(params: Params, seed: number): Promise<Dir
   return { direction: unflattenFromHost(params, values) };
 }
 
+/**
+ * Lends a freshly made direction to `use` and frees it afterwards, however `use` ends:
+ * `withDirection(gradientDirection(…), (g) => …)`. `use` returns host values only.
+ */
+export async function withDirection<D extends Direction, R>(
+  made: D | Promise<D>,
+  use: (d: D) => Promise<R>,
+): Promise<R> {
+  const d = await made;
+  const scope = new Scope();
+  scope.own(d.direction);
+  try {
+    return await use(d);
+  } finally {
+    scope.release();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Radius along a direction
 
@@ -504,6 +573,20 @@ export async function rhoAlong(
     directionNorm,
     spreads,
   };
+}
+
+/**
+ * The gradient measurement of a trained point: the unit negative gradient over the point's
+ * training split ({@link gradientDirection}) and ρ_a along it over the same split
+ * ({@link rhoAlong}), lent to `use` (the direction is freed when `use` returns or throws).
+ */
+export function alongGradient<R>(
+  p: TrainedPoint,
+  use: (g: GradientDirection & { rho: RhoAlong }) => Promise<R>,
+): Promise<R> {
+  return withDirection(gradientDirection(p.model, p.params, p.state, p.train), async (g) =>
+    use({ ...g, rho: await rhoAlong(p.model, p.params, p.state, g.direction, p.train) }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

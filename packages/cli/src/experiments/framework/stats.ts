@@ -211,3 +211,17 @@ export function quartilesInf(values: readonly number[]): {
     q75: quantileInf(values, 0.75),
   };
 }
+
+/** A median and its quartiles as the fields `name`, `nameQ25`, `nameQ75` of a summary row. */
+export type QuartileFields<K extends string> = { [P in K | `${K}Q25` | `${K}Q75`]: number };
+
+/**
+ * `{name: median, nameQ25: q25, nameQ75: q75}` (in that order), the row fields of a median
+ * with its quartiles; spread it into a row: `{...asFields("onset", quartilesInf(xs))}`.
+ */
+export function asFields<K extends string>(
+  name: K,
+  q: { median: number; q25: number; q75: number },
+): QuartileFields<K> {
+  return { [name]: q.median, [`${name}Q25`]: q.q25, [`${name}Q75`]: q.q75 } as QuartileFields<K>;
+}
