@@ -24,7 +24,7 @@
 
 import { PAPER_ARCHITECTURES } from "softmax-ghosts/models";
 import { type ProbeResult, type RadiusDrive, setRhoStar } from "softmax-ghosts/probe";
-import { nearestGhost, rhoTop2, spreads } from "softmax-ghosts/theory";
+import { nearestGhost, rhoAFromSpread, rhoTop2, spreads } from "softmax-ghosts/theory";
 import { maxOf, minOf, Rng } from "softmax-ghosts/util";
 import { z } from "zod";
 import { lineWithBand } from "../report/vega.js";
@@ -167,7 +167,7 @@ export class CalibrationTracker {
         uncertified++;
         continue;
       }
-      const rhoA = Math.PI / s[i];
+      const rhoA = rhoAFromSpread(s[i]);
       const ratio = g.modulus / rhoA;
       ratios.push(ratio);
       ratioMin = Math.min(ratioMin, ratio);
@@ -186,7 +186,7 @@ export class CalibrationTracker {
       ratioMin,
       ratioMedian: ratios.length > 0 ? quantileInf(ratios, 0.5) : Number.NaN,
       top2Over,
-      setRhoA: Math.PI / maxSpread,
+      setRhoA: rhoAFromSpread(maxSpread),
       setRhoStar: set.rhoStar,
       setCertified: set.certified,
       setTop2,
