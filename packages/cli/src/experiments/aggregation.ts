@@ -25,8 +25,8 @@ import { type SampleSet, sampleSetName } from "softmax-ghosts/probe";
 import type { Aggregate } from "softmax-ghosts/theory";
 import { z } from "zod";
 import { formatNumber } from "../report/stats.js";
-import { barGroups, type ChartRow, lineWithBand } from "../report/vega.js";
-import { medianIqr, pct } from "./framework/format.js";
+import { accuracyAxis, bandLines, bars } from "./framework/figures.js";
+import { finalAccuracyCell, pct } from "./framework/format.js";
 import {
   anyNumber,
   count,
@@ -39,11 +39,12 @@ import { type CellOf, experiment } from "./framework/spec.js";
 import {
   DIVERGED_LOSS,
   diverged,
+  type FinalAccuracy,
+  finalAccuracy,
   groupRuns,
   maxFinite,
   medianOf,
   quantilesPerStep,
-  quartiles,
   ratio,
   roundSig,
 } from "./framework/stats.js";
@@ -117,7 +118,7 @@ export type AggregationResult = {
 };
 
 /** One row of the summary table. */
-export type AggregationRow = {
+export type AggregationRow = FinalAccuracy & {
   estimator: string;
   /** Sample set / aggregation in words ("train, max", "random:128, max", …). */
   description: string;
@@ -144,9 +145,6 @@ export type AggregationRow = {
   maxRTrue: number;
   /** Clipped steps / applied steps, pooled over seeds. */
   fractionClipped: number;
-  medianFinalTestAcc: number;
-  q25: number;
-  q75: number;
   /** Seeds whose final test loss is past `DIVERGED_LOSS` or not finite. */
   diverged: number;
   seeds: number;
@@ -369,7 +367,6 @@ export const aggregation = experiment({
     const rTrueCurves: AggregationCurvePoint[] = [];
     for (const { key, runs, results: rs } of groups) {
       const name = key.estimator ?? "";
-      const acc = quartiles(rs.map((g) => g.finalTestAcc));
       const msPerStep = medianOf(rs.map((g) => g.msPerStep));
       const radiusMsPerStep = medianOf(rs.map((g) => g.radiusMsPerStep));
       const baseMsPerStep = medianOf(rs.map((g) => g.baseMsPerStep));
@@ -391,9 +388,7 @@ export const aggregation = experiment({
         // a run without any applied step has no largest r_true (NaN, not −∞)
         maxRTrue: roundSig(medianOf(rs.map((g) => maxFinite(g.rTrue)).map(finiteOrNaN))),
         fractionClipped: appliedSteps > 0 ? clippedSteps / appliedSteps : Number.NaN,
-        medianFinalTestAcc: acc.median,
-        q25: acc.q25,
-        q75: acc.q75,
+        ...finalAccuracy(rs.map((g) => g.finalTestAcc)),
         diverged: rs.filter((g) => diverged(g.finalTestLoss)).length,
         seeds: rs.length,
       });
@@ -436,79 +431,57 @@ function finiteOrNaN(x: number): number {
 /** Cost, violation rate and accuracy bars per estimator, and r_true per step. */
 export function aggregationFigures(summary: AggregationSummary): FigureSpec[] {
   const withRadius = summary.table.filter((r) => r.estimator !== "plain");
-  const costRows: ChartRow[] = summary.table.flatMap((r) => [
+  const costRows = summary.table.flatMap((r) => [
     { estimator: r.estimator, what: "whole step", ms: r.msPerStep },
     { estimator: r.estimator, what: "radius measurement", ms: r.radiusMsPerStep },
   ]);
-  const violationRows: ChartRow[] = summary.table.map((r) => ({
+  const violationRows = summary.table.map((r) => ({
     estimator: r.estimator,
     fraction: r.fractionRTrueAbove1,
   }));
-  const accRows: ChartRow[] = summary.table.map((r) => ({
+  const accRows = summary.table.map((r) => ({
     estimator: r.estimator,
     acc: r.medianFinalTestAcc,
     q25: r.q25,
     q75: r.q75,
   }));
-  const curveRows: ChartRow[] = summary.rTrueCurves.map((c) => ({ ...c }));
+  const perEstimator = { x: "estimator", xTitle: "estimator", width: 520 } as const;
   return [
-    {
-      name: "cost",
-      title:
-        "Time per training step and inside the radius measurement (median over steps and seeds, ms); " +
+    bars(
+      "cost",
+      "Time per training step and inside the radius measurement (median over steps and seeds, ms); " +
         `plain Adam's step: ${summary.plainMsPerStep} ms`,
-      spec: barGroups({
-        data: costRows,
-        x: "estimator",
-        y: "ms",
-        group: "what",
-        xTitle: "estimator",
-        yTitle: "ms per step",
-        groupTitle: "",
-        width: 520,
-      }),
-    },
-    {
-      name: "violations",
-      title: `Fraction of applied steps with r_true = τ/ρ_a(train, max) > 1 (all seeds pooled)`,
-      spec: barGroups({
-        data: violationRows,
-        x: "estimator",
-        y: "fraction",
-        xTitle: "estimator",
-        yTitle: "fraction of steps with r_true > 1",
-        yDomain: [0, 1],
-        width: 520,
-      }),
-    },
-    {
-      name: "accuracy",
-      title: `Final test accuracy after a ×${summary.multiplier} spike at step ${summary.spikeAt} (median over seeds, IQR bars)`,
-      spec: barGroups({
-        data: accRows,
-        x: "estimator",
+      costRows,
+      { ...perEstimator, y: "ms", group: "what", yTitle: "ms per step", groupTitle: "" },
+    ),
+    bars(
+      "violations",
+      `Fraction of applied steps with r_true = τ/ρ_a(train, max) > 1 (all seeds pooled)`,
+      violationRows,
+      { ...perEstimator, ...accuracyAxis("fraction of steps with r_true > 1"), y: "fraction" },
+    ),
+    bars(
+      "accuracy",
+      `Final test accuracy after a ×${summary.multiplier} spike at step ${summary.spikeAt} (median over seeds, IQR bars)`,
+      accRows,
+      {
+        ...perEstimator,
+        ...accuracyAxis("final test accuracy"),
         y: "acc",
-        lo: "q25",
-        hi: "q75",
-        xTitle: "estimator",
-        yTitle: "final test accuracy",
-        yDomain: [0, 1],
+        band: ["q25", "q75"],
         rule: { y: summary.chance, label: "chance" },
-        width: 520,
-      }),
-    },
-    {
-      name: "r-true",
-      title:
-        "r_true = τ/ρ_a(train, max) per step under each ρ-clip estimator (median over seeds, IQR " +
+      },
+    ),
+    bandLines(
+      "r-true",
+      "r_true = τ/ρ_a(train, max) per step under each ρ-clip estimator (median over seeds, IQR " +
         "band; plain Adam, orders of magnitude higher after the spike, left out); above the dashed " +
         "line the step leaves the guaranteed disk",
-      spec: lineWithBand({
-        data: curveRows.filter((r) => withRadius.some((w) => w.estimator === r.estimator)),
+      summary.rTrueCurves.filter((r) => withRadius.some((w) => w.estimator === r.estimator)),
+      {
         x: "step",
         y: "median",
-        lo: "q25",
-        hi: "q75",
+        band: ["q25", "q75"],
         color: "estimator",
         xTitle: "step",
         yTitle: "r_true",
@@ -516,8 +489,8 @@ export function aggregationFigures(summary: AggregationSummary): FigureSpec[] {
         points: false,
         rule: [{ y: 1, label: "r = 1" }, { x: summary.spikeAt }],
         width: 560,
-      }),
-    },
+      },
+    ),
   ];
 }
 
@@ -551,7 +524,7 @@ export function aggregationTables(summary: AggregationSummary): ReportTable[] {
         `${pct(r.fractionRTrueAbove1)} (${r.violations}/${r.appliedSteps})`,
         r.rTrueAtSpike,
         r.maxRTrue,
-        medianIqr({ median: r.medianFinalTestAcc, q25: r.q25, q75: r.q75, n: r.seeds }),
+        finalAccuracyCell(r),
         `${r.diverged}/${r.seeds}`,
       ]),
       note:

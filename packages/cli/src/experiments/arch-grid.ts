@@ -13,18 +13,19 @@
 
 import type { ControllerSpec } from "softmax-ghosts/optim";
 import { z } from "zod";
-import { type ChartRow, lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
-import { medianIqr, pct } from "./framework/format.js";
+import { accuracyAxis, bandLines } from "./framework/figures.js";
+import { finalAccuracyCell, pct } from "./framework/format.js";
 import { anyNumber, count, fraction, nonNegative, radius } from "./framework/schemas.js";
 import { type CellOf, experiment, type QuickOf } from "./framework/spec.js";
 import {
   DIVERGED_LOSS,
   diverged,
+  type FinalAccuracy,
+  finalAccuracy,
   groupRuns,
   medianOf,
   quantilesPerStep,
-  quartiles,
   roundSig,
 } from "./framework/stats.js";
 import { msPerStep, runData, trainRun } from "./framework/training.js";
@@ -125,13 +126,10 @@ export const archGridResultSchema = z.object({
 }) satisfies z.ZodType<ArchGridResult>;
 
 /** One row of the summary table. */
-export type ArchGridRow = {
+export type ArchGridRow = FinalAccuracy & {
   arch: ArchGridArch;
   spike: number;
   method: ArchGridMethod;
-  medianFinalTestAcc: number;
-  q25: number;
-  q75: number;
   /** Seeds whose final training loss is past `DIVERGED_LOSS` (or not finite). */
   diverged: number;
   seeds: number;
@@ -373,14 +371,11 @@ export const archGrid = experiment({
     const cells = groupRuns(outcomes, ["arch", "spike", "method"]);
     const table: ArchGridRow[] = cells.map(({ runs, results }) => {
       const { arch, spike, method } = runs[0].cell;
-      const acc = quartiles(results.map((g) => g.finalTestAcc));
       return {
         arch,
         spike,
         method,
-        medianFinalTestAcc: acc.median,
-        q25: acc.q25,
-        q75: acc.q75,
+        ...finalAccuracy(results.map((g) => g.finalTestAcc)),
         diverged: results.filter((g) => diverged(g.lastTrainLoss)).length,
         seeds: results.length,
         medianFinalTestLoss: roundSig(medianOf(results.map((g) => g.finalTestLoss))),
@@ -435,68 +430,60 @@ export const archGrid = experiment({
 
 /** Final accuracy vs spike per architecture, and the loss curves at the largest spike. */
 export function archGridFigures(summary: ArchGridSummary): FigureSpec[] {
-  const accRows: ChartRow[] = summary.table.map((r) => ({
+  const labels = (r: { arch: ArchGridArch; method: ArchGridMethod }) => ({
     arch: ARCH_LABEL[r.arch],
     method: METHOD_LABEL[r.method],
+  });
+  const accRows = summary.table.map((r) => ({
+    ...labels(r),
     spike: r.spike,
     acc: r.medianFinalTestAcc,
     q25: r.q25,
     q75: r.q75,
   }));
-  const lossRows: ChartRow[] = summary.lossCurves.map((p) => ({
-    arch: ARCH_LABEL[p.arch],
-    method: METHOD_LABEL[p.method],
-    step: p.step,
-    loss: p.loss,
-    q25: p.q25,
-    q75: p.q75,
-  }));
-  const panels = { facet: { field: "arch", columns: 3 }, width: 260, height: 220 };
+  const lossRows = summary.lossCurves.map((p) => ({ ...p, ...labels(p) }));
+  const panels = {
+    facet: { field: "arch", columns: 3 },
+    width: 260,
+    height: 220,
+    color: "method",
+    band: ["q25", "q75"],
+    colorTitle: "method",
+  } as const;
   return [
-    {
-      name: "accuracy-vs-spike",
-      title:
-        `Final test accuracy after a one-step learning-rate spike at step ${summary.spikeAt} ` +
+    bandLines(
+      "accuracy-vs-spike",
+      `Final test accuracy after a one-step learning-rate spike at step ${summary.spikeAt} ` +
         "(median over seeds, IQR band)",
-      spec: lineWithBand({
+      accRows,
+      {
         ...panels,
-        data: accRows,
+        ...accuracyAxis("final test accuracy"),
         x: "spike",
         y: "acc",
-        lo: "q25",
-        hi: "q75",
-        color: "method",
         xTitle: "spike (× learning rate, one step)",
-        yTitle: "final test accuracy",
-        colorTitle: "method",
         logX: true,
-        yDomain: [0, 1],
-      }),
-    },
-    {
-      name: "loss-curves",
-      title:
-        `Full-batch training loss per step at the ${summary.headlineSpike}× spike ` +
+      },
+    ),
+    bandLines(
+      "loss-curves",
+      `Full-batch training loss per step at the ${summary.headlineSpike}× spike ` +
         "(median over seeds, IQR band, log scale)",
-      spec: lineWithBand({
+      lossRows,
+      {
         ...panels,
-        data: lossRows,
         x: "step",
         y: "loss",
-        lo: "q25",
-        hi: "q75",
-        color: "method",
         xTitle: "step",
         yTitle: "training loss",
-        colorTitle: "method",
         logY: true,
         rule: [
           { x: summary.spikeAt, label: `×${summary.headlineSpike}` },
           { y: summary.divergenceLoss, label: "divergence" },
         ],
         points: false,
-      }),
-    },
+      },
+    ),
   ];
 }
 
@@ -538,7 +525,7 @@ export function archGridTables(s: ArchGridSummary): ReportTable[] {
       ARCH_LABEL[r.arch],
       `${r.spike}×`,
       METHOD_LABEL[r.method],
-      medianIqr({ median: r.medianFinalTestAcc, q25: r.q25, q75: r.q75, n: r.seeds }),
+      finalAccuracyCell(r),
       `${r.diverged}/${r.seeds}`,
       r.medianFinalTrainLoss,
       r.medianFinalTestLoss,

@@ -28,16 +28,22 @@
  * @module
  */
 
-import { batchesPerEpoch } from "softmax-ghosts/data";
 import type { ControllerSpec, GradientTransformation, OptimizerSpec } from "softmax-ghosts/optim";
 import { armijo, polyak } from "softmax-ghosts/optim";
 import { z } from "zod";
-import { barGroups, lineWithBand } from "../report/vega.js";
-import { medianIqr, pct } from "./framework/format.js";
+import { accuracyAxis, bandLines, bars } from "./framework/figures.js";
+import { finalAccuracyCell, pct } from "./framework/format.js";
 import { anyNumber, count, fraction, nonNegative, resultSchemaOf } from "./framework/schemas.js";
 import { type CellOf, experiment } from "./framework/spec.js";
-import { DIVERGED_LOSS, diverged, medianOf, quartiles } from "./framework/stats.js";
-import { msPerStep, runData, trainRun } from "./framework/training.js";
+import {
+  DIVERGED_LOSS,
+  diverged,
+  type FinalAccuracy,
+  finalAccuracy,
+  medianOf,
+  quartiles,
+} from "./framework/stats.js";
+import { msPerStep, stepsPerEpochOf, trainRun } from "./framework/training.js";
 import { ExperimentInputError, type Verdict } from "./framework/types.js";
 
 /** The methods compared (grid runs feed "plain" and "tuned-lr"). */
@@ -168,14 +174,11 @@ export type BaselineResult = {
 };
 
 /** Row of the summary table. */
-export type BaselineRow = {
+export type BaselineRow = FinalAccuracy & {
   setting: string;
   method: string;
   /** The rate the method ran with (tuned-lr: the chosen one); null for ρ-set. */
   lr: number | null;
-  medianFinalTestAcc: number;
-  q25: number;
-  q75: number;
   /** Seeds whose final test loss exceeded `DIVERGED_LOSS` (or was not finite). */
   diverged: number;
   seeds: number;
@@ -186,7 +189,7 @@ export type BaselineRow = {
 export type BaselineSummary = {
   table: BaselineRow[];
   /** No-spike grid used to tune the fixed LR. */
-  tuning: { setting: string; lr: number; medianFinalTestAcc: number; q25: number; q75: number }[];
+  tuning: (FinalAccuracy & { setting: string; lr: number })[];
   /** The tuned rate per setting. */
   tunedLr: { [setting: string]: number };
   /** Median test accuracy per evaluation step, per setting × method (figures). */
@@ -257,14 +260,11 @@ function rowOf(
   lr: number | null,
   rs: BaselineResult[],
 ): BaselineRow {
-  const acc = quartiles(rs.map((r) => r.finalTestAccuracy));
   return {
     setting,
     method,
     lr,
-    medianFinalTestAcc: acc.median,
-    q25: acc.q25,
-    q75: acc.q75,
+    ...finalAccuracy(rs.map((r) => r.finalTestAccuracy)),
     diverged: rs.filter((r) => r.diverged).length,
     seeds: rs.length,
     msPerStep: medianOf(rs.map((r) => r.msPerStep)),
@@ -307,6 +307,9 @@ export const baselineResultSchema = resultSchemaOf<BaselineResult>()(
   }),
 );
 
+/** The curve figures: one panel per setting, a line per method over the steps. */
+const perSetting = { x: "step", color: "method", facet: { field: "setting", columns: 2 } } as const;
+
 /** The experiment. */
 export const baselines = experiment({
   id: "baselines",
@@ -338,9 +341,7 @@ export const baselines = experiment({
 
   async run(c, ctx) {
     const data = { seed: c.seed, trainSubset: c.trainSubset, testSubset: c.testSubset };
-    // the same (cached) split trainRun trains on, for full-batch steps and epoch lengths
-    const n = runData(ctx, data).train.n;
-    const stepsPerEpoch = batchesPerEpoch(n, c.batchSize === "full" ? n : c.batchSize);
+    const stepsPerEpoch = stepsPerEpochOf(ctx, data, c.batchSize);
     const out = await trainRun(
       {
         ...data,
@@ -387,10 +388,7 @@ export const baselines = experiment({
       const gridStats = setup.grid.lr
         .filter((lr): lr is number => lr !== null && arms.tuning.includes(lr))
         .map((lr) => ({ lr, accuracies: grid(lr, false).map((r) => r.finalTestAccuracy) }));
-      for (const g of gridStats) {
-        const q = quartiles(g.accuracies);
-        tuning.push({ setting, lr: g.lr, medianFinalTestAcc: q.median, q25: q.q25, q75: q.q75 });
-      }
+      for (const g of gridStats) tuning.push({ setting, lr: g.lr, ...finalAccuracy(g.accuracies) });
       const tuned = pickTunedLr(gridStats);
       tunedLr[setting] = tuned;
       const add = (method: string, lr: number | null, rs: BaselineResult[]) => {
@@ -443,7 +441,7 @@ export const baselines = experiment({
         r.setting,
         r.method,
         r.lr,
-        medianIqr({ median: r.medianFinalTestAcc, q25: r.q25, q75: r.q75, n: r.seeds }),
+        finalAccuracyCell(r),
         `${r.diverged}/${r.seeds}`,
         r.msPerStep,
       ]),
@@ -455,56 +453,33 @@ export const baselines = experiment({
       rows: s.tuning.map((t) => [
         t.setting,
         t.lr,
-        medianIqr({ median: t.medianFinalTestAcc, q25: t.q25, q75: t.q75 }),
+        finalAccuracyCell(t),
         s.tunedLr[t.setting] === t.lr ? "✓" : "",
       ]),
     },
   ],
 
   figures: (s) => [
-    {
-      name: "final-accuracy",
-      title: "Final test accuracy per method (median, IQR)",
-      spec: barGroups({
-        data: s.table.map((r) => ({ ...r })),
-        x: "setting",
-        y: "medianFinalTestAcc",
-        group: "method",
-        lo: "q25",
-        hi: "q75",
-        yTitle: "final test accuracy",
-        yDomain: [0, 1],
-      }),
-    },
-    {
-      name: "accuracy-curves",
-      title: "Test accuracy during training (median, IQR band over seeds)",
-      spec: lineWithBand({
-        data: s.curves.map((c) => ({ ...c })),
-        x: "step",
-        y: "median",
-        lo: "q25",
-        hi: "q75",
-        color: "method",
-        facet: { field: "setting", columns: 2 },
-        yTitle: "test accuracy",
-        yDomain: [0, 1],
-      }),
-    },
-    {
-      name: "effective-lr",
-      title: "Effective learning rate per step (median over seeds)",
-      spec: lineWithBand({
-        data: s.lrCurves.map((c) => ({ ...c })),
-        x: "step",
-        y: "median",
-        color: "method",
-        facet: { field: "setting", columns: 2 },
-        logY: true,
-        points: false,
-        yTitle: "effective learning rate",
-      }),
-    },
+    bars("final-accuracy", "Final test accuracy per method (median, IQR)", s.table, {
+      ...accuracyAxis("final test accuracy"),
+      x: "setting",
+      y: "medianFinalTestAcc",
+      group: "method",
+      band: ["q25", "q75"],
+    }),
+    bandLines(
+      "accuracy-curves",
+      "Test accuracy during training (median, IQR band over seeds)",
+      s.curves,
+      { ...perSetting, ...accuracyAxis(), y: "median", band: ["q25", "q75"] },
+    ),
+    bandLines("effective-lr", "Effective learning rate per step (median over seeds)", s.lrCurves, {
+      ...perSetting,
+      y: "median",
+      logY: true,
+      points: false,
+      yTitle: "effective learning rate",
+    }),
   ],
 
   // An open question has no published claim to check: the summary compares, the verdict says so.

@@ -24,10 +24,10 @@
 
 import { PAPER_ARCHITECTURES } from "softmax-ghosts/models";
 import { type ProbeResult, type RadiusDrive, setRhoStar } from "softmax-ghosts/probe";
-import { nearestGhost, rhoTop2, spreads } from "softmax-ghosts/theory";
+import { nearestGhost, rhoAFromSpread, rhoTop2, spreads } from "softmax-ghosts/theory";
 import { maxOf, minOf, Rng } from "softmax-ghosts/util";
 import { z } from "zod";
-import { lineWithBand } from "../report/vega.js";
+import { bandLines } from "./framework/figures.js";
 import {
   anyNumber,
   count,
@@ -167,7 +167,7 @@ export class CalibrationTracker {
         uncertified++;
         continue;
       }
-      const rhoA = Math.PI / s[i];
+      const rhoA = rhoAFromSpread(s[i]);
       const ratio = g.modulus / rhoA;
       ratios.push(ratio);
       ratioMin = Math.min(ratioMin, ratio);
@@ -186,7 +186,7 @@ export class CalibrationTracker {
       ratioMin,
       ratioMedian: ratios.length > 0 ? quantileInf(ratios, 0.5) : Number.NaN,
       top2Over,
-      setRhoA: Math.PI / maxSpread,
+      setRhoA: rhoAFromSpread(maxSpread),
       setRhoStar: set.rhoStar,
       setCertified: set.certified,
       setTop2,
@@ -676,60 +676,52 @@ export const calibration = experimentInParts({
     };
   },
   figures(summary) {
+    const perArch = { facet: { field: "arch", columns: 3 }, width: 260, height: 180 };
+    const overTraining = summary.overTraining.flatMap((r) => [
+      { arch: r.arch, step: r.step, value: r.medianRatio, level: "per sample (median)" },
+      { arch: r.arch, step: r.step, value: r.setRatio, level: "set level" },
+    ]);
     const figs: FigureSpec[] = [
-      {
-        name: "ratio-histogram",
-        title: "Distribution of ρ*/ρ_a per architecture (all samples × checkpoints)",
-        spec: lineWithBand({
-          data: summary.histogram,
+      bandLines(
+        "ratio-histogram",
+        "Distribution of ρ*/ρ_a per architecture (all samples × checkpoints)",
+        summary.histogram,
+        {
+          ...perArch,
           x: "ratio",
           y: "fraction",
-          facet: { field: "arch", columns: 3 },
           logX: true,
           points: false,
           xTitle: "ρ*/ρ_a",
           yTitle: "fraction per 0.05 decade",
           rule: { x: 1, label: "bound" },
-          width: 260,
-          height: 180,
-        }),
-      },
-      {
-        name: "ratio-over-training",
-        title: "Median per-sample and set-level ρ*/ρ_a along training",
-        spec: lineWithBand({
-          data: summary.overTraining.flatMap((r) => [
-            { arch: r.arch, step: r.step, value: r.medianRatio, level: "per sample (median)" },
-            { arch: r.arch, step: r.step, value: r.setRatio, level: "set level" },
-          ]),
-          x: "step",
-          y: "value",
-          color: "level",
-          facet: { field: "arch", columns: 3 },
-          logY: true,
-          yTitle: "ρ*/ρ_a",
-          width: 260,
-          height: 180,
-        }),
-      },
+        },
+      ),
+      bandLines(
+        "ratio-over-training",
+        "Median per-sample and set-level ρ*/ρ_a along training",
+        overTraining,
+        { ...perArch, x: "step", y: "value", color: "level", logY: true, yTitle: "ρ*/ρ_a" },
+      ),
       { name: "top2-vs-rhostar", title: "Top-2 estimate vs exact ρ*", spec: scatterSpec(summary) },
     ];
     if (summary.controllerCurves.length > 0) {
-      figs.push({
-        name: "controllers",
-        title: "ρ-set (r_target = 1) driven by ρ_a, exact ρ*, top-2: test loss",
-        spec: lineWithBand({
-          data: summary.controllerCurves,
-          x: "step",
-          y: "median",
-          lo: "q25",
-          hi: "q75",
-          color: "drive",
-          logY: true,
-          xTitle: "step",
-          yTitle: "test loss",
-        }),
-      });
+      figs.push(
+        bandLines(
+          "controllers",
+          "ρ-set (r_target = 1) driven by ρ_a, exact ρ*, top-2: test loss",
+          summary.controllerCurves,
+          {
+            x: "step",
+            y: "median",
+            band: ["q25", "q75"],
+            color: "drive",
+            logY: true,
+            xTitle: "step",
+            yTitle: "test loss",
+          },
+        ),
+      );
     }
     return figs;
   },

@@ -9,9 +9,9 @@
  */
 import { minOf } from "softmax-ghosts/util";
 import { z } from "zod";
-import { type ChartRow, lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
-import { approx, lrLabel, medianIqr, pct } from "./framework/format.js";
+import { accuracyAxis, bandLines } from "./framework/figures.js";
+import { approx, finalAccuracyCell, lrLabel, pct } from "./framework/format.js";
 import {
   anyNumber,
   count,
@@ -23,10 +23,11 @@ import {
 } from "./framework/schemas.js";
 import { type CellOf, experiment } from "./framework/spec.js";
 import {
+  type FinalAccuracy,
+  finalAccuracy,
   groupRuns,
   maxFinite,
   medianOf,
-  quartiles,
   ratio,
   roundSig,
   stepCurves,
@@ -76,12 +77,9 @@ export type LrSpikeResult = {
 };
 
 /** One row of the summary table (statistics over seeds). */
-export type LrSpikeRow = {
+export type LrSpikeRow = FinalAccuracy & {
   lr: number;
   method: LrSpikeMethod;
-  medianFinalTestAcc: number;
-  q25: number;
-  q75: number;
   /** Median over seeds of the per-seed maximum over steps of r = τ/ρ_a. */
   maxR: number;
   /** Largest r of any step of any seed. */
@@ -216,15 +214,12 @@ export const lrSpike = experiment({
   summarize(outcomes, { protocol: p }) {
     const groups = groupRuns(outcomes, ["baseLr", "method"]);
     const table: LrSpikeRow[] = groups.map(({ key, results }) => {
-      const finals = quartiles(results.map((g) => g.finalTestAcc));
       const rs = results.map(rOf);
       const perSeedMax = rs.map(maxFinite);
       return {
         lr: key.baseLr as number,
         method: key.method as LrSpikeMethod,
-        medianFinalTestAcc: finals.median,
-        q25: finals.q25,
-        q75: finals.q75,
+        ...finalAccuracy(results.map((g) => g.finalTestAcc)),
         maxR: roundSig(medianOf(perSeedMax)),
         maxRWorst: roundSig(maxFinite(perSeedMax)),
         rAtSpike: roundSig(medianOf(rs.map((r) => r[p.spikeAt] ?? Number.NaN))),
@@ -273,7 +268,7 @@ export const lrSpike = experiment({
       rows: s.table.map((r) => [
         lrLabel(r.lr),
         METHOD_LABEL[r.method],
-        medianIqr({ median: r.medianFinalTestAcc, q25: r.q25, q75: r.q75, n: r.seeds }),
+        finalAccuracyCell(r),
         pct(r.minAccAfterSpike),
         r.rAtSpike,
         r.maxR,
@@ -323,7 +318,7 @@ const PUBLISHED: Record<string, Record<LrSpikeMethod, string>> = {
 export function lrSpikeFigures(summary: LrSpikeSummary) {
   const spikeRule = { x: summary.spikeAt, label: `×${summary.multiplier} from here` };
   const facet = (c: LrSpikeCurvePoint) => `base LR ${lrLabel(c.lr)}`;
-  const accRows: ChartRow[] = summary.curves
+  const accRows = summary.curves
     .filter((c) => c.acc !== null)
     .map((c) => ({
       lr: facet(c),
@@ -333,40 +328,36 @@ export function lrSpikeFigures(summary: LrSpikeSummary) {
       q25: c.accQ25,
       q75: c.accQ75,
     }));
-  const tauRows: ChartRow[] = summary.curves.flatMap((c) => [
+  const tauRows = summary.curves.flatMap((c) => [
     { lr: facet(c), series: `τ, ${METHOD_LABEL[c.method]}`, step: c.step, value: c.tau },
     { lr: facet(c), series: `ρ_a, ${METHOD_LABEL[c.method]}`, step: c.step, value: c.rhoA },
   ]);
   const panels = { facet: { field: "lr", columns: 3 }, points: false, width: 300, height: 220 };
   return [
-    {
-      name: "accuracy",
-      title:
-        "Test accuracy per step (median over seeds, IQR band); the learning rate is multiplied " +
+    bandLines(
+      "accuracy",
+      "Test accuracy per step (median over seeds, IQR band); the learning rate is multiplied " +
         `by ${summary.multiplier} from the dashed line on`,
-      spec: lineWithBand({
+      accRows,
+      {
         ...panels,
-        data: accRows,
+        ...accuracyAxis(),
         x: "step",
         y: "acc",
-        lo: "q25",
-        hi: "q75",
+        band: ["q25", "q75"],
         color: "method",
         xTitle: "step",
-        yTitle: "test accuracy",
         colorTitle: "method",
-        yDomain: [0, 1],
         rule: [spikeRule, { y: summary.chance, label: "chance" }],
-      }),
-    },
-    {
-      name: "tau-vs-rho",
-      title:
-        "Applied step length τ and radius ρ_a (training split, along the step) per step, " +
+      },
+    ),
+    bandLines(
+      "tau-vs-rho",
+      "Applied step length τ and radius ρ_a (training split, along the step) per step, " +
         "medians over seeds; plain Adam's τ crossing above its ρ_a is a step past the nearest ghost",
-      spec: lineWithBand({
+      tauRows,
+      {
         ...panels,
-        data: tauRows,
         x: "step",
         y: "value",
         color: "series",
@@ -375,7 +366,7 @@ export function lrSpikeFigures(summary: LrSpikeSummary) {
         colorTitle: "",
         logY: true,
         rule: spikeRule,
-      }),
-    },
+      },
+    ),
   ];
 }

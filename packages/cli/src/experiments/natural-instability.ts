@@ -24,13 +24,12 @@
  * @module
  */
 
-import { batchesPerEpoch } from "softmax-ghosts/data";
 import type { ControllerSpec, OptimizerSpec } from "softmax-ghosts/optim";
 import type { StepRecord } from "softmax-ghosts/train";
 import { z } from "zod";
-import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
-import { medianIqr, pct } from "./framework/format.js";
+import { accuracyAxis, bandLines } from "./framework/figures.js";
+import { finalAccuracyCell, pct } from "./framework/format.js";
 import {
   anyNumber,
   count,
@@ -41,8 +40,20 @@ import {
   resultSchemaOf,
 } from "./framework/schemas.js";
 import { type CellOf, experiment } from "./framework/spec.js";
-import { groupRuns, maxFinite, medianOf, quartiles } from "./framework/stats.js";
-import { BN_CALIBRATION_SAMPLES, msPerStep, runData, trainRun } from "./framework/training.js";
+import {
+  type FinalAccuracy,
+  finalAccuracy,
+  groupRuns,
+  maxFinite,
+  medianOf,
+  quartiles,
+} from "./framework/stats.js";
+import {
+  BN_CALIBRATION_SAMPLES,
+  msPerStep,
+  stepsPerEpochOf,
+  trainRun,
+} from "./framework/training.js";
 import type { DataSpec } from "./framework/types.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -214,16 +225,13 @@ function optimizerOf(run: NaturalRun): { optimizer: OptimizerSpec; controller: C
 // Summary
 
 /** One row of the results table. */
-export type NaturalRow = {
+export type NaturalRow = FinalAccuracy & {
   method: string;
   kind: "fixed" | "rho-set";
   /** BatchNorm running statistics at initialisation (see {@link NaturalRun}'s `bnInit`). */
   bnInit: "batch" | "default";
   lr: number | null;
   rTarget: number | null;
-  medianFinalTestAcc: number;
-  q25: number;
-  q75: number;
   /** Median over seeds of the run's largest r. */
   medianMaxR: number | null;
   /** Median over seeds of the number of steps with r > 1. */
@@ -304,7 +312,7 @@ function reportTables(s: NaturalSummary) {
       ],
       rows: s.table.map((r) => [
         r.method,
-        medianIqr({ median: r.medianFinalTestAcc, q25: r.q25, q75: r.q75 }),
+        finalAccuracyCell(r),
         r.medianMaxR,
         r.medianStepsOverR1,
         r.medianMsPerStep,
@@ -352,6 +360,9 @@ export const naturalResultSchema = resultSchemaOf<NaturalResult>()(
   }),
 );
 
+/** Both figures: a line per method over the epochs. */
+const perEpoch = { x: "epoch", color: "method", xTitle: "epoch", colorTitle: "method" } as const;
+
 /** The experiment. */
 export const naturalInstability = experiment({
   id: "natural-instability",
@@ -389,8 +400,7 @@ export const naturalInstability = experiment({
 
   async run(c, ctx) {
     const data = { seed: c.seed, trainSubset: c.trainSubset, testSubset: c.testSubset };
-    // the same (cached) split trainRun trains on, for the length of an epoch
-    const stepsPerEpoch = batchesPerEpoch(runData(ctx, data).train.n, c.batchSize);
+    const stepsPerEpoch = stepsPerEpochOf(ctx, data, c.batchSize);
     const out = await trainRun(
       {
         ...data,
@@ -418,16 +428,13 @@ export const naturalInstability = experiment({
     const fixedLrs = setup.grid.lr.filter((lr) => lr !== null);
     const table: NaturalRow[] = groups.map(({ runs, results }) => {
       const arm = runs[0]!.cell;
-      const acc = quartiles(results.map((r) => r.finalTestAccuracy));
       return {
         method: armLabel(arm),
         kind: arm.method,
         bnInit: arm.bnInit,
         lr: arm.lr,
         rTarget: arm.rTarget,
-        medianFinalTestAcc: acc.median,
-        q25: acc.q25,
-        q75: acc.q75,
+        ...finalAccuracy(results.map((r) => r.finalTestAccuracy)),
         medianMaxR: quartilesOrNull(results.map((r) => r.maxR)).median,
         medianStepsOverR1: medianOf(results.map((r) => r.stepsOverR1)),
         medianMsPerStep: medianOf(results.map((r) => r.msPerStep)),
@@ -490,39 +497,25 @@ export const naturalInstability = experiment({
   tables: reportTables,
 
   figures: (s) => [
-    {
-      name: "accuracy-per-epoch",
-      title: "Test accuracy per epoch (median, IQR band over seeds)",
-      spec: lineWithBand({
-        data: s.perEpoch.map((p) => ({ ...p })),
-        x: "epoch",
-        y: "accMedian",
-        lo: "accQ25",
-        hi: "accQ75",
-        color: "method",
-        xTitle: "epoch",
-        yTitle: "test accuracy",
-        colorTitle: "method",
-        yDomain: [0, 1],
-      }),
-    },
-    {
-      name: "max-r-per-epoch",
-      title: "Largest r = τ/ρ_a per epoch (momentum-including step; median, IQR band)",
-      spec: lineWithBand({
-        data: s.perEpoch.map((p) => ({ ...p })),
-        x: "epoch",
+    bandLines(
+      "accuracy-per-epoch",
+      "Test accuracy per epoch (median, IQR band over seeds)",
+      s.perEpoch,
+      { ...perEpoch, ...accuracyAxis(), y: "accMedian", band: ["accQ25", "accQ75"] },
+    ),
+    bandLines(
+      "max-r-per-epoch",
+      "Largest r = τ/ρ_a per epoch (momentum-including step; median, IQR band)",
+      s.perEpoch,
+      {
+        ...perEpoch,
         y: "maxRMedian",
-        lo: "maxRQ25",
-        hi: "maxRQ75",
-        color: "method",
+        band: ["maxRQ25", "maxRQ75"],
         logY: true,
-        xTitle: "epoch",
         yTitle: "max r in epoch",
-        colorTitle: "method",
         rule: { y: 1, label: "r = 1" },
-      }),
-    },
+      },
+    ),
   ],
 
   // Only the calibrated BatchNorm arms are judged; the (0, 1) arm shows why calibration is needed.

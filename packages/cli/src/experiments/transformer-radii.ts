@@ -29,9 +29,9 @@ import { evaluate, scoped, toDevice } from "softmax-ghosts/engine";
 import type { ControllerSpec } from "softmax-ghosts/optim";
 import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
-import { type ChartRow, lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
-import { lrLabel, medianIqr } from "./framework/format.js";
+import { accuracyAxis, bandLines } from "./framework/figures.js";
+import { finalAccuracyCell, lrLabel, medianIqr } from "./framework/format.js";
 import {
   anyNumber,
   count,
@@ -45,6 +45,8 @@ import { type CellOf, experiment } from "./framework/spec.js";
 import {
   DIVERGED_LOSS,
   diverged,
+  type FinalAccuracy,
+  finalAccuracy,
   groupRuns,
   medianOf,
   quantilesPerStep,
@@ -136,7 +138,7 @@ export type TransformerRadiiResult = {
 };
 
 /** One row of the summary table. */
-export type TransformerRadiiRow = {
+export type TransformerRadiiRow = FinalAccuracy & {
   method: TransformerRadiiMethod;
   label: string;
   learningRate: number | null;
@@ -146,10 +148,7 @@ export type TransformerRadiiRow = {
   trainLossQ25: number;
   trainLossQ75: number;
   medianFinalTestLoss: number;
-  medianFinalTestAcc: number;
-  q25: number;
-  q75: number;
-  /** Seeds whose final training loss exceeds 10 or is not finite. */
+  /** Seeds whose final training loss is past `DIVERGED_LOSS` (or not finite). */
   diverged: number;
   skippedSteps: number;
   /** Median over seeds of each run's smallest / largest positive effective learning rate. */
@@ -465,7 +464,6 @@ export const transformerRadii = experiment({
       const run0 = runs[0].cell;
       const method = run0.method;
       const trainLoss = quartiles(rs.map((g) => g.finalTrainLoss));
-      const acc = quartiles(rs.map((g) => g.finalTestAcc));
       const lrMin = medianOf(rs.map((g) => minOf(g.lr.filter((v) => v > 0))));
       const lrMax = medianOf(rs.map((g) => maxOf(g.lr.filter((v) => v > 0))));
       table.push({
@@ -477,9 +475,7 @@ export const transformerRadii = experiment({
         trainLossQ25: roundSig(trainLoss.q25),
         trainLossQ75: roundSig(trainLoss.q75),
         medianFinalTestLoss: roundSig(medianOf(rs.map((g) => g.finalTestLoss))),
-        medianFinalTestAcc: acc.median,
-        q25: acc.q25,
-        q75: acc.q75,
+        ...finalAccuracy(rs.map((g) => g.finalTestAcc)),
         diverged: rs.filter((g) => diverged(g.finalTrainLoss)).length,
         skippedSteps: rs.reduce((s, g) => s + g.skipped, 0),
         lrMin: roundSig(lrMin),
@@ -606,75 +602,55 @@ export const transformerRadii = experiment({
 export function transformerRadiiFigures(summary: TransformerRadiiSummary): FigureSpec[] {
   const label = (m: TransformerRadiiMethod) =>
     summary.table.find((r) => r.method === m)?.label ?? LABEL[m];
-  const lrRows: ChartRow[] = summary.curves.map((c) => ({
+  const lrRows = summary.curves.map((c) => ({
     method: label(c.method),
     step: c.step,
     lr: c.lr,
     q25: c.lrQ25,
     q75: c.lrQ75,
   }));
-  const lossRows: ChartRow[] = summary.curves.map((c) => ({
+  const lossRows = summary.curves.map((c) => ({
     method: label(c.method),
     step: c.step,
     loss: c.loss,
     q25: c.lossQ25,
     q75: c.lossQ75,
   }));
-  const accRows: ChartRow[] = summary.accuracy.map((a) => ({ ...a, method: label(a.method) }));
+  const accRows = summary.accuracy.map((a) => ({ ...a, method: label(a.method) }));
   const binNote = summary.bin > 1 ? ` (means over bins of ${summary.bin} steps)` : "";
   const thirds = [1, 2].map((k) => ({ x: Math.round((k * summary.steps) / 3) }));
+  const perStep = {
+    x: "step",
+    band: ["q25", "q75"],
+    color: "method",
+    xTitle: "step",
+    width: 560,
+  } as const;
   return [
-    {
-      name: "effective-lr",
-      title: `Effective learning rate per step${binNote}, median over seeds with IQR band`,
-      spec: lineWithBand({
-        data: lrRows,
-        x: "step",
+    bandLines(
+      "effective-lr",
+      `Effective learning rate per step${binNote}, median over seeds with IQR band`,
+      lrRows,
+      {
+        ...perStep,
         y: "lr",
-        lo: "q25",
-        hi: "q75",
-        color: "method",
-        xTitle: "step",
         yTitle: "effective learning rate",
         logY: true,
         points: false,
         rule: thirds,
-        width: 560,
-      }),
-    },
-    {
-      name: "loss",
-      title: `Mini-batch training loss per step${binNote}, median over seeds with IQR band`,
-      spec: lineWithBand({
-        data: lossRows,
-        x: "step",
-        y: "loss",
-        lo: "q25",
-        hi: "q75",
-        color: "method",
-        xTitle: "step",
-        yTitle: "training loss",
-        logY: true,
-        points: false,
-        width: 560,
-      }),
-    },
-    {
-      name: "accuracy",
-      title: "Test accuracy, median over seeds with IQR band",
-      spec: lineWithBand({
-        data: accRows,
-        x: "step",
-        y: "acc",
-        lo: "q25",
-        hi: "q75",
-        color: "method",
-        xTitle: "step",
-        yTitle: "test accuracy",
-        yDomain: [0, 1],
-        width: 560,
-      }),
-    },
+      },
+    ),
+    bandLines(
+      "loss",
+      `Mini-batch training loss per step${binNote}, median over seeds with IQR band`,
+      lossRows,
+      { ...perStep, y: "loss", yTitle: "training loss", logY: true, points: false },
+    ),
+    bandLines("accuracy", "Test accuracy, median over seeds with IQR band", accRows, {
+      ...perStep,
+      ...accuracyAxis(),
+      y: "acc",
+    }),
   ];
 }
 
@@ -700,7 +676,7 @@ export function transformerRadiiTables(summary: TransformerRadiiSummary): Report
         String,
       ),
       r.medianFinalTestLoss,
-      medianIqr({ median: r.medianFinalTestAcc, q25: r.q25, q75: r.q75, n: r.seeds }),
+      finalAccuracyCell(r),
       `${r.lrMin.toExponential(2)} … ${r.lrMax.toExponential(2)}`,
       r.lrDecades,
       Number.isFinite(r.medianR) ? r.medianR : null,

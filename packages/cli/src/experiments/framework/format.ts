@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { FinalAccuracy } from "./stats.js";
 
 /** A fraction as a percentage with `digits` decimals ("98.1%"); non-finite: "—". */
 export function pct(x: number | null | undefined, digits = 1): string {
@@ -33,4 +34,9 @@ export function medianIqr(
   const m = format(s.median);
   if (s.n === 1 || (s.q25 === s.median && s.q75 === s.median)) return m;
   return `${m} [${format(s.q25)}, ${format(s.q75)}]`;
+}
+
+/** The "final test acc, median [IQR]" cell of a row with {@link FinalAccuracy} over `seeds` runs. */
+export function finalAccuracyCell(row: FinalAccuracy & { seeds?: number }): string {
+  return medianIqr({ median: row.medianFinalTestAcc, q25: row.q25, q75: row.q75, n: row.seeds });
 }

@@ -40,6 +40,18 @@ function orInf(v: number, xs: readonly number[], q: number): number {
   return Number.isFinite(lo) ? sorted[j + 1]! : lo;
 }
 
+/**
+ * The accuracy columns of a summary table's row: median and quartiles over seeds of the runs'
+ * final test accuracies.
+ */
+export type FinalAccuracy = { medianFinalTestAcc: number; q25: number; q75: number };
+
+/** {@link FinalAccuracy} of the final test accuracies of a group of runs (by {@link quartiles}). */
+export function finalAccuracy(accuracies: readonly number[]): FinalAccuracy {
+  const q = quartiles(accuracies);
+  return { medianFinalTestAcc: q.median, q25: q.q25, q75: q.q75 };
+}
+
 /** Median of `values`, NaNs left out (NaN when nothing is left). */
 export function medianOf(values: readonly number[]): number {
   return quartiles(values).median;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Dataset, randomSubset } from "softmax-ghosts/data";
+import { batchesPerEpoch, type Dataset, randomSubset } from "softmax-ghosts/data";
 import {
   disposeTree,
   scaleTree,
@@ -161,6 +161,19 @@ export function runData(ctx: RunContext, o: RunDataOptions): DataSplit {
     train: subsetOf(split.train, o.trainSubset ?? null, o.seed, 1),
     test: subsetOf(split.test, o.testSubset ?? null, o.seed, 2),
   };
+}
+
+/**
+ * Mini-batches of `batchSize` ("full": the whole split, one step) per epoch of the training
+ * split {@link runData} gives — the same (cached) split {@link trainRun} trains on.
+ */
+export function stepsPerEpochOf(
+  ctx: RunContext,
+  o: RunDataOptions,
+  batchSize: number | "full",
+): number {
+  const n = runData(ctx, o).train.n;
+  return batchesPerEpoch(n, batchSize === "full" ? n : batchSize);
 }
 
 /** Number of classes of a split: the larger of its two parts' counts. */
