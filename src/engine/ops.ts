@@ -1,0 +1,407 @@
+/**
+ * Borrowing ops and {@link tidy}: how model bodies and optimizer links compute without
+ * counting references (tf.js's `tidy`, for jax-js's move semantics).
+ *
+ * jax-js ops consume their operands (`a.mul(b)` releases `a` and `b`), so code that uses a
+ * value twice or drops one has to say so with `.ref`/`.dispose()`. The functions here borrow
+ * instead: `mul(a, b)` leaves `a` and `b` alone and returns a result that belongs to the
+ * innermost open {@link tidy}. When the tidy's function returns, every array made inside it
+ * is released except those in the returned value, which pass to the caller (or to the
+ * enclosing tidy). Arguments the caller passed in are never released by the tidy.
+ *
+ * Rules of use, checked by the leak tests:
+ * - Inside a tidy, compute with these ops only, never with jax-js methods (`x.add(y)`) on a
+ *   tracked or borrowed array: those consume, and the tidy would release the array again.
+ *   Reading `shape`, `ndim` and `dtype` is fine.
+ * - Open the tidy inside the traced function (`jit`, `grad`, `jvp` bodies), not around the
+ *   transformation: a tidy releases what it tracked when its function returns, and tracers
+ *   must not outlive their trace. The adapters {@link consuming} (model forward passes) and
+ *   {@link link} (optimizer links) do this for you.
+ *
+ * The bookkeeping is reference counting only (a `.ref` per borrowed operand, one `dispose`
+ * per tracked result), so the arithmetic — the ops and their order — and therefore every
+ * number is what the same code written with consuming ops computes, eagerly and in traces.
+ */
+import { type DType, type Array as JaxArray, lax, nn, numpy as np } from "@jax-js/jax";
+import * as numerics from "./numerics.js";
+import { type ArrayTree, mapTree, treeGlobalNorm, treeScale, treeZerosLike } from "./tree.js";
+
+/** What an op accepts as an operand: an array (borrowed) or a JS number. */
+export type Operand = JaxArray | number;
+
+const frames: JaxArray[][] = [];
+
+/** Whether `v` is a jax-js array or tracer (duck-typed: tracers are not `Array` instances). */
+export function isArrayValue(v: unknown): v is JaxArray {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !Array.isArray(v) &&
+    (v as object).constructor !== Object &&
+    "shape" in v &&
+    typeof (v as { dispose?: unknown }).dispose === "function"
+  );
+}
+
+/** Every array leaf of a value: plain objects and lists are walked, anything else ignored. */
+function arrayLeaves(v: unknown, out: JaxArray[] = []): JaxArray[] {
+  if (isArrayValue(v)) out.push(v);
+  else if (Array.isArray(v)) for (const x of v) arrayLeaves(x, out);
+  else if (typeof v === "object" && v !== null && (v as object).constructor === Object) {
+    for (const x of Object.values(v)) arrayLeaves(x, out);
+  }
+  return out;
+}
+
+/** Hand a new array to the innermost tidy. */
+function track<T extends JaxArray>(a: T): T {
+  const frame = frames[frames.length - 1];
+  if (frame === undefined) {
+    a.dispose();
+    throw new Error("engine ops: a borrowing op ran outside tidy()");
+  }
+  frame.push(a);
+  return a;
+}
+
+function trackTree<T>(t: T): T {
+  for (const leaf of arrayLeaves(t)) track(leaf);
+  return t;
+}
+
+function own(x: Operand): Operand {
+  return typeof x === "number" ? x : x.ref;
+}
+
+/**
+ * Run `fn`; release every array the borrowing ops made during it, except those in its return
+ * value, which become the caller's (or the enclosing tidy's). Returned arrays that `fn` did
+ * not make (arguments passed through) are returned as new references, so the result is
+ * always wholly the caller's. Everything is released when `fn` throws.
+ */
+export function tidy<R>(fn: () => R): R {
+  return runFrame(fn, true);
+}
+
+function runFrame<R>(fn: () => R, passToOuter: boolean): R {
+  const frame: JaxArray[] = [];
+  frames.push(frame);
+  let result: R;
+  try {
+    result = fn();
+  } catch (err) {
+    frames.pop();
+    for (let i = frame.length - 1; i >= 0; i--) frame[i]!.dispose();
+    throw err;
+  }
+  frames.pop();
+  // Count by occurrence: an op may hand back the very object it was given (a no-op cast).
+  const kept = new Map<JaxArray, number>();
+  const returned = arrayLeaves(result);
+  for (const a of returned) kept.set(a, (kept.get(a) ?? 0) + 1);
+  for (let i = frame.length - 1; i >= 0; i--) {
+    const a = frame[i]!;
+    const n = kept.get(a);
+    if (n) kept.set(a, n - 1);
+    else a.dispose();
+  }
+  for (const [a, n] of kept) for (let i = 0; i < n; i++) a.ref;
+  const outer = frames[frames.length - 1];
+  if (passToOuter && outer !== undefined) outer.push(...returned);
+  return result;
+}
+
+/**
+ * Run a borrowing `fn` in a fresh tidy and then release `inputs`: the adapter that turns a
+ * body written with borrowing ops into a function with jax-js's move semantics (what `jit`,
+ * `grad` and the optimizer-link contract expect). `inputs` are the trees or arrays the caller
+ * hands over (`undefined` allowed); they are released whether `fn` returns or throws. The
+ * result is the caller's outright, never an enclosing tidy's: this is an ownership boundary,
+ * and the place where a traced function opens its tidy.
+ */
+export function consuming<R>(inputs: readonly unknown[], fn: () => R): R {
+  try {
+    return runFrame(fn, false);
+  } finally {
+    for (const input of inputs) for (const leaf of arrayLeaves(input)) leaf.dispose();
+  }
+}
+
+/**
+ * A borrowing function (a layer, a model body) as a function with move semantics: every array
+ * in its arguments is consumed, and what it returns is the caller's. For calling borrowing
+ * code from outside a tidy, and for handing it to `jit`/`grad`/`jvp`.
+ */
+export function consumingFn<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return (...args: A) => consuming(args, () => fn(...args));
+}
+
+/**
+ * Call a function with move semantics (a jitted function, a model's `forward`) on borrowed
+ * arguments: each argument's arrays get a new reference for `fn` to consume, and what `fn`
+ * returns belongs to the tidy.
+ */
+export function call<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
+  for (const arg of args) for (const leaf of arrayLeaves(arg)) leaf.ref;
+  return trackTree(fn(...args) as ArrayTree) as R;
+}
+
+/** The optimizer-link contract, seen loosely (see `optim/types.ts`). */
+export interface LinkLike<S extends ArrayTree = ArrayTree, X = never> {
+  init(params: never): S;
+  update(updates: never, state: never, params?: never, extra?: X): [ArrayTree, S];
+}
+
+/** `link.init(params)` on borrowed `params`; the state belongs to the tidy. */
+export function initLink<S extends ArrayTree>(link: LinkLike<S>, params: ArrayTree): S {
+  return call(link.init.bind(link) as (p: ArrayTree) => S, params);
+}
+
+/**
+ * `link.update(updates, state, params, extra)` on borrowed trees (`extra` is passed as is,
+ * borrowed like every extra); the new updates and state belong to the tidy.
+ */
+export function updateLink<U extends ArrayTree, S extends ArrayTree, X>(
+  link: LinkLike<S, X>,
+  updates: U,
+  state: ArrayTree,
+  params: ArrayTree | undefined,
+  extra?: X,
+): [U, S] {
+  const update = link.update.bind(link) as unknown as (
+    u: ArrayTree,
+    s: ArrayTree,
+    p: ArrayTree | undefined,
+    x: X | undefined,
+  ) => [U, S];
+  for (const t of [updates, state, params]) for (const leaf of arrayLeaves(t)) leaf.ref;
+  return trackTree(update(updates, state, params, extra));
+}
+
+/**
+ * Bring arrays a function returned to you (a new tree from an engine helper that borrows)
+ * under the tidy, so that it releases them with the rest.
+ */
+export function adopt<T>(value: T): T {
+  for (const leaf of arrayLeaves(value)) track(leaf);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise arithmetic
+
+/** `a + b`. */
+export function add(a: JaxArray, b: Operand): JaxArray {
+  return track(a.ref.add(own(b)));
+}
+
+/** `a − b`. */
+export function sub(a: JaxArray, b: Operand): JaxArray {
+  return track(a.ref.sub(own(b)));
+}
+
+/** `a · b`. */
+export function mul(a: JaxArray, b: Operand): JaxArray {
+  return track(a.ref.mul(own(b)));
+}
+
+/** `a / b`. */
+export function div(a: JaxArray, b: Operand): JaxArray {
+  return track(a.ref.div(own(b)));
+}
+
+/** `−a`. */
+export function neg(a: JaxArray): JaxArray {
+  return track(a.ref.neg());
+}
+
+/** `√a`. */
+export function sqrt(a: JaxArray): JaxArray {
+  return track(np.sqrt(a.ref));
+}
+
+/** `a²`. */
+export function square(a: JaxArray): JaxArray {
+  return track(np.square(a.ref));
+}
+
+/** `1/a`. */
+export function reciprocal(a: JaxArray): JaxArray {
+  return track(np.reciprocal(a.ref));
+}
+
+/** `max(a, 0)`. */
+export function relu(a: JaxArray): JaxArray {
+  return track(nn.relu(a.ref));
+}
+
+/** `a < b`, elementwise (boolean). */
+export function less(a: JaxArray, b: Operand): JaxArray {
+  return track(np.less(a.ref, own(b)));
+}
+
+/** `cond ? a : b`, elementwise. */
+export function where(cond: JaxArray, a: Operand, b: Operand): JaxArray {
+  return track(np.where(cond.ref, own(a), own(b)));
+}
+
+/** `a` cast to `dtype` (the same array, as a new reference, when it already has it). */
+export function astype(a: JaxArray, dtype: DType): JaxArray {
+  return track(a.ref.astype(dtype));
+}
+
+/** `a` with no gradient flowing back through it. */
+export function stopGradient(a: JaxArray): JaxArray {
+  return track(lax.stopGradient(a.ref));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reductions, products, shapes
+
+/** Sum over `axes` (all when omitted). */
+export function sum(a: JaxArray, axes?: number | number[], keepdims = false): JaxArray {
+  return track(axes === undefined ? a.ref.sum() : a.ref.sum(axes, { keepdims }));
+}
+
+/** Maximum over `axes`. */
+export function max(a: JaxArray, axes: number | number[]): JaxArray {
+  return track(a.ref.max(axes));
+}
+
+/** Matrix product (batched over leading axes). */
+export function matmul(a: JaxArray, b: JaxArray): JaxArray {
+  return track(np.matmul(a.ref, b.ref));
+}
+
+/** `a` reshaped (one axis may be −1). */
+export function reshape(a: JaxArray, shape: number[]): JaxArray {
+  return track(a.ref.reshape(shape));
+}
+
+/** `a` with its axes permuted. */
+export function transpose(a: JaxArray, axes: number[]): JaxArray {
+  return track(a.ref.transpose(axes));
+}
+
+/** Index/slice arguments of {@link slice}, as jax-js's `Array.slice` takes them. */
+export type SliceArg = Parameters<JaxArray["slice"]>[number];
+
+/** `a.slice(...index)`: ranges `[start, end]`, single indices, `[]` for a whole axis. */
+export function slice(a: JaxArray, ...index: SliceArg[]): JaxArray {
+  return track(a.ref.slice(...index));
+}
+
+/** `a` zero-padded by `[before, after]` per axis. */
+export function pad(a: JaxArray, widths: [number, number][]): JaxArray {
+  return track(np.pad(a.ref, widths));
+}
+
+/** `a` broadcast to `shape`. */
+export function broadcastTo(a: JaxArray, shape: number[]): JaxArray {
+  return track(np.broadcastTo(a.ref, shape));
+}
+
+/** The arrays stacked along a new axis. */
+export function stack(xs: readonly JaxArray[], axis = 0): JaxArray {
+  return track(
+    np.stack(
+      xs.map((x) => x.ref),
+      axis,
+    ),
+  );
+}
+
+/** The arrays joined along an existing axis. */
+export function concatenate(xs: readonly JaxArray[], axis = 0): JaxArray {
+  return track(
+    np.concatenate(
+      xs.map((x) => x.ref),
+      axis,
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constructors
+
+/** A `rows × cols` matrix with ones on the diagonal. */
+export function eye(rows: number, cols: number, dtype: DType): JaxArray {
+  return track(np.eye(rows, cols, { dtype }));
+}
+
+/** A 0-d array holding `value`. */
+export function scalar(value: number, dtype: DType): JaxArray {
+  return track(np.array(value, { dtype }));
+}
+
+/** Zeros shaped like `a` (in `a`'s dtype unless given). */
+export function zerosLike(a: JaxArray, dtype?: DType): JaxArray {
+  return track(np.zerosLike(a, dtype === undefined ? undefined : { dtype }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's numerics (precise in float64; see numerics.ts), borrowing
+
+/** A scalar constant at `like`'s precision (see `numerics.constLike`); `like` is only read. */
+export function constLike(like: JaxArray, value: number): Operand {
+  const c = numerics.constLike(like, value);
+  return typeof c === "number" ? c : track(c);
+}
+
+/** `x / c` for a number `c`, at x's precision. */
+export function divConst(x: JaxArray, c: number): JaxArray {
+  return track(numerics.divConst(x.ref, c));
+}
+
+/** Mean over `axes`, at x's precision. */
+export function meanOver(x: JaxArray, axes: number | number[], keepdims = false): JaxArray {
+  return track(numerics.meanOver(x.ref, axes, keepdims));
+}
+
+/** erf, float64-accurate for float64 inputs. */
+export function erf(x: JaxArray): JaxArray {
+  return track(numerics.erf(x.ref));
+}
+
+/** Max-shifted softmax along `axis`. */
+export function softmax(x: JaxArray, axis = -1): JaxArray {
+  return track(numerics.softmax(x.ref, axis));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trees (borrowing; leaves matched by key path, as in tree.ts)
+
+/** Map a borrowing `fn` over the leaves of trees with the same key paths. */
+export function map<T extends ArrayTree>(
+  fn: (...leaves: JaxArray[]) => JaxArray,
+  first: T,
+  ...rest: ArrayTree[]
+): T {
+  // mapTree hands `fn` new references to consume; the borrowing `fn` runs in a tidy whose
+  // result passes to ours, and those references are dropped once it has run.
+  return mapTree(
+    (...leaves) =>
+      tidy(() => {
+        const out = fn(...leaves);
+        for (const leaf of leaves) leaf.dispose();
+        return out;
+      }),
+    first,
+    ...rest,
+  );
+}
+
+/** `s·t`, leafwise. */
+export function scaleTree<T extends ArrayTree>(t: T, s: Operand): T {
+  return trackTree(treeScale(t, s));
+}
+
+/** Zeros shaped like every leaf. */
+export function zerosLikeTree<T extends ArrayTree>(t: T): T {
+  return trackTree(treeZerosLike(t));
+}
+
+/** Global L2 norm `sqrt(Σ leaf²)` as a 0-d array. */
+export function globalNorm(t: ArrayTree): JaxArray {
+  return track(treeGlobalNorm(t));
+}
