@@ -5,7 +5,8 @@
  * jax-js ops consume their operands (`a.mul(b)` releases `a` and `b`), so code that uses a
  * value twice or drops one has to say so with `.ref`/`.dispose()`. The functions here borrow
  * instead: `mul(a, b)` leaves `a` and `b` alone and returns a result that belongs to the
- * innermost open {@link tidy}. When the tidy's function returns, every array made inside it
+ * innermost open {@link tidy} (outside any tidy, to the caller, as the engine convention has
+ * it). When the tidy's function returns, every array made inside it
  * is released except those in the returned value, which pass to the caller (or to the
  * enclosing tidy). Arguments the caller passed in are never released by the tidy.
  *
@@ -22,9 +23,26 @@
  * per tracked result), so the arithmetic — the ops and their order — and therefore every
  * number is what the same code written with consuming ops computes, eagerly and in traces.
  */
-import { type DType, type Array as JaxArray, lax, nn, numpy as np } from "@jax-js/jax";
+import {
+  type DType,
+  type Array as JaxArray,
+  tree as jaxTree,
+  lax,
+  nn,
+  numpy as np,
+} from "@jax-js/jax";
 import * as numerics from "./numerics.js";
-import { type ArrayTree, mapTree, treeGlobalNorm, treeScale, treeZerosLike } from "./tree.js";
+import {
+  type ArrayTree,
+  mapTree,
+  treeGlobalNorm,
+  treeScale,
+  treeScaleByHost,
+  treeZerosLike,
+} from "./tree.js";
+
+/** The dtypes code above the engine names (so that it need not import jax-js). */
+export const dtypes = { float32: np.float32, float64: np.float64, int32: np.int32 } as const;
 
 /** What an op accepts as an operand: an array (borrowed) or a JS number. */
 export type Operand = JaxArray | number;
@@ -53,14 +71,9 @@ function arrayLeaves(v: unknown, out: JaxArray[] = []): JaxArray[] {
   return out;
 }
 
-/** Hand a new array to the innermost tidy. */
+/** Hand a new array to the innermost tidy; outside any, it is simply the caller's. */
 function track<T extends JaxArray>(a: T): T {
-  const frame = frames[frames.length - 1];
-  if (frame === undefined) {
-    a.dispose();
-    throw new Error("engine ops: a borrowing op ran outside tidy()");
-  }
-  frame.push(a);
+  frames[frames.length - 1]?.push(a);
   return a;
 }
 
@@ -146,14 +159,14 @@ export function call<A extends unknown[], R>(fn: (...args: A) => R, ...args: A):
   return trackTree(fn(...args) as ArrayTree) as R;
 }
 
-/** The optimizer-link contract, seen loosely (see `optim/types.ts`). */
-export interface LinkLike<S extends ArrayTree = ArrayTree, X = never> {
-  init(params: never): S;
-  update(updates: never, state: never, params?: never, extra?: X): [ArrayTree, S];
+/** The optimizer-link contract (`optim/types.ts`), seen loosely. */
+export interface LinkLike {
+  init(params: never): unknown;
+  update(updates: never, state: never, ...rest: never[]): unknown;
 }
 
 /** `link.init(params)` on borrowed `params`; the state belongs to the tidy. */
-export function initLink<S extends ArrayTree>(link: LinkLike<S>, params: ArrayTree): S {
+export function initLink<S extends ArrayTree = ArrayTree>(link: LinkLike, params: ArrayTree): S {
   return call(link.init.bind(link) as (p: ArrayTree) => S, params);
 }
 
@@ -161,18 +174,18 @@ export function initLink<S extends ArrayTree>(link: LinkLike<S>, params: ArrayTr
  * `link.update(updates, state, params, extra)` on borrowed trees (`extra` is passed as is,
  * borrowed like every extra); the new updates and state belong to the tidy.
  */
-export function updateLink<U extends ArrayTree, S extends ArrayTree, X>(
-  link: LinkLike<S, X>,
+export function updateLink<U extends ArrayTree, S extends ArrayTree = ArrayTree>(
+  link: LinkLike,
   updates: U,
   state: ArrayTree,
   params: ArrayTree | undefined,
-  extra?: X,
+  extra?: unknown,
 ): [U, S] {
   const update = link.update.bind(link) as unknown as (
     u: ArrayTree,
     s: ArrayTree,
     p: ArrayTree | undefined,
-    x: X | undefined,
+    x: unknown,
   ) => [U, S];
   for (const t of [updates, state, params]) for (const leaf of arrayLeaves(t)) leaf.ref;
   return trackTree(update(updates, state, params, extra));
@@ -238,6 +251,16 @@ export function relu(a: JaxArray): JaxArray {
 /** `a < b`, elementwise (boolean). */
 export function less(a: JaxArray, b: Operand): JaxArray {
   return track(np.less(a.ref, own(b)));
+}
+
+/** `a == b`, elementwise (boolean). */
+export function equal(a: JaxArray, b: Operand): JaxArray {
+  return track(np.equal(a.ref, own(b)));
+}
+
+/** `a >= b`, elementwise (boolean). */
+export function greaterEqual(a: JaxArray, b: Operand): JaxArray {
+  return track(np.greaterEqual(a.ref, own(b)));
 }
 
 /** `cond ? a : b`, elementwise. */
@@ -389,6 +412,23 @@ export function map<T extends ArrayTree>(
     first,
     ...rest,
   );
+}
+
+/** Map a borrowing `fn(leaf, index)` over a tree's leaves in flatten order (`treeLeaves`'). */
+export function mapLeaves<T extends ArrayTree>(fn: (leaf: JaxArray, index: number) => JaxArray, t: T): T {
+  const [leaves, def] = jaxTree.flatten(t);
+  return jaxTree.unflatten(
+    def,
+    leaves.map((leaf, i) => tidy(() => fn(leaf, i))),
+  ) as T;
+}
+
+/**
+ * `s·t` for a host factor that changes from call to call, by one compiled call (see
+ * `tree.treeScaleByHost`); eager code only, not inside `jit`.
+ */
+export function scaleTreeByHost<T extends ArrayTree>(t: T, s: number): T {
+  return trackTree(treeScaleByHost(t, s));
 }
 
 /** `s·t`, leafwise. */
