@@ -243,6 +243,11 @@ export function reciprocal(a: JaxArray): JaxArray {
   return track(np.reciprocal(a.ref));
 }
 
+/** `tanh(a)`. */
+export function tanh(a: JaxArray): JaxArray {
+  return track(np.tanh(a.ref));
+}
+
 /** `max(a, 0)`. */
 export function relu(a: JaxArray): JaxArray {
   return track(nn.relu(a.ref));
@@ -415,7 +420,10 @@ export function map<T extends ArrayTree>(
 }
 
 /** Map a borrowing `fn(leaf, index)` over a tree's leaves in flatten order (`treeLeaves`'). */
-export function mapLeaves<T extends ArrayTree>(fn: (leaf: JaxArray, index: number) => JaxArray, t: T): T {
+export function mapLeaves<T extends ArrayTree>(
+  fn: (leaf: JaxArray, index: number) => JaxArray,
+  t: T,
+): T {
   const [leaves, def] = jaxTree.flatten(t);
   return jaxTree.unflatten(
     def,

@@ -102,9 +102,7 @@ export function updateBorrowed<E, U extends ArrayTree>(
   params: U,
   ...extra: ExtraArg<E>
 ): [U, OptState] {
-  return op.consuming([], () =>
-    op.updateLink(transform, updates, state, params, extra[0]),
-  );
+  return op.consuming([], () => op.updateLink(transform, updates, state, params, extra[0]));
 }
 
 /** {@link applyUpdatesCompiled} without consuming either tree: a new parameter tree. */
