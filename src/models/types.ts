@@ -1,9 +1,9 @@
 /**
  * The model contract every architecture implements.
  *
- * Arrays here are `@jax-js/jax` arrays. `apply` and `forward` follow jax-js's own ownership
- * convention (every array argument is consumed) because they run inside `jit`/`grad`/`jvp`
- * traces; the engine's `consuming` adapter gives them that contract around bodies written
+ * Arrays here are jax-js arrays (the engine's `DeviceArray`). `apply` and `forward` follow
+ * jax-js's own ownership convention (every array argument is consumed) because they run
+ * inside `jit`/`grad`/`jvp` traces; the engine's `consuming` adapter gives them that contract around bodies written
  * with borrowing ops, so no model counts references itself. Host-side code (training loop,
  * probe) never calls them directly: it goes through the borrowing entry points of `src/engine`.
  */

@@ -1,5 +1,5 @@
 /**
- * Composable optimizers in the style of optax, on `@jax-js/jax`, API-compatible with the upstream
+ * Composable optimizers in the style of optax, on jax-js, API-compatible with the upstream
  * `@jax-js/optax` package (same names, `[updates, state]` tuples, move-semantics ownership).
  *
  * ```ts

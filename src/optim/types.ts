@@ -1,5 +1,5 @@
 /**
- * Core types of the composable optimizers (optax style, on `@jax-js/jax`).
+ * Core types of the composable optimizers (optax style, on jax-js).
  *
  * ## Ownership (see the convention in `src/engine/index.ts`)
  *
