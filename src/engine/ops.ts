@@ -47,7 +47,8 @@ export const dtypes = { float32: np.float32, float64: np.float64, int32: np.int3
 /** What an op accepts as an operand: an array (borrowed) or a JS number. */
 export type Operand = JaxArray | number;
 
-const frames: JaxArray[][] = [];
+/** Open tidies, innermost last; `null` marks a {@link detached} section. */
+const frames: (JaxArray[] | null)[] = [];
 
 /** Whether `v` is a jax-js array or tracer (duck-typed: tracers are not `Array` instances). */
 export function isArrayValue(v: unknown): v is JaxArray {
@@ -61,14 +62,25 @@ export function isArrayValue(v: unknown): v is JaxArray {
   );
 }
 
-/** Every array leaf of a value: plain objects and lists are walked, anything else ignored. */
+/**
+ * Every array leaf of a value: plain objects and lists are walked, other objects with a
+ * `dispose` method are leaves, anything else is ignored. (On every link call: kept cheap.)
+ */
 function arrayLeaves(v: unknown, out: JaxArray[] = []): JaxArray[] {
-  if (isArrayValue(v)) out.push(v);
-  else if (Array.isArray(v)) for (const x of v) arrayLeaves(x, out);
-  else if (typeof v === "object" && v !== null && (v as object).constructor === Object) {
-    for (const x of Object.values(v)) arrayLeaves(x, out);
+  if (typeof v !== "object" || v === null) return out;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) arrayLeaves(v[i], out);
+  } else if ((v as object).constructor === Object) {
+    const o = v as Record<string, unknown>;
+    for (const k in o) arrayLeaves(o[k], out);
+  } else if (typeof (v as { dispose?: unknown }).dispose === "function") {
+    out.push(v as JaxArray);
   }
   return out;
+}
+
+function refLeaves(v: unknown): void {
+  for (const leaf of arrayLeaves(v)) leaf.ref;
 }
 
 /** Hand a new array to the innermost tidy; outside any, it is simply the caller's. */
@@ -108,9 +120,13 @@ function runFrame<R>(fn: () => R, passToOuter: boolean): R {
     throw err;
   }
   frames.pop();
+  const returned = arrayLeaves(result);
+  if (returned.length === 0) {
+    for (let i = frame.length - 1; i >= 0; i--) frame[i]!.dispose();
+    return result;
+  }
   // Count by occurrence: an op may hand back the very object it was given (a no-op cast).
   const kept = new Map<JaxArray, number>();
-  const returned = arrayLeaves(result);
   for (const a of returned) kept.set(a, (kept.get(a) ?? 0) + 1);
   for (let i = frame.length - 1; i >= 0; i--) {
     const a = frame[i]!;
@@ -120,7 +136,7 @@ function runFrame<R>(fn: () => R, passToOuter: boolean): R {
   }
   for (const [a, n] of kept) for (let i = 0; i < n; i++) a.ref;
   const outer = frames[frames.length - 1];
-  if (passToOuter && outer !== undefined) outer.push(...returned);
+  if (passToOuter && outer) outer.push(...returned);
   return result;
 }
 
@@ -136,7 +152,23 @@ export function consuming<R>(inputs: readonly unknown[], fn: () => R): R {
   try {
     return runFrame(fn, false);
   } finally {
-    for (const input of inputs) for (const leaf of arrayLeaves(input)) leaf.dispose();
+    for (const leaf of arrayLeaves(inputs)) leaf.dispose();
+  }
+}
+
+/**
+ * Run `fn` with what the ops make going to the caller, not to an enclosing tidy: for host
+ * entry points that promise an owned result and may be called back from inside a link's
+ * tidy (a line search evaluating a trial point). Cheaper than {@link consuming}: it keeps no
+ * list, so `fn` must hand everything it makes back or release it itself (as consuming code
+ * does).
+ */
+export function detached<R>(fn: () => R): R {
+  frames.push(null);
+  try {
+    return fn();
+  } finally {
+    frames.pop();
   }
 }
 
@@ -155,8 +187,8 @@ export function consumingFn<A extends unknown[], R>(fn: (...args: A) => R): (...
  * returns belongs to the tidy.
  */
 export function call<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
-  for (const arg of args) for (const leaf of arrayLeaves(arg)) leaf.ref;
-  return trackTree(fn(...args) as ArrayTree) as R;
+  refLeaves(args);
+  return trackTree(fn(...args));
 }
 
 /** The optimizer-link contract (`optim/types.ts`), seen loosely. */
@@ -167,7 +199,8 @@ export interface LinkLike {
 
 /** `link.init(params)` on borrowed `params`; the state belongs to the tidy. */
 export function initLink<S extends ArrayTree = ArrayTree>(link: LinkLike, params: ArrayTree): S {
-  return call(link.init.bind(link) as (p: ArrayTree) => S, params);
+  refLeaves(params);
+  return trackTree((link as unknown as { init(p: ArrayTree): S }).init(params));
 }
 
 /**
@@ -181,14 +214,13 @@ export function updateLink<U extends ArrayTree, S extends ArrayTree = ArrayTree>
   params: ArrayTree | undefined,
   extra?: unknown,
 ): [U, S] {
-  const update = link.update.bind(link) as unknown as (
-    u: ArrayTree,
-    s: ArrayTree,
-    p: ArrayTree | undefined,
-    x: unknown,
-  ) => [U, S];
-  for (const t of [updates, state, params]) for (const leaf of arrayLeaves(t)) leaf.ref;
-  return trackTree(update(updates, state, params, extra));
+  const loose = link as unknown as {
+    update(u: ArrayTree, s: ArrayTree, p: ArrayTree | undefined, x: unknown): [U, S];
+  };
+  refLeaves(updates);
+  refLeaves(state);
+  refLeaves(params);
+  return trackTree(loose.update(updates, state, params, extra));
 }
 
 /**

@@ -83,12 +83,13 @@ export function applyUpdatesCompiled<P extends ArrayTree>(params: P, updates: P)
 /**
  * Borrowing forms of the link contract, for host-side training loops (which then never take
  * references themselves): {@link initBorrowed}, {@link updateBorrowed}, {@link applyBorrowed}.
- * Same arithmetic as the consuming calls.
+ * Same arithmetic as the consuming calls. What they return is the caller's, even when called
+ * from inside a tidy (a line search's loss callback applies trial steps from a link's tidy).
  */
 
 /** `transform.init(params)` without consuming `params`. */
 export function initBorrowed<E>(transform: GradientTransformation<E>, params: ArrayTree): OptState {
-  return op.consuming([], () => op.initLink(transform, params));
+  return op.detached(() => op.initLink(transform, params));
 }
 
 /**
@@ -102,12 +103,12 @@ export function updateBorrowed<E, U extends ArrayTree>(
   params: U,
   ...extra: ExtraArg<E>
 ): [U, OptState] {
-  return op.consuming([], () => op.updateLink(transform, updates, state, params, extra[0]));
+  return op.detached(() => op.updateLink(transform, updates, state, params, extra[0]));
 }
 
 /** {@link applyUpdatesCompiled} without consuming either tree: a new parameter tree. */
 export function applyBorrowed<P extends ArrayTree>(params: P, updates: ArrayTree): P {
-  return op.consuming([], () => op.call(applyUpdatesCompiled<P>, params, updates as P));
+  return op.detached(() => op.call(applyUpdatesCompiled<P>, params, updates as P));
 }
 
 /**

@@ -156,6 +156,21 @@ describe("consuming", () => {
   });
 });
 
+describe("detached", () => {
+  it("hands what the ops make to the caller even inside a tidy", () => {
+    const x = dev();
+    let kept: JaxArray[] = [];
+    op.tidy(() => {
+      kept = op.detached(() => [op.add(x, 1)]);
+      return null;
+    });
+    expect(kept[0]!.refCount).toBe(1);
+    expect([...toHost(kept[0]!)]).toEqual(xs.map((v) => v + 1));
+    disposeTree(kept);
+    x.dispose();
+  });
+});
+
 describe("tree ops", () => {
   const tree = () => ({ a: dev(), b: { c: toDevice([1, 2], [2], "float64") } });
 
