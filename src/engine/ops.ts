@@ -197,10 +197,43 @@ export interface LinkLike {
   update(updates: never, state: never, ...rest: never[]): unknown;
 }
 
+interface LooseLink<S> {
+  init(p: ArrayTree): S;
+  update(u: ArrayTree, s: ArrayTree, p: ArrayTree | undefined, x: unknown): [ArrayTree, S];
+}
+
+/**
+ * Where a link made by {@link withBody} keeps its borrowing body, so that {@link initLink} and
+ * {@link updateLink} run the body in a nested tidy instead of taking references for the
+ * consuming wrapper to drop again (the same result, without the round trip).
+ */
+const BORROWING_BODY: unique symbol = Symbol("borrowing body");
+
+/**
+ * A link with the consuming contract around a borrowing `body` (`body` runs in a fresh tidy
+ * and the arguments are released afterwards; `extra` is left alone). `optim`'s `link` is this.
+ */
+export function withBody<L extends LinkLike>(body: L): L {
+  const loose = body as unknown as LooseLink<ArrayTree>;
+  const wrapped = {
+    init: (params: ArrayTree) => consuming([params], () => loose.init(params)),
+    update: (u: ArrayTree, s: ArrayTree, p: ArrayTree | undefined, ...extra: unknown[]) =>
+      consuming([u, s, p], () => loose.update(u, s, p, extra[0])),
+    [BORROWING_BODY]: loose,
+  };
+  return wrapped as unknown as L;
+}
+
+function bodyOf(link: LinkLike): LooseLink<ArrayTree> | undefined {
+  return (link as { [BORROWING_BODY]?: LooseLink<ArrayTree> })[BORROWING_BODY];
+}
+
 /** `link.init(params)` on borrowed `params`; the state belongs to the tidy. */
 export function initLink<S extends ArrayTree = ArrayTree>(link: LinkLike, params: ArrayTree): S {
+  const body = bodyOf(link);
+  if (body) return tidy(() => body.init(params)) as S;
   refLeaves(params);
-  return trackTree((link as unknown as { init(p: ArrayTree): S }).init(params));
+  return trackTree((link as unknown as LooseLink<S>).init(params));
 }
 
 /**
@@ -214,6 +247,8 @@ export function updateLink<U extends ArrayTree, S extends ArrayTree = ArrayTree>
   params: ArrayTree | undefined,
   extra?: unknown,
 ): [U, S] {
+  const body = bodyOf(link);
+  if (body) return tidy(() => body.update(updates, state, params, extra)) as [U, S];
   const loose = link as unknown as {
     update(u: ArrayTree, s: ArrayTree, p: ArrayTree | undefined, x: unknown): [U, S];
   };
@@ -396,7 +431,7 @@ export function scalar(value: number, dtype: DType): JaxArray {
 
 /** Zeros shaped like `a` (in `a`'s dtype unless given). */
 export function zerosLike(a: JaxArray, dtype?: DType): JaxArray {
-  return track(np.zerosLike(a, dtype === undefined ? undefined : { dtype }));
+  return track(np.zerosLike(a.ref, dtype === undefined ? undefined : { dtype }));
 }
 
 // ---------------------------------------------------------------------------------------------

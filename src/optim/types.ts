@@ -22,7 +22,7 @@
  * counted the same way), so a whole "gradient → optimizer → controller → apply" step can later be
  * fused into one `jit`.
  */
-import { consuming } from "../engine/ops.js";
+import { withBody } from "../engine/ops.js";
 import type { ArrayTree } from "../engine/tree.js";
 import type { ControlReport, RadiusCallback } from "./controllers.js";
 import type { LossExtra } from "./loss-extra.js";
@@ -108,9 +108,5 @@ export interface GradientTransformation<E = UpdateExtra> {
  * out new references for those.
  */
 export function link<E = UpdateExtra>(body: GradientTransformation<E>): GradientTransformation<E> {
-  return {
-    init: (params) => consuming([params], () => body.init(params)),
-    update: (updates, state, params, ...extra) =>
-      consuming([updates, state, params], () => body.update(updates, state, params, ...extra)),
-  };
+  return withBody(body);
 }

@@ -4,7 +4,7 @@ import { type JaxArray, jit, jvp, numpy as np, valueAndGrad } from "../../src/en
 import { meanOver } from "../../src/engine/numerics.js";
 import * as op from "../../src/engine/ops.js";
 import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
-import { disposeTree } from "../../src/engine/tree.js";
+import { disposeTree, refTree } from "../../src/engine/tree.js";
 import { expectNoLeak } from "./leak.js";
 
 beforeAll(async () => {
@@ -155,6 +155,36 @@ describe("consuming", () => {
     x.dispose();
   });
 });
+
+describe("withBody links", () => {
+  type S = { n: JaxArray };
+  const lk = op.withBody({
+    init: (p: JaxArray): S => ({ n: op.zerosLike(p) }),
+    update: (u: JaxArray, s: S): [JaxArray, S] => [op.mul(u, 2), { n: op.add(s.n, u) }],
+  });
+
+  it("initLink/updateLink run the borrowing body; the consuming form gives the same", async () => {
+    const x = dev();
+    const s0 = op.tidy(() => op.initLink<S>(lk, x));
+    const viaBody = op.tidy(() => op.updateLink<JaxArray, S>(lk, x, s0, undefined));
+    const viaMove = lk.update(refTree(x) as never, refTree(s0) as never) as [JaxArray, S];
+    expect(disposeAndRead(viaBody)).toEqual(disposeAndRead(viaMove));
+    expect(x.refCount).toBe(1);
+    await expectNoLeak(() =>
+      disposeTree(op.tidy(() => op.updateLink<JaxArray, S>(lk, x, s0, undefined))),
+    );
+    await expectNoLeak(() => disposeTree(lk.update(refTree(x) as never, refTree(s0) as never)));
+    disposeTree(s0);
+    x.dispose();
+  });
+});
+
+/** Host values of a [JaxArray, S] pair, released. */
+function disposeAndRead([u, s]: [JaxArray, { n: JaxArray }]): number[][] {
+  const out = [[...toHost(u)], [...toHost(s.n)]];
+  disposeTree([u, s]);
+  return out;
+}
 
 describe("detached", () => {
   it("hands what the ops make to the caller even inside a tidy", () => {
