@@ -1,5 +1,5 @@
 import { loadDigits, stratifiedSplit } from "softmax-ghosts/data";
-import { disposeTree, type JaxArray, numpy as np } from "softmax-ghosts/engine";
+import { disposeTree, type JaxArray, op } from "softmax-ghosts/engine";
 import {
   initDense,
   type Model,
@@ -19,16 +19,15 @@ function tanhNet(inputDim: number, numClasses: number): Model {
     },
     state: {}, // no BatchNorm statistics
   });
-  // The body CONSUMES params, x and state (it runs inside jit/grad/jvp traces): every
-  // array is used exactly once, or `.ref` is taken to use it again.
-  const body = (params: Params, x: JaxArray, state: Params) => {
-    disposeTree(state);
+  // The body BORROWS params and x and computes with borrowing ops; the tidy it runs in
+  // releases the intermediates (inside jit/grad/jvp traces too).
+  const body = (params: Params, x: JaxArray) => {
     const { hidden, out } = params as {
       hidden: { w: JaxArray; b: JaxArray };
       out: { w: JaxArray; b: JaxArray };
     };
-    const h = np.tanh(np.matmul(x, hidden.w).add(hidden.b));
-    return { logits: np.matmul(h, out.w).add(out.b) }; // [batch, classes], before softmax
+    const h = op.tanh(op.add(op.matmul(x, hidden.w), hidden.b));
+    return { logits: op.add(op.matmul(h, out.w), out.b) }; // [batch, classes], before softmax
   };
   return makeModel("tanh-net", config, init, body);
 }

@@ -10,11 +10,17 @@
  * - Functions named `take…` (`takeToHost`, `takeScalar`) consume their argument: the name says
  *   the value is taken.
  * - Traceable building blocks — jax-js's own ops (`a.mul(b)` consumes `a` and `b`), the
- *   numerics in `numerics.ts`, model layers, and the bodies of `jit`-compiled functions — follow
- *   jax-js's move semantics, because that is what traces require.
+ *   numerics in `numerics.ts`, a model's `forward`/`apply`, and the bodies of `jit`-compiled
+ *   functions — follow jax-js's move semantics, because that is what traces require.
  * - Optimizer links (`GradientTransformation.init`/`update` in `src/optim`) consume `updates`,
  *   `state` and `params` and borrow `extra`, the `@jax-js/optax` contract, so a whole chain can
  *   be traced into one `jit`.
+ *
+ * Nobody writes that bookkeeping by hand above the engine: model bodies, layers and optimizer
+ * links are written with the borrowing ops of `ops.ts` (`op.mul(a, b)` leaves `a` and `b`
+ * alone) inside a {@link tidy} that releases every intermediate when the body returns, and the
+ * adapters `consuming` (models) and `link` (optimizer links) give them the consuming contract
+ * at the boundary. The bookkeeping is reference counts only, so the arithmetic is unchanged.
  *
  * Everything above the engine (probe, train, experiments, report, CLI) works with borrowing
  * entry points (`lossAndGrad`, `logits`, `evaluate`, the tree helpers in `tree.ts`) and hands
@@ -27,6 +33,8 @@ export * from "./arrays.js";
 export * from "./compute.js";
 export * from "./jax.js";
 export * from "./numerics.js";
+/** Borrowing ops and `tidy` for model bodies and optimizer links (`op.add(a, b)`, …). */
+export * as op from "./ops.js";
 export * from "./runtime.js";
 export * from "./safetensors.js";
 export * from "./scope.js";

@@ -3,7 +3,7 @@
  * conv3×3 (16→32, same) GELU maxpool2, flatten → 64 GELU → classes.
  * For 8×8 digits the flattened width is 32·2·2 = 128.
  */
-import { disposeTree } from "../engine/tree.js";
+import * as op from "../engine/ops.js";
 import { exactSqrt, ModelConfigError, makeModel, resolveConfig } from "./common.js";
 import { conv2dSame, dense, gelu, initConv, initDense, maxPool2, paramGroup } from "./layers.js";
 import type { Model, ModelConfig } from "./types.js";
@@ -36,13 +36,12 @@ export function buildCnn(config: ModelConfig): Model {
     },
     state: {},
   });
-  return makeModel("cnn", cfg, init, (params, x, state) => {
-    disposeTree(state);
+  return makeModel("cnn", cfg, init, (params, x) => {
     const b = x.shape[0]!;
-    let h = x.reshape([b, 1, side, side]);
+    let h = op.reshape(x, [b, 1, side, side]);
     h = maxPool2(gelu(conv2dSame(paramGroup(params, "conv1"), h)));
     h = maxPool2(gelu(conv2dSame(paramGroup(params, "conv2"), h)));
-    h = gelu(dense(paramGroup(params, "fc1"), h.reshape([b, flat])));
+    h = gelu(dense(paramGroup(params, "fc1"), op.reshape(h, [b, flat])));
     return { logits: dense(paramGroup(params, "head"), h) };
   });
 }

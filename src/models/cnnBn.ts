@@ -3,7 +3,7 @@
  * Conv1d(32→32, k3, same) → BatchNorm → ReLU, global average pool, head. Convs keep PyTorch's
  * default bias (redundant in train mode, but it does move eval-mode logits).
  */
-import { meanOver } from "../engine/numerics.js";
+import * as op from "../engine/ops.js";
 import { ModelConfigError, makeModel, resolveConfig } from "./common.js";
 import {
   batchNorm1d,
@@ -48,11 +48,11 @@ export function buildCnnBn(config: ModelConfig): Model {
     const b = x.shape[0]!;
     const s1 = stateGroup(state, "bn1");
     const s2 = stateGroup(state, "bn2");
-    let h = conv1dSame(paramGroup(params, "conv1"), x.reshape([b, 1, cfg.inputDim]));
+    let h = conv1dSame(paramGroup(params, "conv1"), op.reshape(x, [b, 1, cfg.inputDim]));
     const r1 = batchNorm1d(paramGroup(params, "bn1"), s1, h, mode);
     h = conv1dSame(paramGroup(params, "conv2"), relu(r1.y));
     const r2 = batchNorm1d(paramGroup(params, "bn2"), s2, h, mode);
-    const pooled = meanOver(relu(r2.y), 2);
+    const pooled = op.meanOver(relu(r2.y), 2);
     const logits = dense(paramGroup(params, "head"), pooled);
     if (mode === "train") return { logits, state: { bn1: r1.state!, bn2: r2.state! } };
     return { logits };

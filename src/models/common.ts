@@ -1,8 +1,8 @@
 /** Shared plumbing for the architectures: config defaults and the Model object. */
 export { ModelConfigError } from "./errors.js";
 
-import type { Array as JaxArray } from "@jax-js/jax";
-import { disposeTree } from "../engine/tree.js";
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
+import { consuming } from "../engine/ops.js";
 import { ModelConfigError } from "./errors.js";
 import { applyTemperature } from "./layers.js";
 import type {
@@ -43,8 +43,10 @@ export interface BodyResult {
 }
 
 /**
- * Build a `Model` from an initialiser and a body. The body consumes `params`, `x` and
- * `state` (the latter may be `{}`), and must only return internals when asked to.
+ * Build a `Model` from an initialiser and a body. The body borrows `params`, `x` and `state`
+ * (the latter may be `{}`), computes with the engine's borrowing ops, and must only return
+ * internals when asked to; `forward` and `apply` run it in a tidy and consume their
+ * arguments (see `ModelInternals`' contract in `types.ts`).
  */
 export function makeModel(
   name: string,
@@ -58,14 +60,10 @@ export function makeModel(
     collectInternals: boolean,
   ) => BodyResult,
 ): Model {
-  const forward = (params: Params, x: JaxArray, opts: ApplyOptions): ForwardResult => {
+  const run = (params: Params, x: JaxArray, opts: ApplyOptions): ForwardResult => {
     if (x.ndim !== 2 || x.shape[1] !== config.inputDim) {
-      const shape = `[${x.shape.join(", ")}]`;
-      disposeTree(params);
-      disposeTree(opts.state);
-      x.dispose();
       throw new ModelConfigError(
-        `${name}: expected input of shape [batch, ${config.inputDim}], got ${shape}`,
+        `${name}: expected input of shape [batch, ${config.inputDim}], got [${x.shape.join(", ")}]`,
       );
     }
     const out = body(params, x, opts.state ?? {}, opts.mode, opts.collectInternals ?? false);
@@ -75,11 +73,14 @@ export function makeModel(
     if (out.internals) result.internals = out.internals;
     return result;
   };
-  const apply = (params: Params, x: JaxArray, opts: ApplyOptions): JaxArray => {
-    const out = forward(params, x, { ...opts, collectInternals: false });
-    disposeTree(out.state);
-    return out.logits;
-  };
+  const forward = (params: Params, x: JaxArray, opts: ApplyOptions): ForwardResult =>
+    consuming([params, x, opts.state], () => run(params, x, opts));
+  // The new state, made inside the tidy and not returned, is released with it.
+  const apply = (params: Params, x: JaxArray, opts: ApplyOptions): JaxArray =>
+    consuming(
+      [params, x, opts.state],
+      () => run(params, x, { ...opts, collectInternals: false }).logits,
+    );
   return { name, config, init, apply, forward };
 }
 

@@ -2,7 +2,6 @@
  * Fully connected models from one builder: Linear (no hidden layer), MLP (GELU or ReLU),
  * and MLP+LN (Linear → LayerNorm → activation blocks).
  */
-import { disposeTree } from "../engine/tree.js";
 import { ModelConfigError, makeModel, resolveConfig } from "./common.js";
 import {
   type Activation,
@@ -51,8 +50,7 @@ export function buildMlp(config: ModelConfig, options: MlpOptions): Model {
     params["head"] = initDense(seed, "head", fanIn, cfg.numClasses, cfg.dtype);
     return { params, state: {} };
   };
-  return makeModel(options.name, cfg, init, (params, x, state) => {
-    disposeTree(state);
+  return makeModel(options.name, cfg, init, (params, x) => {
     let h = x;
     for (let i = 1; i <= hidden.length; i++) {
       h = dense(paramGroup(params, `fc${i}`), h);

@@ -14,10 +14,8 @@
  * lacks) by viewing the padded input as 2×2 phases, so no work is wasted on the skipped
  * output positions.
  */
-import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
-import { type FloatDType, toDevice } from "../engine/arrays.js";
-import { meanOver } from "../engine/numerics.js";
-import { disposeTree, refTree } from "../engine/tree.js";
+import { type FloatDType, type DeviceArray as JaxArray, toDevice } from "../engine/arrays.js";
+import * as op from "../engine/ops.js";
 import { Rng } from "../util/random.js";
 import { exactSqrt, ModelConfigError, makeModel, resolveConfig } from "./common.js";
 import {
@@ -64,20 +62,16 @@ export function imageShapeOf(name: string, inputDim: number): ImageShape {
  * 2-D convolution without bias, square kernel k ∈ {1, 3, 5, …} with zero padding (k−1)/2
  * ("same" at stride 1), stride 1 or 2 (then H and W must be even and the output is
  * H/2 × W/2, PyTorch's `Conv2d(k, stride=2, padding=(k−1)/2)`).
- * x [B, Cin, H, W], w [Cout, Cin, k, k]. Consumes both.
+ * x [B, Cin, H, W], w [Cout, Cin, k, k].
  */
 export function conv2d(w: JaxArray, x: JaxArray, stride: 1 | 2): JaxArray {
   const [b, c, h, wd] = x.shape as [number, number, number, number];
   const [co, ci, kh, kw] = w.shape as [number, number, number, number];
   if (x.ndim !== 4 || w.ndim !== 4 || ci !== c || kh !== kw || kh % 2 !== 1) {
     const shapes = `kernel [${w.shape}], input [${x.shape}]`;
-    w.dispose();
-    x.dispose();
     throw new ModelConfigError(`conv2d: needs an odd square kernel over [B, C, H, W]; ${shapes}`);
   }
   if (stride === 2 && (h % 2 !== 0 || wd % 2 !== 0)) {
-    w.dispose();
-    x.dispose();
     throw new ModelConfigError(`conv2d: stride 2 needs even sides, got ${h}×${wd}`);
   }
   const k = kh;
@@ -86,11 +80,11 @@ export function conv2d(w: JaxArray, x: JaxArray, stride: 1 | 2): JaxArray {
   const wo = wd / stride;
   let patches: JaxArray;
   if (k === 1 && stride === 1) {
-    patches = x.reshape([b, c, h * wd]);
+    patches = op.reshape(x, [b, c, h * wd]);
   } else {
     const xp =
       pad > 0
-        ? np.pad(x, [
+        ? op.pad(x, [
             [0, 0],
             [0, 0],
             [pad, pad],
@@ -100,23 +94,22 @@ export function conv2d(w: JaxArray, x: JaxArray, stride: 1 | 2): JaxArray {
     const hp = h + 2 * pad;
     const wp = wd + 2 * pad;
     // Stride 2: padded row 2·o + i lies in phase i mod 2 at block o + ⌊i/2⌋.
-    const src = stride === 1 ? xp : xp.reshape([b, c, hp / 2, 2, wp / 2, 2]);
+    const src = stride === 1 ? xp : op.reshape(xp, [b, c, hp / 2, 2, wp / 2, 2]);
     const cols: JaxArray[] = [];
     for (let i = 0; i < k; i++) {
       for (let j = 0; j < k; j++) {
         cols.push(
           stride === 1
-            ? src.ref.slice([], [], [i, i + ho], [j, j + wo])
-            : src.ref.slice([], [], [i >> 1, (i >> 1) + ho], i & 1, [j >> 1, (j >> 1) + wo], j & 1),
+            ? op.slice(src, [], [], [i, i + ho], [j, j + wo])
+            : op.slice(src, [], [], [i >> 1, (i >> 1) + ho], i & 1, [j >> 1, (j >> 1) + wo], j & 1),
         );
       }
     }
-    src.dispose();
-    patches = (cols.length === 1 ? cols[0]! : np.stack(cols, 2)).reshape([b, c * k * k, ho * wo]);
+    patches = op.reshape(cols.length === 1 ? cols[0]! : op.stack(cols, 2), [b, c * k * k, ho * wo]);
   }
   // (a 2-D lhs against a 3-D rhs hits a jax-js matmul bug, so the weight gets a batch axis)
-  const y = np.matmul(w.reshape([1, co, c * k * k]), patches);
-  return y.reshape([b, co, ho, wo]);
+  const y = op.matmul(op.reshape(w, [1, co, c * k * k]), patches);
+  return op.reshape(y, [b, co, ho, wo]);
 }
 
 /** BatchNorm over the channels of x [B, C, H, W] (statistics over batch, height and width). */
@@ -127,8 +120,8 @@ function batchNorm2d(
   mode: "train" | "eval",
 ): { y: JaxArray; state?: ModelState } {
   const [b, c, h, w] = x.shape as [number, number, number, number];
-  const out = batchNorm1d(p, s, x.reshape([b, c, h * w]), mode);
-  return { y: out.y.reshape([b, c, h, w]), state: out.state };
+  const out = batchNorm1d(p, s, op.reshape(x, [b, c, h * w]), mode);
+  return { y: op.reshape(out.y, [b, c, h, w]), state: out.state };
 }
 
 function stateGroup(name: string, s: ModelState, key: string): ModelState {
@@ -173,7 +166,8 @@ function hasProjection(spec: BlockSpec): boolean {
 
 /**
  * BasicBlock: relu(BN(conv3×3(relu(BN(conv3×3(x, stride))))) + shortcut(x)), where the
- * shortcut is x itself or BN(conv1×1(x, stride)). Consumes p, s and x.
+ * shortcut is x itself or BN(conv1×1(x, stride)). In its own tidy, so that an eager forward
+ * pass holds one block's intermediates at a time.
  */
 function basicBlock(
   name: string,
@@ -183,13 +177,15 @@ function basicBlock(
   x: JaxArray,
   mode: "train" | "eval",
 ): { y: JaxArray; state: ModelState } {
-  const state: ModelState = {};
-  let h = relu(convBn(name, p, s, x.ref, "conv1", "bn1", spec.stride, mode, state));
-  h = convBn(name, p, s, h, "conv2", "bn2", 1, mode, state);
-  const shortcut = hasProjection(spec)
-    ? convBn(name, p, s, x, "proj", "projBn", spec.stride, mode, state)
-    : x;
-  return { y: relu(h.add(shortcut)), state };
+  return op.tidy(() => {
+    const state: ModelState = {};
+    let h = relu(convBn(name, p, s, x, "conv1", "bn1", spec.stride, mode, state));
+    h = convBn(name, p, s, h, "conv2", "bn2", 1, mode, state);
+    const shortcut = hasProjection(spec)
+      ? convBn(name, p, s, x, "proj", "projBn", spec.stride, mode, state)
+      : x;
+    return { y: relu(op.add(h, shortcut)), state };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,7 +341,7 @@ export function buildResNet(
       name,
       paramGroup(params, "stem"),
       stateGroup(name, state, "stem"),
-      x.reshape([b, channels, side, side]),
+      op.reshape(x, [b, channels, side, side]),
       "conv",
       "bn",
       1,
@@ -367,7 +363,7 @@ export function buildResNet(
       newState[spec.key] = out.state;
     }
     const [, c, hh, ww] = h.shape as [number, number, number, number];
-    const pooled = meanOver(h.reshape([b, c, hh * ww]), 2);
+    const pooled = op.meanOver(op.reshape(h, [b, c, hh * ww]), 2);
     const logits = dense(paramGroup(params, "head"), pooled);
     return mode === "train" ? { logits, state: newState } : { logits };
   };
@@ -391,13 +387,11 @@ export function buildResNet(
     if (mode === "train" || b <= evalChunk) return body(params, x, state, mode);
     const parts: JaxArray[] = [];
     for (let start = 0; start < b; start += evalChunk) {
-      const xs = x.ref.slice([start, Math.min(b, start + evalChunk)]);
-      parts.push(body(refTree(params), xs, refTree(state), mode).logits);
+      const end = Math.min(b, start + evalChunk);
+      // One chunk's intermediates at a time.
+      parts.push(op.tidy(() => body(params, op.slice(x, [start, end]), state, mode).logits));
     }
-    x.dispose();
-    disposeTree(params);
-    disposeTree(state);
-    return { logits: np.concatenate(parts, 0) };
+    return { logits: op.concatenate(parts, 0) };
   });
 }
 

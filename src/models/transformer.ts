@@ -7,8 +7,8 @@
  * nn.Linear default U(±1/√fan_in) for weight and bias; CLS and positions ~ N(0, 0.02²)
  * (the ViT/BERT convention); LayerNorm γ = 1, β = 0.
  */
-import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
-import { disposeTree } from "../engine/tree.js";
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
+import * as op from "../engine/ops.js";
 import { exactSqrt, ModelConfigError, makeModel, resolveConfig } from "./common.js";
 import {
   dense,
@@ -94,32 +94,31 @@ export function buildTransformer(config: ModelConfig, options: TransformerOption
     return { params, state: {} };
   };
 
-  return makeModel("transformer", cfg, init, (params, x, state, _mode, collect) => {
-    disposeTree(state);
+  return makeModel("transformer", cfg, init, (params, x, _state, _mode, collect) => {
     const b = x.shape[0]!;
-    const emb = dense(paramGroup(params, "embed"), x.reshape([b, t, feat]));
-    const cls = np.broadcastTo(paramLeaf(params, "cls").reshape([1, 1, d]), [b, 1, d]);
-    let h: JaxArray = np
-      .concatenate([cls, emb], 1)
-      .add(paramLeaf(params, "pos").reshape([1, t + 1, d]));
+    const emb = dense(paramGroup(params, "embed"), op.reshape(x, [b, t, feat]));
+    const cls = op.broadcastTo(op.reshape(paramLeaf(params, "cls"), [1, 1, d]), [b, 1, d]);
+    let h: JaxArray = op.add(
+      op.concatenate([cls, emb], 1),
+      op.reshape(paramLeaf(params, "pos"), [1, t + 1, d]),
+    );
     const scores: JaxArray[] = [];
     const pre: JaxArray[] = [];
     for (let i = 1; i <= nBlocks; i++) {
       const blk = paramGroup(params, `block${i}`);
       const att = selfAttention(
         paramGroup(blk, "attn"),
-        layerNorm(paramGroup(blk, "ln1"), h.ref),
+        layerNorm(paramGroup(blk, "ln1"), h),
         heads,
       );
       if (collect) scores.push(att.scores);
-      else att.scores.dispose();
-      h = h.add(att.y);
-      const u = dense(paramGroup(blk, "fc1"), layerNorm(paramGroup(blk, "ln2"), h.ref));
-      if (collect) pre.push(u.ref);
-      h = h.add(dense(paramGroup(blk, "fc2"), gelu(u)));
+      h = op.add(h, att.y);
+      const u = dense(paramGroup(blk, "fc1"), layerNorm(paramGroup(blk, "ln2"), h));
+      if (collect) pre.push(u);
+      h = op.add(h, dense(paramGroup(blk, "fc2"), gelu(u)));
     }
     h = layerNorm(paramGroup(params, "lnf"), h);
-    const logits = dense(paramGroup(params, "head"), h.slice([], 0));
+    const logits = dense(paramGroup(params, "head"), op.slice(h, [], 0));
     if (!collect) return { logits };
     return { logits, internals: { attentionScores: scores, ffnPreActivations: pre } };
   });

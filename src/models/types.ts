@@ -1,12 +1,13 @@
 /**
  * The model contract every architecture implements.
  *
- * Arrays here are `@jax-js/jax` arrays. `init`, `apply` and `forward` follow jax-js's own
- * ownership convention (every array argument is consumed; callers pass `.ref` to keep one)
- * because they run inside `jit`/`grad`/`jvp` traces. Host-side code (training loop, probe)
- * never calls them directly: it goes through the borrow-semantics wrappers of `src/engine`.
+ * Arrays here are jax-js arrays (the engine's `DeviceArray`). `apply` and `forward` follow
+ * jax-js's own ownership convention (every array argument is consumed) because they run
+ * inside `jit`/`grad`/`jvp` traces; the engine's `consuming` adapter gives them that contract around bodies written
+ * with borrowing ops, so no model counts references itself. Host-side code (training loop,
+ * probe) never calls them directly: it goes through the borrowing entry points of `src/engine`.
  */
-import type { Array as JaxArray } from "@jax-js/jax";
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
 
 /** A tree of parameter arrays, keyed by layer name. */
 export type Params = { [name: string]: JaxArray | Params };

@@ -15,7 +15,7 @@
  * {@link LossExtra}). The optimizer's moments are untouched.
  */
 
-import { disposeTree, treeScaleByHost } from "../engine/tree.js";
+import * as op from "../engine/ops.js";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { type LossAwareExtra, lossExtraFrom } from "./loss-extra.js";
 import type { GradientTransformation } from "./types.js";
@@ -100,15 +100,9 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation<Loss
       return updates;
     }
     const slope = loss.gradDot(updates);
-    const trial = (t: number) => {
-      if (t === 1) return loss.lossAt(updates);
-      const scaled = treeScaleByHost(updates, t);
-      try {
-        return loss.lossAt(scaled);
-      } finally {
-        disposeTree(scaled);
-      }
-    };
+    // Each trial point lives only for its evaluation.
+    const trial = (t: number) =>
+      t === 1 ? loss.lossAt(updates) : op.tidy(() => loss.lossAt(op.scaleTreeByHost(updates, t)));
     const r = armijoSearch(trial, loss.loss, slope, opts);
     reportControl(extra, {
       controller: "armijo",
@@ -117,6 +111,6 @@ export function armijo(options: ArmijoOptions = {}): GradientTransformation<Loss
       scale: r.t,
       tau: r.t * norm,
     });
-    return r.t === 1 ? updates : treeScaleByHost(updates, r.t);
+    return r.t === 1 ? updates : op.scaleTreeByHost(updates, r.t);
   });
 }

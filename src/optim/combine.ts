@@ -2,13 +2,15 @@
  * Composition: {@link chain}, {@link applyUpdates}, and {@link findState} for reading a link's state
  * out of a chain's state.
  */
-import { type Array as JaxArray, jit, tree } from "@jax-js/jax";
-import type {
-  ArrayTree,
-  ExtraArg,
-  GradientTransformation,
-  OptState,
-  UpdateExtra,
+import { jit } from "../engine/jax.js";
+import * as op from "../engine/ops.js";
+import {
+  type ArrayTree,
+  type ExtraArg,
+  type GradientTransformation,
+  link,
+  type OptState,
+  type UpdateExtra,
 } from "./types.js";
 
 /** The extra type a link declares. */
@@ -23,20 +25,11 @@ type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: 
 export type ChainExtra<L extends readonly GradientTransformation<never>[]> = UpdateExtra &
   Intersection<ExtraOf<L[number]>>;
 
-/** A link's `update` seen without its extra type (the chain forwards one object to all). */
-type LooseUpdate = (
-  u: ArrayTree,
-  s: OptState,
-  p?: ArrayTree,
-  extra?: unknown,
-) => [ArrayTree, OptState];
-
 /**
  * Apply the links in order: each link's output updates are the next link's input. The state is the
  * array of the links' states, in order (optax's tuple).
  *
- * `params` is handed to every link (each gets its own reference; the chain consumes the caller's
- * one) and `extra` is forwarded, unchanged and borrowed, to every link — this is the hook for
+ * `params` is handed to every link and `extra` is forwarded, unchanged and borrowed, to every link — this is the hook for
  * controller links placed last, which receive e.g. a radius callback through `extra`.
  *
  * The chain returns the final updates without applying them, so the step `p` that
@@ -45,37 +38,24 @@ type LooseUpdate = (
 export function chain<const L extends readonly GradientTransformation<never>[]>(
   ...links: L
 ): GradientTransformation<ChainExtra<L>> {
-  return {
-    init(params) {
-      if (links.length === 0) {
-        tree.dispose(params);
-        return [];
-      }
-      return links.map((link, i) => link.init(i === links.length - 1 ? params : tree.ref(params)));
-    },
+  return link<ChainExtra<L>>({
+    init: (params) => links.map((l) => op.initLink(l, params)),
     update(updates, state, params, ...rest) {
       const extra = rest[0];
       const states = state as OptState[];
       if (!Array.isArray(states) || states.length !== links.length) {
-        tree.dispose(updates);
-        tree.dispose(state);
-        tree.dispose(params);
         throw new Error(`chain: expected a state array of ${links.length} link states`);
       }
       const newStates: OptState[] = [];
       let u = updates;
       for (let i = 0; i < links.length; i++) {
-        const last = i === links.length - 1;
-        const p = params === undefined || last ? params : tree.ref(params);
-        const link = links[i]!;
-        const [nextU, s] = (link.update as LooseUpdate).call(link, u, states[i]!, p, extra);
-        u = nextU as typeof updates;
+        const [nextU, s] = op.updateLink(links[i]!, u, states[i]!, params, extra);
+        u = nextU;
         newStates.push(s);
       }
-      if (links.length === 0) tree.dispose(params);
       return [u, newStates];
     },
-  };
+  });
 }
 
 /**
@@ -83,11 +63,9 @@ export function chain<const L extends readonly GradientTransformation<never>[]>(
  * Consumes both trees; returns the new parameters.
  */
 export function applyUpdates<P extends ArrayTree>(params: P, updates: P): P {
-  return tree.map(
-    (p: JaxArray, u: JaxArray) => p.add(u.dtype === p.dtype ? u : u.astype(p.dtype)),
-    params,
-    updates,
-  ) as P;
+  return op.consuming([params, updates], () =>
+    op.map((p, u) => op.add(p, u.dtype === p.dtype ? u : op.astype(u, p.dtype)), params, updates),
+  );
 }
 
 type ApplyFn = (params: ArrayTree, updates: ArrayTree) => ArrayTree;
@@ -105,12 +83,13 @@ export function applyUpdatesCompiled<P extends ArrayTree>(params: P, updates: P)
 /**
  * Borrowing forms of the link contract, for host-side training loops (which then never take
  * references themselves): {@link initBorrowed}, {@link updateBorrowed}, {@link applyBorrowed}.
- * Same arithmetic as the consuming calls.
+ * Same arithmetic as the consuming calls. What they return is the caller's, even when called
+ * from inside a tidy (a line search's loss callback applies trial steps from a link's tidy).
  */
 
 /** `transform.init(params)` without consuming `params`. */
 export function initBorrowed<E>(transform: GradientTransformation<E>, params: ArrayTree): OptState {
-  return transform.init(tree.ref(params));
+  return op.detached(() => op.initLink(transform, params));
 }
 
 /**
@@ -124,18 +103,18 @@ export function updateBorrowed<E, U extends ArrayTree>(
   params: U,
   ...extra: ExtraArg<E>
 ): [U, OptState] {
-  return transform.update(tree.ref(updates), tree.ref(state), tree.ref(params), ...extra);
+  return op.detached(() => op.updateLink(transform, updates, state, params, extra[0]));
 }
 
 /** {@link applyUpdatesCompiled} without consuming either tree: a new parameter tree. */
 export function applyBorrowed<P extends ArrayTree>(params: P, updates: ArrayTree): P {
-  return applyUpdatesCompiled(tree.ref(params), tree.ref(updates) as P);
+  return op.detached(() => op.call(applyUpdatesCompiled<P>, params, updates as P));
 }
 
 /**
  * The first value stored under `key` in a (chain) state, searched depth-first in link order, or
- * `undefined`. **Borrowed**: no reference is taken; `.ref`/`tree.ref` what you keep beyond the
- * next `update` (which consumes the state). Typical keys: `"trace"` (momentum buffer of
+ * `undefined`. **Borrowed**: no reference is taken; copy out what you keep beyond the next
+ * `update` (which consumes the state). Typical keys: `"trace"` (momentum buffer of
  * {@link trace}), `"mu"`/`"nu"`/`"count"` (moments of `scaleByAdam`).
  */
 export function findState(state: OptState, key: string): OptState | undefined {

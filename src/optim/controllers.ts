@@ -8,14 +8,16 @@
  * probe method; a user can drive them with any radius estimate they trust.
  */
 
-import { disposeTree, treeGlobalNormHost, treeScaleByHost } from "../engine/tree.js";
-import type {
-  ArrayTree,
-  ControlExtra,
-  GradientTransformation,
-  RadiusExtra,
-  UpdateExtra,
-  UpdateNormExtra,
+import * as op from "../engine/ops.js";
+import { treeGlobalNormHost } from "../engine/tree.js";
+import {
+  type ArrayTree,
+  type ControlExtra,
+  type GradientTransformation,
+  link,
+  type RadiusExtra,
+  type UpdateExtra,
+  type UpdateNormExtra,
 } from "./types.js";
 
 /** What a ρ-controller link reads from `extra`: the radius callback (required). */
@@ -34,7 +36,7 @@ export interface ControllerRadius {
 
 /**
  * Radius along the (unnormalised) update `p`, supplied by the training loop in
- * `extra.radius`. `p` is **borrowed** (take `.ref` to keep anything); `norm = ‖p‖ > 0` is
+ * `extra.radius`. `p` is **borrowed** (copy what you keep); `norm = ‖p‖ > 0` is
  * passed so the callback can normalise without recomputing it. Because the directional
  * derivative is linear in the direction, `a(p/‖p‖) = a(p)/‖p‖`.
  */
@@ -79,25 +81,17 @@ export function reportControl(extra: ControlExtra | undefined, r: ControlReport)
 
 /**
  * A host-side link that keeps no state and ignores the parameters: `step` BORROWS the updates
- * and the extra and returns either the same tree (passed through) or a new one; the link
- * disposes the input in the second case, so `step` itself does no bookkeeping.
+ * and the extra and returns either the same tree (passed through) or a new one made with the
+ * engine's borrowing ops (`op.scaleTreeByHost`, …); it runs in the link's tidy, so it does no
+ * bookkeeping.
  */
 export function statelessLink<E extends UpdateExtra = UpdateExtra>(
   step: <U extends ArrayTree>(updates: U, extra: E | undefined) => U,
 ): GradientTransformation<E> {
-  return {
-    init(params) {
-      disposeTree(params);
-      return {};
-    },
-    update(updates, state, params, ...rest) {
-      disposeTree(state);
-      disposeTree(params);
-      const out = step(updates, rest[0] as E | undefined);
-      if (out !== updates) disposeTree(updates);
-      return [out, {}];
-    },
-  };
+  return link<E>({
+    init: () => ({}),
+    update: (updates, _state, _params, ...rest) => [step(updates, rest[0] as E | undefined), {}],
+  });
 }
 
 /** Options of {@link rhoClip}. */
@@ -141,7 +135,7 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation<Co
       tau: s * norm,
       binding,
     });
-    return s < 1 ? treeScaleByHost(updates, s) : updates;
+    return s < 1 ? op.scaleTreeByHost(updates, s) : updates;
   });
 }
 
@@ -182,7 +176,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation<Controlle
         scale: 0,
         tau: 0,
       });
-      return treeScaleByHost(updates, 0);
+      return op.scaleTreeByHost(updates, 0);
     }
     const { rho, binding } = radiusFrom(extra, "rhoSet")(updates, norm, kind);
     let eta = Math.min((rTarget * rho) / norm, cap);
@@ -195,7 +189,7 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation<Controlle
       tau: eta * norm,
       binding,
     });
-    return treeScaleByHost(updates, -eta);
+    return op.scaleTreeByHost(updates, -eta);
   });
 }
 

@@ -10,16 +10,17 @@
  * it op by op. Without host links the caller gets the final length through
  * `extra.onUpdateNorm(norm)` when given.
  */
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
+import { type JsTree, jit, type OwnedFunction } from "../engine/jax.js";
+import * as op from "../engine/ops.js";
+import { readScalar, treeLeaves } from "../engine/tree.js";
 import {
-  type Array as JaxArray,
-  type JsTree,
-  jit,
-  numpy as np,
-  type OwnedFunction,
-  tree,
-} from "@jax-js/jax";
-import { treeLeaves } from "../engine/tree.js";
-import type { ArrayTree, GradientTransformation, OptState, UpdateExtra } from "./types.js";
+  type ArrayTree,
+  type GradientTransformation,
+  link,
+  type OptState,
+  type UpdateExtra,
+} from "./types.js";
 
 /** A {@link GradientTransformation} holding compiled code: `dispose()` frees it. */
 export interface FusedTransformation<E = UpdateExtra> extends GradientTransformation<E> {
@@ -30,20 +31,11 @@ export interface FusedTransformation<E = UpdateExtra> extends GradientTransforma
 function sumOfSquares(t: ArrayTree): JaxArray {
   let total: JaxArray | null = null;
   for (const leaf of treeLeaves(t)) {
-    const sq = leaf.ref.mul(leaf.ref).sum();
-    total = total === null ? sq : total.add(sq);
+    const sq = op.sum(op.mul(leaf, leaf));
+    total = total === null ? sq : op.add(total, sq);
   }
-  tree.dispose(t);
-  return total ?? np.array(0, { dtype: np.float32 });
+  return total ?? op.scalar(0, op.dtypes.float32);
 }
-
-/** A link's `update` seen without its extra type. */
-type LooseUpdate = (
-  u: ArrayTree,
-  s: OptState,
-  p?: ArrayTree,
-  extra?: unknown,
-) => [ArrayTree, OptState];
 
 type Compiled = (u: ArrayTree, s: OptState, p: ArrayTree) => JsTree<JaxArray>;
 
@@ -56,54 +48,44 @@ export function jitChain<E extends UpdateExtra = UpdateExtra>(
   prefix: GradientTransformation,
   suffix: GradientTransformation<E> | null = null,
 ): FusedTransformation<E> {
-  let compiled: OwnedFunction<Compiled> | null = jit((u, s, p) => {
-    const [next, state] = prefix.update(u, s, p);
-    return [next, state, sumOfSquares(tree.ref(next) as ArrayTree)];
-  });
-  return {
+  let compiled: OwnedFunction<Compiled> | null = jit((u, s, p) =>
+    op.consuming([u, s, p], () => {
+      const [next, state] = op.updateLink(prefix, u, s, p);
+      return [next, state, sumOfSquares(next)];
+    }),
+  );
+  const fused = link<E>({
     init(params) {
-      if (suffix === null) return [prefix.init(params)];
-      return [prefix.init(tree.ref(params)), suffix.init(params)];
+      if (suffix === null) return [op.initLink(prefix, params)];
+      return [op.initLink(prefix, params), op.initLink(suffix, params)];
     },
     update(updates, state, params, ...rest) {
       const extra = rest[0] as E | undefined;
       const states = state as OptState[];
-      let next: ArrayTree;
-      let prefixState: OptState;
-      let norm: number | undefined;
       if (params === undefined || compiled === null) {
-        [next, prefixState] = prefix.update(updates, states[0], params);
-      } else {
-        const keep = suffix === null ? undefined : tree.ref(params);
-        const [u, s, sq] = compiled(updates, states[0], params) as [ArrayTree, OptState, JaxArray];
-        next = u;
-        prefixState = s;
-        norm = Math.sqrt(sq.item());
-        if (suffix === null) {
-          // The returned update is the prefix's: its length is already known.
-          extra?.onUpdateNorm?.(norm);
-          return [next as typeof updates, [prefixState]];
-        }
-        const withNorm = { ...extra, updateNorm: norm } as E;
-        const [out, suffixState] = (suffix.update as LooseUpdate).call(
-          suffix,
-          next,
-          states[1]!,
-          keep,
-          withNorm,
-        );
-        return [out as typeof updates, [prefixState, suffixState]];
+        const [next, prefixState] = op.updateLink(prefix, updates, states[0]!, params);
+        if (suffix === null) return [next, [prefixState]];
+        const [out, suffixState] = op.updateLink(suffix, next, states[1]!, params, extra);
+        return [out, [prefixState, suffixState]];
       }
-      if (suffix === null) return [next as typeof updates, [prefixState]];
-      const [out, suffixState] = (suffix.update as LooseUpdate).call(
-        suffix,
-        next,
-        states[1]!,
-        params,
-        extra,
-      );
-      return [out as typeof updates, [prefixState, suffixState]];
+      const [next, prefixState, sq] = op.call(compiled, updates, states[0]!, params) as [
+        typeof updates,
+        OptState,
+        JaxArray,
+      ];
+      const norm = Math.sqrt(readScalar(sq));
+      if (suffix === null) {
+        // The returned update is the prefix's: its length is already known.
+        extra?.onUpdateNorm?.(norm);
+        return [next, [prefixState]];
+      }
+      const withNorm = { ...extra, updateNorm: norm } as E;
+      const [out, suffixState] = op.updateLink(suffix, next, states[1]!, params, withNorm);
+      return [out, [prefixState, suffixState]];
     },
+  });
+  return {
+    ...fused,
     dispose() {
       compiled?.dispose();
       compiled = null;

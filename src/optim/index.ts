@@ -1,13 +1,13 @@
 /**
- * Composable optimizers in the style of optax, on `@jax-js/jax`, API-compatible with the upstream
+ * Composable optimizers in the style of optax, on jax-js, API-compatible with the upstream
  * `@jax-js/optax` package (same names, `[updates, state]` tuples, move-semantics ownership).
  *
  * ```ts
  * const opt = chain(clipByGlobalNorm(1), adamw(1e-3, { weightDecay: 1e-2 }));
- * let state = opt.init(tree.ref(params));
- * const [p, next] = opt.update(grads, state, tree.ref(params)); // p: the step about to be applied
- * params = applyUpdates(params, p);
- * state = next;
+ * const state = initBorrowed(opt, params);
+ * const [p, next] = updateBorrowed(opt, grads, state, params); // p: the step about to be applied
+ * const moved = applyBorrowed(params, p);
+ * // every argument is still yours; `opt.init`/`opt.update` themselves consume, as optax's do
  * ```
  *
  * See `types.ts` for the ownership rules and `schedules.ts` for how step counts stay jittable.

@@ -1,4 +1,4 @@
-import { treeScaleByHost } from "../engine/tree.js";
+import * as op from "../engine/ops.js";
 import { reportControl, statelessLink, updateNorm } from "./controllers.js";
 import { type LossAwareExtra, lossExtraFrom } from "./loss-extra.js";
 import type { GradientTransformation } from "./types.js";
@@ -50,6 +50,6 @@ export function polyak(options: PolyakOptions = {}): GradientTransformation<Loss
       scale: t,
       tau: t * norm,
     });
-    return t === 1 ? updates : treeScaleByHost(updates, t);
+    return t === 1 ? updates : op.scaleTreeByHost(updates, t);
   });
 }

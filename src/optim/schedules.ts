@@ -17,13 +17,15 @@
  * with {@link makeSchedule} to supply a device twin, or pass the per-step value in through `extra`
  * with `scaleByExtra` when it is computed outside the graph.
  */
-import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
+import * as op from "../engine/ops.js";
+import { readScalar } from "../engine/tree.js";
 
 /**
  * A schedule: host function of the 0-based step, optionally with an in-graph twin.
  *
  * `device(count)` must return the same values as a float32 0-d array, given the int32 0-d step
- * counter (consumed).
+ * counter (consumed, as by any jax-js op, so that a twin can be written with jax-js directly).
  */
 export interface Schedule {
   (step: number): number;
@@ -44,44 +46,38 @@ export function makeSchedule(
 
 /** The step counter's initial value: a 0-d int32 array holding 0. */
 export function initCount(): JaxArray {
-  return np.array(0, { dtype: np.int32 });
+  return op.scalar(0, op.dtypes.int32);
 }
 
-/** The step counter after one more update. Consumes `count`. */
+/** The step counter after one more update (`count` borrowed). */
 export function incrementCount(count: JaxArray): JaxArray {
-  return count.add(1);
+  return op.add(count, 1);
 }
 
 /**
- * Value of `schedule` at the step held by `count` (consumed), as a float32 0-d array.
+ * Value of `schedule` at the step held by `count` (borrowed), as a float32 0-d array. Inside a
+ * tidy, like the links that call it.
  *
  * In-graph (jittable) when the schedule has a `device` twin; otherwise reads the count to the host
  * with a synchronous `item()` call, which fails inside `jit`.
  */
 export function scheduleValue(schedule: ScalarOrSchedule, count: JaxArray): JaxArray {
-  if (typeof schedule === "number") {
-    count.dispose();
-    return np.array(schedule, { dtype: np.float32 });
-  }
-  if (schedule.device) return schedule.device(count).astype(np.float32);
+  if (typeof schedule === "number") return op.scalar(schedule, op.dtypes.float32);
+  if (schedule.device) return op.astype(op.call(schedule.device, count), op.dtypes.float32);
   if (typeof (count as { item?: unknown }).item !== "function") {
-    count.dispose();
     throw new Error(
       "schedule has no device twin, so it cannot be evaluated inside jit: build it with " +
         "makeSchedule(host, device), or pass the value through extra and scaleByExtra",
     );
   }
-  return np.array(schedule(count.item()), { dtype: np.float32 });
+  return op.scalar(schedule(readScalar(count)), op.dtypes.float32);
 }
 
 /** A schedule that always returns `value`. */
 export function constantSchedule(value: number): Schedule {
   return makeSchedule(
     () => value,
-    (count) => {
-      count.dispose();
-      return np.array(value, { dtype: np.float32 });
-    },
+    op.consumingFn(() => op.scalar(value, op.dtypes.float32)),
   );
 }
 
@@ -112,9 +108,9 @@ export function spikeSchedule({
   const spiked = base * multiplier;
   return makeSchedule(
     (step) => ((once ? step === at : step >= at) ? spiked : base),
-    (count) => {
-      const hit = once ? np.equal(count, at) : np.greaterEqual(count, at);
-      return np.where(hit, spiked, base).astype(np.float32);
-    },
+    op.consumingFn((count: JaxArray) => {
+      const hit = once ? op.equal(count, at) : op.greaterEqual(count, at);
+      return op.astype(op.where(hit, spiked, base), op.dtypes.float32);
+    }),
   );
 }

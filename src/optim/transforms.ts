@@ -1,24 +1,16 @@
 /**
  * The gradient transformations (optax-style links). See `types.ts` for the ownership convention:
- * `init` consumes `params`; `update` consumes `updates`, `state` and `params` and borrows `extra`.
+ * each link is written as a borrowing body (engine ops, `src/engine/ops.ts`) and given the
+ * optax contract — `init` consumes `params`; `update` consumes `updates`, `state` and `params`
+ * and borrows `extra` — by {@link link}.
  *
  * Every transform here is jittable as long as its schedules (if any) carry a device twin (see
  * `schedules.ts`): counts live on the device as int32 0-d arrays and nothing is read back.
  */
-import {
-  type Array as JaxArray,
-  type JsTree,
-  type JsTreeDef,
-  numpy as np,
-  tree,
-} from "@jax-js/jax";
-import {
-  treeGlobalNorm,
-  treeLeaves,
-  treeMapArrays,
-  treeScale,
-  treeZerosLike,
-} from "../engine/tree.js";
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
+import { type JsTree, tree } from "../engine/jax.js";
+import * as op from "../engine/ops.js";
+import { treeLeaves } from "../engine/tree.js";
 import {
   incrementCount,
   initCount,
@@ -26,12 +18,13 @@ import {
   type Schedule,
   scheduleValue,
 } from "./schedules.js";
-import type {
-  ArrayTree,
-  EmptyState,
-  GradientTransformation,
-  OptState,
-  UpdateExtra,
+import {
+  type ArrayTree,
+  type EmptyState,
+  type GradientTransformation,
+  link,
+  type OptState,
+  type UpdateExtra,
 } from "./types.js";
 
 /** State of transforms that count their steps: the number of updates already made, int32 0-d. */
@@ -73,51 +66,26 @@ function emptyState(): EmptyState {
 
 /** The no-op transformation: returns the updates unchanged and keeps no state. */
 export function identity(): GradientTransformation {
-  return {
-    init(params) {
-      tree.dispose(params);
-      return emptyState();
-    },
-    update(updates, state, params) {
-      tree.dispose(params);
-      tree.dispose(state);
-      return [updates, emptyState()];
-    },
-  };
+  return link({
+    init: () => emptyState(),
+    update: (updates) => [updates, emptyState()],
+  });
 }
 
 /** Replace the updates by zeros (freezes parameters). Keeps no state. */
 export function setToZero(): GradientTransformation {
-  return {
-    init(params) {
-      tree.dispose(params);
-      return emptyState();
-    },
-    update(updates, state, params) {
-      tree.dispose(params);
-      tree.dispose(state);
-      const zeros = treeZerosLike(updates);
-      tree.dispose(updates);
-      return [zeros, emptyState()];
-    },
-  };
+  return link({
+    init: () => emptyState(),
+    update: (updates) => [op.zerosLikeTree(updates), emptyState()],
+  });
 }
 
 /** Multiply the updates by a constant factor `s`. Keeps no state. */
 export function scale(s: number): GradientTransformation {
-  return {
-    init(params) {
-      tree.dispose(params);
-      return emptyState();
-    },
-    update(updates, state, params) {
-      tree.dispose(params);
-      tree.dispose(state);
-      const out = treeScale(updates, s);
-      tree.dispose(updates);
-      return [out, emptyState()];
-    },
-  };
+  return link({
+    init: () => emptyState(),
+    update: (updates) => [op.scaleTree(updates, s), emptyState()],
+  });
 }
 
 /**
@@ -125,21 +93,14 @@ export function scale(s: number): GradientTransformation {
  * `schedule(0)`). State: {@link CountState}. Jittable when the schedule has a device twin.
  */
 export function scaleBySchedule(schedule: Schedule): GradientTransformation {
-  return {
-    init(params) {
-      tree.dispose(params);
-      return { count: initCount() } satisfies CountState;
-    },
-    update(updates, state, params) {
-      tree.dispose(params);
+  return link({
+    init: () => ({ count: initCount() }) satisfies CountState,
+    update(updates, state) {
       const { count } = state as CountState;
-      const factor = scheduleValue(schedule, count.ref);
-      const out = treeScale(updates, factor);
-      tree.dispose(updates);
-      factor.dispose();
+      const out = op.scaleTree(updates, scheduleValue(schedule, count));
       return [out, { count: incrementCount(count) } satisfies CountState];
     },
-  };
+  });
 }
 
 /** Negate a schedule's values on host and device. */
@@ -147,7 +108,8 @@ function negateSchedule(schedule: Schedule): Schedule {
   const device = schedule.device;
   const host = (step: number) => -schedule(step);
   if (!device) return host;
-  return Object.assign(host, { device: (count: JaxArray) => device(count).mul(-1) });
+  const negated = op.consumingFn((count: JaxArray) => op.mul(op.call(device, count), -1));
+  return Object.assign(host, { device: negated });
 }
 
 /**
@@ -160,17 +122,6 @@ export function scaleByLearningRate(
 ): GradientTransformation {
   if (typeof learningRate === "number") return scale(flipSign ? -learningRate : learningRate);
   return scaleBySchedule(flipSign ? negateSchedule(learningRate) : learningRate);
-}
-
-/** Whether `value` is a jax-js array or tracer (duck-typed: inside `jit` it is a tracer, not an `Array`). */
-function isArrayValue(value: unknown): value is JaxArray {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    "shape" in value &&
-    "ref" in value &&
-    typeof (value as { dispose?: unknown }).dispose === "function"
-  );
 }
 
 /** What {@link scaleByExtra} reads: `extra[key]`, a number or a borrowed 0-d array. */
@@ -196,27 +147,18 @@ export function scaleByExtra<K extends string>(
   opts: ScaleByExtraOptions = {},
 ): GradientTransformation<ScaleByExtraArgs<K>> {
   const sign = opts.flipSign ? -1 : 1;
-  return {
-    init(params) {
-      tree.dispose(params);
-      return emptyState();
-    },
-    update(updates, state, params, ...rest) {
-      tree.dispose(params);
-      tree.dispose(state);
+  return link({
+    init: () => emptyState(),
+    update(updates, _state, _params, ...rest) {
       const value: unknown = rest[0]?.[key];
-      if (typeof value === "number" || isArrayValue(value)) {
+      if (typeof value === "number" || op.isArrayValue(value)) {
         const factor =
-          typeof value === "number" ? sign * value : sign === 1 ? value : value.ref.mul(sign);
-        const out = treeScale(updates, factor);
-        tree.dispose(updates);
-        if (typeof factor !== "number" && factor !== value) factor.dispose();
-        return [out, emptyState()];
+          typeof value === "number" ? sign * value : sign === 1 ? value : op.mul(value, sign);
+        return [op.scaleTree(updates, factor), emptyState()];
       }
-      tree.dispose(updates);
       throw new Error(`scaleByExtra: extra.${key} must be a number or a 0-d array`);
     },
-  };
+  });
 }
 
 /** Options of {@link trace}. */
@@ -237,24 +179,16 @@ export function trace({
   decay = 0.9,
   nesterov = false,
 }: TraceOptions = {}): GradientTransformation {
-  return {
-    init(params) {
-      const buf = treeZerosLike(params);
-      tree.dispose(params);
-      return { trace: buf } satisfies TraceState;
-    },
-    update(updates, state, params) {
-      tree.dispose(params);
+  return link({
+    init: (params) => ({ trace: op.zerosLikeTree(params) }) satisfies TraceState,
+    update(updates, state) {
       const { trace: prev } = state as TraceState;
-      const buf = treeMapArrays((g, t) => t.mul(decay).add(g), updates, prev as typeof updates);
-      tree.dispose(prev);
-      const out = nesterov
-        ? treeMapArrays((g, b) => b.mul(decay).add(g), updates, buf)
-        : (tree.ref(buf) as typeof updates);
-      tree.dispose(updates);
+      const buf = op.map((g, t) => op.add(op.mul(t, decay), g), updates, prev);
+      // Heavy ball hands out the buffer itself (as the update and as the state).
+      const out = nesterov ? op.map((g, b) => op.add(op.mul(b, decay), g), updates, buf) : buf;
       return [out, { trace: buf } satisfies TraceState];
     },
-  };
+  });
 }
 
 /** Options of {@link scaleByAdam}. */
@@ -273,16 +207,16 @@ export interface ScaleByAdamOptions {
 
 /** `1 − b^0 = 0`: the initial bias-correction denominator, float32 0-d. */
 function initDebias(): JaxArray {
-  return np.array(0, { dtype: np.float32 });
+  return op.scalar(0, op.dtypes.float32);
 }
 
 /**
  * Advance a bias-correction denominator `d = 1 − b^t` to `1 − b^(t+1) = b·d + (1 − b)` (consumes
- * `d`). The recurrence is a contraction, so float32 keeps full relative accuracy, whereas forming
+ * `d`, borrowed). The recurrence is a contraction, so float32 keeps full relative accuracy, whereas forming
  * `1 − b^t` directly loses four digits at `b = 0.999` in the first steps. Two scalar ops, jittable.
  */
 function advanceDebias(b: number, d: JaxArray): JaxArray {
-  return d.mul(b).add(1 - b);
+  return op.add(op.mul(d, b), 1 - b);
 }
 
 /**
@@ -305,11 +239,10 @@ export function scaleByAdam({
   ] as const) {
     if (!(b >= 0 && b < 1)) throw new Error(`scaleByAdam: ${name} must be in [0, 1), got ${b}`);
   }
-  return {
+  return link({
     init(params) {
-      const mu = treeZerosLike(params);
-      const nu = treeZerosLike(params);
-      tree.dispose(params);
+      const mu = op.zerosLikeTree(params);
+      const nu = op.zerosLikeTree(params);
       return {
         count: initCount(),
         mu,
@@ -318,45 +251,40 @@ export function scaleByAdam({
         debias2: initDebias(),
       } satisfies ScaleByAdamState;
     },
-    update(updates, state, params) {
-      tree.dispose(params);
+    update(updates, state) {
       const old = state as ScaleByAdamState;
-      const mu = treeMapArrays((g, m) => m.mul(b1).add(g.mul(1 - b1)), updates, old.mu);
-      const nu = treeMapArrays((g, v) => v.mul(b2).add(np.square(g).mul(1 - b2)), updates, old.nu);
-      tree.dispose(old.mu);
-      tree.dispose(old.nu);
+      const mu = op.map((g, m) => op.add(op.mul(m, b1), op.mul(g, 1 - b1)), updates, old.mu);
+      const nu = op.map(
+        (g, v) => op.add(op.mul(v, b2), op.mul(op.square(g), 1 - b2)),
+        updates,
+        old.nu,
+      );
       const count = incrementCount(old.count);
       const debias1 = advanceDebias(b1, old.debias1);
       const debias2 = advanceDebias(b2, old.debias2);
-      const c2 = np.reciprocal(debias2.ref);
+      const c2 = op.reciprocal(debias2);
       const denom = (v: JaxArray) => {
-        const vHat = v.mul(c2.ref);
-        return np.sqrt(epsRoot === 0 ? vHat : vHat.add(epsRoot)).add(eps);
+        const vHat = op.mul(v, c2);
+        return op.add(op.sqrt(epsRoot === 0 ? vHat : op.add(vHat, epsRoot)), eps);
       };
       let out: typeof updates;
       if (nesterov) {
         // m̂ = b1·m/(1−b1^(t+1)) + (1−b1)·g/(1−b1^t)
-        const cm = np.reciprocal(advanceDebias(b1, debias1.ref)).mul(b1);
-        const cg = np.reciprocal(debias1.ref).mul(1 - b1);
-        out = treeMapArrays(
-          (g, m, v) => m.mul(cm.ref).add(g.mul(cg.ref)).div(denom(v)),
+        const cm = op.mul(op.reciprocal(advanceDebias(b1, debias1)), b1);
+        const cg = op.mul(op.reciprocal(debias1), 1 - b1);
+        out = op.map(
+          (g, m, v) => op.div(op.add(op.mul(m, cm), op.mul(g, cg)), denom(v)),
           updates,
           mu,
           nu,
         );
-        tree.dispose(updates);
-        cm.dispose();
-        cg.dispose();
       } else {
-        tree.dispose(updates);
-        const c1 = np.reciprocal(debias1.ref);
-        out = treeMapArrays((m, v) => m.mul(c1.ref).div(denom(v)), mu as typeof updates, nu);
-        c1.dispose();
+        const c1 = op.reciprocal(debias1);
+        out = op.map((m, v) => op.div(op.mul(m, c1), denom(v)), mu as typeof updates, nu);
       }
-      c2.dispose();
       return [out, { count, mu, nu, debias1, debias2 } satisfies ScaleByAdamState];
     },
-  };
+  });
 }
 
 /** Leaves to decay: a tree of booleans shaped like the parameters, or a function building one. */
@@ -397,53 +325,33 @@ export function addDecayedWeights(
 ): GradientTransformation {
   const { weightDecay = 0, mask = null } = typeof opts === "number" ? { weightDecay: opts } : opts;
   const scheduled = typeof weightDecay === "function";
-  return {
-    init(params) {
-      tree.dispose(params);
-      return scheduled ? ({ count: initCount() } satisfies CountState) : emptyState();
-    },
+  return link({
+    init: () => (scheduled ? ({ count: initCount() } satisfies CountState) : emptyState()),
     update(updates, state, params) {
-      if (params === undefined) {
-        tree.dispose(updates);
-        tree.dispose(state);
-        throw new Error("addDecayedWeights requires params to be provided");
-      }
+      if (params === undefined) throw new Error("addDecayedWeights requires params to be provided");
       let newState: OptState;
       let wd: number | JaxArray;
       if (scheduled) {
         const { count } = state as CountState;
-        wd = scheduleValue(weightDecay, count.ref);
+        wd = scheduleValue(weightDecay, count);
         newState = { count: incrementCount(count) } satisfies CountState;
       } else {
-        tree.dispose(state);
         wd = weightDecay as number;
         newState = emptyState();
       }
-      if (wd === 0) {
-        tree.dispose(params);
-        return [updates, newState];
-      }
-      const [uLeaves, treedef]: [JaxArray[], JsTreeDef] = tree.flatten(updates as ArrayTree);
+      if (wd === 0) return [updates, newState];
       const pLeaves = treeLeaves(params);
-      if (pLeaves.length !== uLeaves.length) {
-        tree.dispose(uLeaves);
-        tree.dispose(pLeaves);
-        if (typeof wd !== "number") wd.dispose();
+      if (pLeaves.length !== treeLeaves(updates).length) {
         throw new Error("addDecayedWeights: params and updates differ in structure");
       }
       const decay = mask === null ? null : maskLeaves(mask, params, pLeaves.length);
-      const out = uLeaves.map((u, i) => {
-        const p = pLeaves[i];
-        if (decay !== null && !decay[i]) {
-          p.dispose();
-          return u;
-        }
-        return u.add(p.mul(typeof wd === "number" ? wd : wd.ref));
-      });
-      if (typeof wd !== "number") wd.dispose();
-      return [tree.unflatten(treedef, out) as typeof updates, newState];
+      const out = op.mapLeaves(
+        (u, i) => (decay !== null && !decay[i] ? u : op.add(u, op.mul(pLeaves[i]!, wd))),
+        updates,
+      );
+      return [out, newState];
     },
-  };
+  });
 }
 
 /**
@@ -453,24 +361,16 @@ export function addDecayedWeights(
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation {
   if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
-  return {
-    init(params) {
-      tree.dispose(params);
-      return emptyState();
-    },
-    update(updates, state, params) {
-      tree.dispose(params);
-      tree.dispose(state);
-      const norm = treeGlobalNorm(updates);
-      const factor = np.where(
-        np.less(norm.ref, maxNorm),
+  return link({
+    init: () => emptyState(),
+    update(updates) {
+      const norm = op.globalNorm(updates);
+      const factor = op.where(
+        op.less(norm, maxNorm),
         1,
-        np.array(maxNorm, { dtype: np.float32 }).div(norm),
+        op.div(op.scalar(maxNorm, op.dtypes.float32), norm),
       );
-      const out = treeScale(updates, factor);
-      tree.dispose(updates);
-      factor.dispose();
-      return [out, emptyState()];
+      return [op.scaleTree(updates, factor), emptyState()];
     },
-  };
+  });
 }

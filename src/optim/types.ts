@@ -1,9 +1,12 @@
 /**
- * Core types of the composable optimizers (optax style, on `@jax-js/jax`).
+ * Core types of the composable optimizers (optax style, on jax-js).
  *
  * ## Ownership (see the convention in `src/engine/index.ts`)
  *
- * Links follow the `@jax-js/optax` contract, the one place above the engine that consumes:
+ * Links follow the `@jax-js/optax` contract (consuming, so that a whole chain traces into one
+ * `jit`), but no link counts references: each is written as a borrowing body with the engine's
+ * ops (`src/engine/ops.ts`) and wrapped by {@link link}, which runs it in a tidy and consumes
+ * its arguments. The contract the wrapped link has:
  *
  * - `init(params)` **consumes** `params`.
  * - `update(updates, state, params?, extra?)` **consumes** `updates`, `state` and `params`, and
@@ -19,6 +22,7 @@
  * counted the same way), so a whole "gradient → optimizer → controller → apply" step can later be
  * fused into one `jit`.
  */
+import { withBody } from "../engine/ops.js";
 import type { ArrayTree } from "../engine/tree.js";
 import type { ControlReport, RadiusCallback } from "./controllers.js";
 import type { LossExtra } from "./loss-extra.js";
@@ -95,4 +99,14 @@ export interface GradientTransformation<E = UpdateExtra> {
     params?: U,
     ...extra: ExtraArg<E>
   ): [U, OptState];
+}
+
+/**
+ * A link from a borrowing body: `body.init`/`body.update` borrow everything and compute with
+ * the engine's ops (`src/engine/ops.ts`); the result has the consuming contract above. The
+ * body's returned trees may share leaves with its arguments (a pass-through) — the tidy hands
+ * out new references for those.
+ */
+export function link<E = UpdateExtra>(body: GradientTransformation<E>): GradientTransformation<E> {
+  return withBody(body);
 }

@@ -9,8 +9,9 @@
  * controllers pass the unnormalised update `p` and its length, and the radius must be for
  * the unit direction, `a(p/‖p‖) = a(p)/‖p‖`.
  */
-import type { Array as JaxArray } from "@jax-js/jax";
+
 import { type Dataset, gatherRows } from "../data/dataset.js";
+import type { DeviceArray as JaxArray } from "../engine/arrays.js";
 import { toDevice } from "../engine/arrays.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 import type { ControllerRadius, RadiusCallback, RadiusKind } from "../optim/controllers.js";

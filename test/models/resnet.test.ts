@@ -2,6 +2,7 @@ import type { Array as JaxArray } from "@jax-js/jax";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { takeToHost, toDevice, toHost } from "../../src/engine/arrays.js";
 import { logitsHost } from "../../src/engine/compute.js";
+import { consumingFn } from "../../src/engine/ops.js";
 import { initEngine } from "../../src/engine/runtime.js";
 import {
   disposeTree,
@@ -15,7 +16,12 @@ import {
 } from "../../src/engine/tree.js";
 import { ModelConfigError } from "../../src/models/errors.js";
 import { buildModel } from "../../src/models/registry.js";
-import { buildResNet, conv2d, imageShapeOf, RESNET_SMALL_LAYOUT } from "../../src/models/resnet.js";
+import {
+  conv2d as borrowingConv2d,
+  buildResNet,
+  imageShapeOf,
+  RESNET_SMALL_LAYOUT,
+} from "../../src/models/resnet.js";
 import type { ModelState, Params } from "../../src/models/types.js";
 import { directionalLogitDerivatives } from "../../src/probe/directional.js";
 import { digitsLike, lcg, maxAbsDiff, relDiff } from "../engine/helpers.js";
@@ -166,6 +172,8 @@ describe("imageShapeOf", () => {
     expect(() => imageShapeOf("m", 50)).toThrow(/inputDim 50/);
   });
 });
+
+const conv2d = consumingFn(borrowingConv2d);
 
 describe("conv2d (bias-free, padding (k−1)/2)", () => {
   const x: T4 = { v: randArray(2 * 3 * 6 * 6, 1), b: 2, c: 3, h: 6, w: 6 };
