@@ -169,6 +169,10 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   const lo = x[j];
   const hi = x[j + 1];
   if (f === 0 || lo === hi) return lo;
+  // An infinite order statistic (an overflowed spread, a "never" onset) is where the
+  // interpolation lands: return it rather than the NaN of ∞ − ∞.
+  if (!Number.isFinite(lo)) return lo;
+  if (!Number.isFinite(hi)) return hi;
   // numpy's lerp: interpolate from the nearer end, then clamp to [lo, hi] against rounding.
   const v = f < 0.5 ? lo + (hi - lo) * f : hi - (hi - lo) * (1 - f);
   return Math.min(hi, Math.max(lo, v));

@@ -89,6 +89,14 @@ describe("spreads (per row)", () => {
 });
 
 describe("quantile (linear interpolation, numpy default)", () => {
+  it("treats ±∞ as ordinary values at the ends, never returning ∞ − ∞ = NaN", () => {
+    const inf = Number.POSITIVE_INFINITY;
+    expect(quantile([2, inf], 0.5)).toBe(inf);
+    expect(quantile([-inf, 1], 0.5)).toBe(-inf);
+    expect(quantile([1, 2, 3, inf], 0.5)).toBe(2.5);
+    expect(quantile([1, 2, 3, inf], 0.9)).toBe(inf);
+  });
+
   it("matches numpy.quantile on fixed cases", () => {
     expect(quantile([7, 15, 36, 39, 40, 41], 0.25)).toBeCloseTo(20.25, 12);
     expect(quantile([1, 2, 3, 4, 5], 0.3)).toBeCloseTo(2.2, 12);

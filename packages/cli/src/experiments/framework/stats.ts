@@ -20,24 +20,7 @@ export function quartiles(values: readonly number[]): Quartiles {
   const xs = values.filter((v) => !Number.isNaN(v));
   if (xs.length === 0) return { median: Number.NaN, q25: Number.NaN, q75: Number.NaN, n: 0 };
   const s = summarise(xs);
-  return {
-    median: orInf(s.median, xs, 0.5),
-    q25: orInf(s.q25, xs, 0.25),
-    q75: orInf(s.q75, xs, 0.75),
-    n: s.n,
-  };
-}
-
-/**
- * `v`, the `q`-quantile of the NaN-free `xs`, unless the interpolation made NaN of ∞ − ∞:
- * then the infinite one of the two order statistics it interpolated between.
- */
-function orInf(v: number, xs: readonly number[], q: number): number {
-  if (!Number.isNaN(v)) return v;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const j = Math.floor((sorted.length - 1) * q);
-  const lo = sorted[j]!;
-  return Number.isFinite(lo) ? sorted[j + 1]! : lo;
+  return { median: s.median, q25: s.q25, q75: s.q75, n: s.n };
 }
 
 /**
@@ -186,42 +169,26 @@ export function diverged(loss: number): boolean {
 }
 
 /**
- * A quantile (numpy's linear rule, `lo + (hi − lo)·f`) that tolerates ±∞, e.g. "never
- * failed" onsets: an interpolation that would touch an infinite order statistic returns that
- * infinity instead of NaN. NaNs are dropped; NaN if nothing is left. {@link quartiles} (the
- * theory's `quantile`) interpolates from the nearer end instead, which can differ in the last
- * bit; the one-step experiments' and calibration's stored summaries were computed with this one.
+ * The quantile of the theory (numpy's linear rule; ±∞ are ordinary values at the ends) with
+ * NaNs left out — e.g. "never failed" onsets; NaN if nothing is left. The one quantile
+ * definition every summary uses.
  */
 export function quantileInf(values: readonly number[], q: number): number {
-  const x = values.filter((v) => !Number.isNaN(v)).sort((p, r) => p - r);
-  const n = x.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * q;
-  const j = Math.floor(h);
-  if (j >= n - 1) return x[n - 1];
-  const f = h - j;
-  const lo = x[j];
-  const hi = x[j + 1];
-  if (f === 0 || lo === hi) return lo;
-  if (!Number.isFinite(lo)) return lo;
-  if (!Number.isFinite(hi)) return hi;
-  return lo + (hi - lo) * f;
+  const x = values.filter((v) => !Number.isNaN(v));
+  return x.length === 0 ? Number.NaN : quantile(x, q);
 }
 
 /**
- * Median and quartiles by {@link quantileInf} (±∞ are ordinary values, NaNs left out), in the
- * shape the stored summaries of the one-step experiments and calibration hold (no count).
+ * {@link quartiles} without the count: the shape the stored summaries of the one-step
+ * experiments and calibration hold.
  */
 export function quartilesInf(values: readonly number[]): {
   median: number;
   q25: number;
   q75: number;
 } {
-  return {
-    median: quantileInf(values, 0.5),
-    q25: quantileInf(values, 0.25),
-    q75: quantileInf(values, 0.75),
-  };
+  const { median, q25, q75 } = quartiles(values);
+  return { median, q25, q75 };
 }
 
 /** A median and its quartiles as the fields `name`, `nameQ25`, `nameQ75` of a summary row. */
