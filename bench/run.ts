@@ -24,6 +24,7 @@ import { radiusCase } from "./cases/radius.js";
 import { scalingCase } from "./cases/scaling.js";
 import { machineInfo } from "./lib/machine.js";
 import { type ResultsFile, renderConsole, renderMarkdown } from "./lib/markdown.js";
+import { findTorch } from "./lib/torch.js";
 import type { BenchCase, BenchContext, CaseResult } from "./lib/types.js";
 
 const CASES: BenchCase[] = [
@@ -48,7 +49,7 @@ interface Args {
   seeds?: number[];
   match?: RegExp;
   out: string;
-  python: string;
+  python: string | null;
   torchScript: string;
   torchData: string;
 }
@@ -62,7 +63,8 @@ const HELP = `usage: tsx bench/run.ts [options]
                         'width=512', ghosts 'K=1000', archgrid 'mlp-ln')
   --seeds 0,1           seeds of the end-to-end cases (lrspike, archgrid); default: the protocol's
   --out DIR             output folder (default bench/, or bench/quick/ with --quick)
-  --python PATH         interpreter of the PyTorch baseline (default /usr/bin/python3)
+  --python PATH         interpreter of the reference PyTorch (default: the 2.13 wheel of
+                        /opt/wheels, installed in /tmp/torch213; else Debian's)
   --torch-script PATH   default /work/shared/baselines/torch_lrspike.py
   --torch-data PATH     default /work/shared/data/digits.csv.gz`;
 
@@ -71,7 +73,7 @@ function parseArgs(argv: string[]): Args {
     quick: false,
     only: null,
     out: "",
-    python: "/usr/bin/python3",
+    python: null,
     torchScript: "/work/shared/baselines/torch_lrspike.py",
     torchData: "/work/shared/data/digits.csv.gz",
   };
@@ -178,7 +180,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const log = (m: string) =>
     process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
-  const machine = machineInfo(args.python);
+  const torch = findTorch(args.python, log);
+  const machine = machineInfo(torch);
   log(
     `${machine.cpu}, ${machine.cpus} CPUs, load ${machine.loadAverageStart.toFixed(2)}; node ` +
       `${machine.node}, jax-js ${machine.jaxJs}, torch ${machine.torch ?? "—"}; out ${args.out}`,
@@ -194,7 +197,7 @@ async function main(): Promise<void> {
     seeds: args.seeds,
     match: args.match,
     peakGflops: null,
-    python: args.python,
+    torch,
     torchScript: args.torchScript,
     torchData: args.torchData,
     outDir: args.out,

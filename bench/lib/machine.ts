@@ -1,8 +1,10 @@
 /** The machine and software a benchmark ran on, for the header of RESULTS.md. */
+
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
+import type { TorchBaseline } from "./torch.js";
 
 /** What results.json records about the machine. */
 export interface MachineInfo {
@@ -57,11 +59,21 @@ function run(cmd: string, args: string[]): string | null {
   }
 }
 
-/** Collects {@link MachineInfo}; `python` is the interpreter of the PyTorch baseline. */
-export function machineInfo(python: string): MachineInfo {
+/** Collects {@link MachineInfo}, with the PyTorch baselines found (see `lib/torch.ts`). */
+export function machineInfo(found: {
+  reference: TorchBaseline | null;
+  extra: TorchBaseline | null;
+  note: string;
+}): MachineInfo {
   const cpus = os.cpus();
-  const torch = run(python, ["-c", "import torch; print(torch.__version__)"]);
-  const py = run(python, ["-c", "import sys; print(sys.version.split()[0])"]);
+  const ref = found.reference;
+  const torch =
+    ref === null
+      ? null
+      : `${ref.label} from ${ref.source}` +
+        (found.extra === null ? "" : `; extra row: ${found.extra.label}`);
+  const py =
+    ref === null ? null : run(ref.python, ["-c", "import sys; print(sys.version.split()[0])"]);
   const commit = run("git", ["rev-parse", "HEAD"]);
   const status = run("git", ["status", "--porcelain"]);
   return {

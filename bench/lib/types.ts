@@ -3,8 +3,10 @@
  * case returns is plain JSON so `bench/results.json` can be merged across `--only` runs and
  * the Markdown table rebuilt from it.
  */
+
 import type { VegaLiteSpec } from "../../packages/cli/src/experiments/framework/types.js";
 import type { Summary5 } from "../../packages/cli/src/report/stats.js";
+import type { TorchBaseline } from "./torch.js";
 
 /** A JSON scalar as the results file stores it. */
 export type Scalar = string | number | boolean | null;
@@ -86,8 +88,8 @@ export interface BenchContext {
   seeds?: number[];
   /** Measured matmul peak of the engine, GFLOP/s (null until the peak case has run). */
   peakGflops: number | null;
-  /** Python interpreter for the PyTorch baseline. */
-  python: string;
+  /** The PyTorch baselines (see `lib/torch.ts`): the reference and an extra, labelled row. */
+  torch: { reference: TorchBaseline | null; extra: TorchBaseline | null; note: string };
   /** The baseline script and its data. */
   torchScript: string;
   torchData: string;
