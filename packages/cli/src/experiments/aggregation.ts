@@ -48,7 +48,7 @@ import {
   ratio,
   roundSig,
 } from "./framework/stats.js";
-import { msPerStep, steadyMedian, trainRun } from "./framework/training.js";
+import { msPerStep, spikedAdam, steadyMedian, trainRun } from "./framework/training.js";
 import type { FigureSpec, ReportTable, Verdict } from "./framework/types.js";
 
 /** One estimator arm: a sample set and an aggregation, or `null` for plain Adam (no clip). */
@@ -317,11 +317,7 @@ export const aggregation = experiment({
         arch: c.arch,
         seed: c.seed,
         testFraction: c.testFraction,
-        optimizer: {
-          name: "adam",
-          learningRate: c.baseLr,
-          spike: { multiplier: c.multiplier, at: c.spikeAt, once: true },
-        },
+        optimizer: spikedAdam(c, { once: true }),
         controller,
         steps: c.steps,
         batchSize: c.batchSize,

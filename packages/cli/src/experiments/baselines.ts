@@ -43,7 +43,7 @@ import {
   medianOf,
   quartiles,
 } from "./framework/stats.js";
-import { msPerStep, stepsPerEpochOf, trainRun } from "./framework/training.js";
+import { msPerStep, trainEpochs } from "./framework/training.js";
 import { ExperimentInputError, type Verdict } from "./framework/types.js";
 
 /** The methods compared (grid runs feed "plain" and "tuned-lr"). */
@@ -340,23 +340,14 @@ export const baselines = experiment({
   resultSchema: baselineResultSchema,
 
   async run(c, ctx) {
-    const data = { seed: c.seed, trainSubset: c.trainSubset, testSubset: c.testSubset };
-    const stepsPerEpoch = stepsPerEpochOf(ctx, data, c.batchSize);
-    const out = await trainRun(
-      {
-        ...data,
-        arch: c.model,
-        calibrateBatchNorm: c.bnInit === "batch",
-        minClasses: 2,
-        ...optimizerOf(c),
-        steps: c.steps ?? (c.epochs ?? 1) * stepsPerEpoch,
-        batchSize: c.batchSize,
-        evalEvery: c.evalEvery ?? stepsPerEpoch,
-        // Radius only where a controller needs it (telemetry would inflate ms/step).
-        probe: { sampleSet: c.batchSize === "full" ? "train" : "batch", every: 0 },
-      },
-      ctx,
-    );
+    const out = await trainEpochs(c, ctx, {
+      ...optimizerOf(c),
+      epochs: c.epochs ?? 1,
+      ...(c.steps === null ? {} : { steps: c.steps }),
+      ...(c.evalEvery === null ? {} : { evalEvery: c.evalEvery }),
+      // Radius only where a controller needs it (telemetry would inflate ms/step).
+      probe: { sampleSet: c.batchSize === "full" ? "train" : "batch", every: 0 },
+    });
     return {
       finalTestAccuracy: out.finalTestAccuracy,
       finalTestLoss: out.finalTestLoss,

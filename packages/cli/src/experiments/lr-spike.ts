@@ -32,7 +32,7 @@ import {
   roundSig,
   stepCurves,
 } from "./framework/stats.js";
-import { trainRun } from "./framework/training.js";
+import { spikedAdam, trainRun } from "./framework/training.js";
 
 /** The two arms of the comparison. */
 export type LrSpikeMethod = "plain" | "rho-clip";
@@ -184,11 +184,7 @@ export const lrSpike = experiment({
         arch: c.arch,
         seed: c.seed,
         testFraction: c.testFraction,
-        optimizer: {
-          name: "adam",
-          learningRate: c.baseLr,
-          spike: { multiplier: c.multiplier, at: c.spikeAt },
-        },
+        optimizer: spikedAdam(c),
         controller: c.method === "rho-clip" ? { name: "rho-clip", rMax: c.rMax } : { name: "none" },
         steps: c.steps,
         batchSize: c.batchSize,

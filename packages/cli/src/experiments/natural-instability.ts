@@ -48,12 +48,7 @@ import {
   medianOf,
   quartiles,
 } from "./framework/stats.js";
-import {
-  BN_CALIBRATION_SAMPLES,
-  msPerStep,
-  stepsPerEpochOf,
-  trainRun,
-} from "./framework/training.js";
+import { BN_CALIBRATION_SAMPLES, msPerStep, trainEpochs } from "./framework/training.js";
 import type { DataSpec } from "./framework/types.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -399,27 +394,16 @@ export const naturalInstability = experiment({
   resultSchema: naturalResultSchema,
 
   async run(c, ctx) {
-    const data = { seed: c.seed, trainSubset: c.trainSubset, testSubset: c.testSubset };
-    const stepsPerEpoch = stepsPerEpochOf(ctx, data, c.batchSize);
-    const out = await trainRun(
-      {
-        ...data,
-        arch: c.model,
-        calibrateBatchNorm: c.bnInit === "batch",
-        minClasses: 2,
-        ...optimizerOf(c),
-        steps: c.epochs * stepsPerEpoch,
-        batchSize: c.batchSize,
-        evalEvery: stepsPerEpoch,
-        probe: { sampleSet: SAMPLE_SET, every: 1 },
-      },
-      ctx,
-    );
+    const out = await trainEpochs(c, ctx, {
+      ...optimizerOf(c),
+      epochs: c.epochs,
+      probe: { sampleSet: SAMPLE_SET, every: 1 },
+    });
     return {
       finalTestAccuracy: out.finalTestAccuracy,
       finalTestLoss: out.finalTestLoss,
       msPerStep: msPerStep(out.history),
-      ...digestHistory(out.history, stepsPerEpoch),
+      ...digestHistory(out.history, out.stepsPerEpoch),
     };
   },
 

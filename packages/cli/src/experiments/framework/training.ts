@@ -23,6 +23,7 @@ import {
   type ModelState,
   type Params,
 } from "softmax-ghosts/models";
+import type { OptimizerSpec } from "softmax-ghosts/optim";
 import { type StepRecord, type TrainOptions, train } from "softmax-ghosts/train";
 import { median } from "../../report/stats.js";
 import { type DataSplit, ExperimentInputError, type RunContext } from "./types.js";
@@ -301,4 +302,64 @@ export function steadyMedian(perStepMs: readonly number[]): number {
   if (perStepMs.length === 0) return Number.NaN;
   const skip = perStepMs.length >= 2 * TIMING_WARMUP_STEPS ? TIMING_WARMUP_STEPS : 0;
   return median(perStepMs.slice(skip));
+}
+
+/** The settings of a run measured in epochs (the natural-instability protocol and its kin). */
+export type EpochRunCell = {
+  seed: number;
+  model: string;
+  /** `"batch"`: BatchNorm's running statistics calibrated at initialisation. */
+  bnInit: string;
+  batchSize: number | "full";
+  trainSubset: number | null;
+  testSubset: number | null;
+};
+
+/**
+ * Trains a run of `epochs` epochs of its (possibly cut) training split, evaluating once per
+ * epoch unless `evalEvery` says otherwise; `steps` replaces the epoch count where a setting
+ * is measured in steps. Models get at least 2 classes.
+ */
+export async function trainEpochs(
+  c: EpochRunCell,
+  ctx: RunContext,
+  o: Pick<TrainingRun, "optimizer" | "controller" | "probe"> & {
+    epochs: number;
+    steps?: number;
+    evalEvery?: number;
+  },
+): Promise<TrainingOutcome & { stepsPerEpoch: number }> {
+  const data = { seed: c.seed, trainSubset: c.trainSubset, testSubset: c.testSubset };
+  const stepsPerEpoch = stepsPerEpochOf(ctx, data, c.batchSize);
+  const out = await trainRun(
+    {
+      ...data,
+      arch: c.model,
+      calibrateBatchNorm: c.bnInit === "batch",
+      minClasses: 2,
+      optimizer: o.optimizer,
+      controller: o.controller,
+      steps: o.steps ?? o.epochs * stepsPerEpoch,
+      batchSize: c.batchSize,
+      evalEvery: o.evalEvery ?? stepsPerEpoch,
+      probe: o.probe,
+    },
+    ctx,
+  );
+  return { ...out, stepsPerEpoch };
+}
+
+/**
+ * Adam at `baseLr` whose learning rate is multiplied by `multiplier` from step `spikeAt` on —
+ * held to the end, or for that one step only (`once`): the spike protocols of docs/science.md §5.
+ */
+export function spikedAdam(
+  c: { baseLr: number; multiplier: number; spikeAt: number },
+  o: { once?: boolean } = {},
+): OptimizerSpec {
+  return {
+    name: "adam",
+    learningRate: c.baseLr,
+    spike: { multiplier: c.multiplier, at: c.spikeAt, ...(o.once === true ? { once: true } : {}) },
+  };
 }
