@@ -24,10 +24,11 @@
 
 import { PAPER_ARCHITECTURES } from "softmax-ghosts/models";
 import { type ProbeResult, type RadiusDrive, setRhoStar } from "softmax-ghosts/probe";
-import { nearestGhost, rhoAFromSpread, rhoTop2, spreads } from "softmax-ghosts/theory";
+import { rhoAFromSpread, rhoTop2, spreads } from "softmax-ghosts/theory";
 import { maxOf, minOf, Rng } from "softmax-ghosts/util";
 import { z } from "zod";
 import { bandLines } from "./framework/figures.js";
+import { ghostsOf } from "./framework/ghosts.js";
 import {
   anyNumber,
   count,
@@ -156,18 +157,19 @@ export class CalibrationTracker {
     let setTop2 = Number.POSITIVE_INFINITY;
     const keep = new Set<number>();
     while (keep.size < Math.min(this.scatterPerCheckpoint, n)) keep.add(this.rng.int(n));
+    const ghosts = ghostsOf(probe.logits, probe.a, n, k);
     for (let i = 0; i < n; i++) {
       const z = probe.logits.subarray(i * k, (i + 1) * k);
       const a = probe.a.subarray(i * k, (i + 1) * k);
       const label = this.labels[rows === null ? i : rows[i]];
       const t2 = rhoTop2(z, a, label);
       setTop2 = Math.min(setTop2, t2);
-      const g = nearestGhost(z, a);
+      const g = ghosts[i];
       if (!g.certified) {
         uncertified++;
         continue;
       }
-      const rhoA = rhoAFromSpread(s[i]);
+      const rhoA = g.rhoA;
       const ratio = g.modulus / rhoA;
       ratios.push(ratio);
       ratioMin = Math.min(ratioMin, ratio);

@@ -31,6 +31,7 @@ import { z } from "zod";
 import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
 import { pct } from "./framework/format.js";
+import { ghostsOf } from "./framework/ghosts.js";
 import {
   atTrainedPoint,
   gradientDirection,
@@ -174,41 +175,10 @@ export function klCases(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Part 3: ghost map
+// Part 3: ghost map (the per-sample ghosts are the framework's, shared with calibration and
+// ghost-envelope; re-exported where the tests have always found them)
 
-/** One test sample's nearest ghost. */
-export type GhostPoint = {
-  re: number;
-  im: number;
-  /** `ρ*` of the sample. */
-  modulus: number;
-  /** `π/Δ_a` of the sample. */
-  rhoA: number;
-  certified: boolean;
-};
-
-/** Nearest ghosts of every sample of a probe (rows of `logits`/`a`, k columns). */
-export function ghostsOf(
-  logits: Float64Array,
-  a: Float64Array,
-  n: number,
-  k: number,
-): GhostPoint[] {
-  const out: GhostPoint[] = [];
-  for (let i = 0; i < n; i++) {
-    const zi = logits.subarray(i * k, (i + 1) * k);
-    const ai = a.subarray(i * k, (i + 1) * k);
-    const g = nearestGhost(zi, ai);
-    out.push({
-      re: g.re,
-      im: g.im,
-      modulus: g.modulus,
-      rhoA: rhoAFromSpread(spread(ai)),
-      certified: g.certified,
-    });
-  }
-  return out;
-}
+export { type GhostPoint, ghostsOf } from "./framework/ghosts.js";
 
 // ---------------------------------------------------------------------------------------------
 // The experiment
