@@ -183,6 +183,7 @@ describe("each experiment's own result schema rejects a hand-edited committed ru
     ["aggregation", "", "finalTestAcc", 7.5],
     ["arch-grid", "", "finalTestAcc", 7.5],
     ["baselines", "", "finalTestAccuracy", 7.5],
+    ["ghost-envelope", "", "finalTestAccuracy", 7.5],
     ["calibration", "control-rhoA-s0", "violations", -1],
     ["calibration", "track-cnn-bn-s0", "samples", 2.5],
     ["lr-spike", "", "finalTestAcc", 7.5],

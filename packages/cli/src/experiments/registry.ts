@@ -20,6 +20,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from "./framework/types.js";
+import { ghostEnvelope } from "./ghost-envelope.js";
 import { lrSpike } from "./lr-spike.js";
 import { naturalInstability } from "./natural-instability.js";
 import { phaseTransition } from "./phase-transition.js";
@@ -92,6 +93,7 @@ for (const def of [
   aggregation,
   baselines,
   theory,
+  ghostEnvelope,
 ] as AnyExperiment[]) {
   registerExperiment(def);
 }
