@@ -147,6 +147,9 @@ describe("ghost-envelope plan", () => {
     expect(() => bad.plan({ quick: false, data: { kind: "digits" } })).toThrow(
       "need integers 0 < midStep < finalStep, got 50, 50",
     );
+    expect(() =>
+      ghostEnvelope.plan({ quick: true, data: { kind: "cifar10", dir: "/nowhere" } }),
+    ).toThrow("CIFAR-10 is not supported");
   });
 });
 

@@ -493,7 +493,12 @@ export const ghostEnvelope = experiment({
       "untrained = θ_0, mid = θ_midStep, final = θ_finalStep (the run trains finalStep + 1 steps)",
     ghosts: "exact certified nearest zero of the linearised partition function (nearestGhost)",
   },
-  validate({ protocol: p }) {
+  validate({ protocol: p, data }) {
+    if (data.kind === "cifar10") {
+      throw new ExperimentInputError(
+        "ghost-envelope: solves a ghost per training sample of the digits-sized models; CIFAR-10 is not supported",
+      );
+    }
     if (
       !(
         Number.isInteger(p.midStep) &&
