@@ -201,6 +201,8 @@ export type EnvelopeRow = {
   rhoA: SampleQuantiles;
   /** `|t*|/ρ_a` per sample. */
   ratio: SampleQuantiles;
+  /** `Im t* / ρ_a` per sample: the height above the sample's strip edge (≥ 1). */
+  imRatio: SampleQuantiles;
   /** Fraction of samples with `|t*| ≤ 2ρ_a`. */
   nearFraction: number;
   /** min over samples and seeds of `Im t* / ρ_a` (≥ 1). */
@@ -306,6 +308,7 @@ function summarizeEnvelope(
         absIm: sampleQuantiles(im),
         rhoA: sampleQuantiles(rhoA),
         ratio: sampleQuantiles(mod.map((m, i) => m / rhoA[i])),
+        imRatio: sampleQuantiles(im.map((x, i) => x / rhoA[i])),
         nearFraction: re.length > 0 ? near / re.length : Number.NaN,
         minImOverRhoA: minOf(st.map((s) => s.minImOverRhoA)),
       });
@@ -353,6 +356,7 @@ function envelopeTable(s: EnvelopeSummary): ReportTable {
       "ρ_a = π/Δ_a",
       "set π/max Δ_a",
       "|t*|/ρ_a",
+      "Im t* / ρ_a",
       "|t*| ≤ 2ρ_a",
       "min Im t* / ρ_a",
       "uncertified",
@@ -368,6 +372,7 @@ function envelopeTable(s: EnvelopeSummary): ReportTable {
       band(r.rhoA),
       r.setRhoA,
       band(r.ratio),
+      band(r.imRatio),
       pct(r.nearFraction),
       r.minImOverRhoA,
       r.uncertified,
@@ -397,7 +402,7 @@ function envelopeVerdict(s: EnvelopeSummary): Verdict {
     // an analysis with no published numbers; a certified ghost inside its strip would refute
     // the theorem and is reported as such
     reproduced: s.theoremHolds ? "n/a" : "no",
-    sentence: `${theorem}. Median |t*|/ρ_a untrained → mid → final: ${ratioArc}. Ghosts within 2ρ_a at the final stage: ${per("final", (r) => pct(r.nearFraction))}.`,
+    sentence: `${theorem}. Median |t*|/ρ_a untrained → mid → final: ${ratioArc}. Ghosts within 2ρ_a at the final stage: ${per("final", (r) => pct(r.nearFraction))}. Median height above the strip, Im t* / ρ_a, at the final stage: ${per("final", (r) => fmt(r.imRatio.median))} (the rest of the slack is sideways, in Re t*).`,
   };
 }
 
