@@ -61,9 +61,15 @@ export interface StepRecord {
 /** What a run returns. */
 export interface TrainResult {
   history: StepRecord[];
-  /** Final parameters and model state (caller owns them; `disposeTree` when done). */
+  /**
+   * Final parameters (borrowed from the result: valid until {@link TrainResult.release}).
+   * Keep them longer by leaving `release` uncalled, or copy what you need first.
+   */
   params: Params;
+  /** Final model state (BatchNorm running statistics; `{}` for models without), like `params`. */
   state: ModelState;
+  /** Frees `params` and `state` (a second call does nothing). Call it when done with them. */
+  release(): void;
   /** Steps not applied because of a non-finite loss or gradient. */
   skippedSteps: number;
   /** Final test accuracy and loss. */

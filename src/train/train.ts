@@ -90,8 +90,8 @@ export interface TrainOptions {
   fuse?: boolean;
   /**
    * Called after each test evaluation with the step's record and the parameters and model
-   * state just evaluated. BORROWED: valid during the call only; `refTree` them to keep them
-   * (e.g. to snapshot the model when it first reaches a target accuracy).
+   * state just evaluated. BORROWED: valid during the call only; to keep them (e.g. to snapshot
+   * the model when it first reaches a target accuracy), `hold` them in an engine `Scope`.
    */
   onEval?: (record: StepRecord, params: Params, state: ModelState) => void;
 }
@@ -132,7 +132,8 @@ function resolveChain(o: TrainOptions): {
   transform: GradientTransformation<TrainingExtra>;
   learningRateAt: (step: number) => number;
   label: string;
-  dispose: () => void;
+  /** Frees what the chain compiled (nothing for an unfused chain). */
+  close: () => void;
 } {
   const fuse = o.fuse ?? true;
   if (!isTransform(o.optimizer)) {
@@ -147,15 +148,10 @@ function resolveChain(o: TrainOptions): {
     const label = customLink ? `${built.label} + custom` : built.label;
     if (!fuse) {
       const transform = suffix === null ? built.prefix : chain(built.prefix, suffix);
-      return { transform, learningRateAt: built.learningRateAt, label, dispose: () => {} };
+      return { transform, learningRateAt: built.learningRateAt, label, close: () => {} };
     }
     const fused = jitChain(built.prefix, suffix);
-    return {
-      transform: fused,
-      learningRateAt: built.learningRateAt,
-      label,
-      dispose: () => fused.dispose(),
-    };
+    return { transform: fused, learningRateAt: built.learningRateAt, label, close: fused.close };
   }
   const transform = o.controller
     ? chain(o.optimizer, o.controller as GradientTransformation<TrainingExtra>)
@@ -164,7 +160,7 @@ function resolveChain(o: TrainOptions): {
     transform,
     learningRateAt: () => Number.NaN,
     label: "custom chain",
-    dispose: () => {},
+    close: () => {},
   };
 }
 
@@ -290,7 +286,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, data } = options;
   const testSet = data.test;
   const evalEvery = options.evalEvery ?? 10;
-  const { transform, learningRateAt, label, dispose: disposeChain } = resolveChain(options);
+  const { transform, learningRateAt, label, close: closeChain } = resolveChain(options);
   const uploads = new Scope();
   const run = startRun(options, transform, learningRateAt, uploads);
   const xTest = uploads.own(toDevice(testSet.x, [testSet.n, testSet.d], model.config.dtype));
@@ -320,12 +316,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     uploads.release();
     run.optState.release();
-    disposeChain();
+    closeChain();
   }
+  const weights = new Scope();
   return {
     history,
-    params: run.params.take(),
-    state: run.state.take(),
+    params: weights.own(run.params.take()),
+    state: weights.own(run.state.take()),
+    release: () => weights.release(),
     skippedSteps,
     finalTestAccuracy: last.accuracy,
     finalTestLoss: last.loss,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Dataset, loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import { liveBufferCount } from "../../src/engine/index.js";
-import { disposeTree } from "../../src/engine/tree.js";
 import { buildModel } from "../../src/models/index.js";
 import type { ControllerSpec, OptimizerSpec } from "../../src/optim/index.js";
 import { type StepRecord, type TrainResult, train } from "../../src/train/train.js";
@@ -15,8 +14,7 @@ function median(xs: number[]): number {
 }
 
 function release(res: TrainResult): TrainResult {
-  disposeTree(res.params);
-  disposeTree(res.state);
+  res.release();
   return res;
 }
 
