@@ -128,6 +128,17 @@ export class Resident<T extends ArrayTree> {
   }
 }
 
+/** {@link CompiledFunction}s made and not yet closed. */
+let openCompiled = 0;
+
+/**
+ * How many {@link CompiledFunction}s are open (made and not closed): compiled code holds no
+ * device buffer of its own, so leak tests count these beside the live buffers.
+ */
+export function openCompiledFunctions(): number {
+  return openCompiled;
+}
+
 /**
  * Owns a function compiled with `jit` (its traces and the constants they captured). The
  * compiled function keeps jax-js's move semantics: call it through `op.call` from a tidy, or
@@ -141,6 +152,7 @@ export class CompiledFunction<F extends (...args: any[]) => JsTree<JaxArray>> {
   constructor(fn: F) {
     // jit widens the parameters to accept host numbers too; the arrays-only signature is kept.
     this.#fn = jit(fn) as unknown as F & { dispose: () => void };
+    openCompiled++;
   }
 
   /** The compiled function, or `null` once {@link close}d. Borrowed: do not keep it past `close`. */
@@ -151,7 +163,9 @@ export class CompiledFunction<F extends (...args: any[]) => JsTree<JaxArray>> {
   /** Frees the compiled function and its captured constants (a second call does nothing). */
   close(): void {
     const fn = this.#fn;
+    if (fn === null) return;
     this.#fn = null;
-    fn?.dispose();
+    openCompiled--;
+    fn.dispose();
   }
 }

@@ -8,7 +8,7 @@
 import { batchIterator } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
 import { labelsToDevice, toDevice } from "../engine/arrays.js";
-import { evaluate } from "../engine/compute.js";
+import { evaluate, type LossAndGrad } from "../engine/compute.js";
 import { initEngine } from "../engine/runtime.js";
 import { Holder, Scope } from "../engine/scope.js";
 import type { Model, ModelState, Params } from "../models/types.js";
@@ -21,6 +21,7 @@ import { type ProbeResult, RadiusEstimator, type RadiusOptions } from "../probe/
 import type { StepRecord, TrainResult } from "./record.js";
 import {
   applyStep,
+  type Batch,
   computeGradient,
   drawBatch,
   measureRadius,
@@ -218,6 +219,41 @@ function startRun(
 }
 
 /**
+ * The stages after a finite gradient: propose, probe, measure the reference, apply, record.
+ * Returns the time `probe.reference` took (left out of `wallMs`), or null when the proposed
+ * update was not finite and nothing was applied.
+ */
+function proposeAndApply(
+  run: RunContext,
+  batch: Batch,
+  lg: LossAndGrad,
+  record: StepRecord,
+  scope: Scope,
+): { referenceMs: number } | null {
+  const { step } = record;
+  run.state.set(lg.state);
+  const proposal = propose(run, batch, lg, step, scope);
+  if (!Number.isFinite(proposal.tau)) return null;
+  const { every, reference } = run.probe;
+  let measured = proposal.measured;
+  if (measured === null && every > 0 && step % every === 0 && proposal.tau > 0) {
+    const { updates, tau } = proposal;
+    measured = measureRadius(run, batch, step, updates, tau, "output").measurement;
+  }
+  let referenceMs = 0;
+  if (proposal.tau > 0 && step % (reference?.every ?? 1) === 0) {
+    const measuredReference = measureReference(run, batch, proposal);
+    if (measuredReference !== null) {
+      record.rhoReference = measuredReference.rho;
+      referenceMs = measuredReference.ms;
+    }
+  }
+  applyStep(run, proposal);
+  recordStep(run, record, proposal, measured);
+  return { referenceMs };
+}
+
+/**
  * One step through the stages of `step.ts`: returns its record (the caller evaluates and
  * reports it). Everything the step allocates is released before it returns.
  */
@@ -228,49 +264,15 @@ function runStep(run: RunContext, step: number): { record: StepRecord; skipped: 
     const batch = drawBatch(run, scope);
     const lg = computeGradient(run, batch, scope);
     const record = startRecord(run, step, lg);
-    let referenceMs = 0;
-    let skipped = false;
-    if (!Number.isFinite(lg.loss) || !Number.isFinite(lg.gradNorm)) {
-      // Never apply a step computed from non-finite numbers: it would poison the
-      // parameters and the optimizer's moments alike.
-      scope.own(lg.state);
-      skipRecord(record);
-      skipped = true;
-    } else {
-      run.state.set(lg.state);
-      const proposal = propose(run, batch, lg, step, scope);
-      if (!Number.isFinite(proposal.tau)) {
-        skipRecord(record);
-        skipped = true;
-      } else {
-        const { every } = run.probe;
-        const wantProbe = every > 0 && step % every === 0;
-        let measured = proposal.measured;
-        if (measured === null && wantProbe && proposal.tau > 0) {
-          measured = measureRadius(
-            run,
-            batch,
-            step,
-            proposal.updates,
-            proposal.tau,
-            "output",
-          ).measurement;
-        }
-        const referenceEvery = run.probe.reference?.every ?? 1;
-        if (proposal.tau > 0 && step % referenceEvery === 0) {
-          const reference = measureReference(run, batch, proposal);
-          if (reference !== null) {
-            record.rhoReference = reference.rho;
-            referenceMs = reference.ms;
-          }
-        }
-        applyStep(run, proposal);
-        recordStep(run, record, proposal, measured);
-      }
-    }
+    // Never apply a step computed from non-finite numbers: it would poison the parameters
+    // and the optimizer's moments alike.
+    const finite = Number.isFinite(lg.loss) && Number.isFinite(lg.gradNorm);
+    if (!finite) scope.own(lg.state);
+    const applied = finite ? proposeAndApply(run, batch, lg, record, scope) : null;
+    if (applied === null) skipRecord(record);
     scope.release();
-    record.wallMs = performance.now() - t0 - referenceMs;
-    return { record, skipped };
+    record.wallMs = performance.now() - t0 - (applied?.referenceMs ?? 0);
+    return { record, skipped: applied === null };
   } finally {
     scope.release();
   }

@@ -10,7 +10,14 @@ import {
 } from "../../src/engine/compute.js";
 import * as op from "../../src/engine/ops.js";
 import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
-import { CompiledFunction, Holder, Resident, Scope, scoped } from "../../src/engine/scope.js";
+import {
+  CompiledFunction,
+  Holder,
+  openCompiledFunctions,
+  Resident,
+  Scope,
+  scoped,
+} from "../../src/engine/scope.js";
 import {
   disposeTree,
   flattenToHost,
@@ -131,9 +138,12 @@ describe("Resident, CompiledFunction and Holder.hold", () => {
     disposeTree(shift);
     disposeTree(x);
     expect(f.fn).not.toBeNull();
+    const open = openCompiledFunctions();
     f.close();
     expect(f.fn).toBeNull();
+    expect(openCompiledFunctions()).toBe(open - 1);
     f.close();
+    expect(openCompiledFunctions()).toBe(open - 1);
     expect(liveBufferCount()).toBe(before);
   });
 });

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { toDevice } from "../../src/engine/arrays.js";
 import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
+import { openCompiledFunctions } from "../../src/engine/scope.js";
 import { type ArrayTree, disposeTree, flattenToHost } from "../../src/engine/tree.js";
 import { armijo } from "../../src/optim/armijo.js";
 import { jitChain } from "../../src/optim/fuse.js";
@@ -152,11 +153,16 @@ describe("a fused chain holds its compiled code until close()", () => {
     };
     run(make(), 3, 3); // warms what every compile shares
     const before = liveBufferCount();
-    const compiled = run(make(), 3, 3);
+    const open = openCompiledFunctions();
+    const fused = make();
+    expect(openCompiledFunctions()).toBe(open + 1);
+    const compiled = run(fused, 3, 3);
+    expect(openCompiledFunctions()).toBe(open);
     expect(liveBufferCount()).toBe(before);
     // Closed after the first update: the rest run op by op, with the same arithmetic.
     const eager = run(make(), 3, 1);
     expect(liveBufferCount()).toBe(before);
+    expect(openCompiledFunctions()).toBe(open);
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < compiled[i]!.length; j++) {
         expect(eager[i]![j]).toBeCloseTo(compiled[i]![j]!, 6);
