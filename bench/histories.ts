@@ -7,7 +7,7 @@
  *     nice -n 10 npx tsx bench/histories.ts
  */
 import { createHash } from "node:crypto";
-import { disposeTree, flattenToHost } from "../src/engine/tree.js";
+import { flattenToHost } from "../src/engine/tree.js";
 import { buildModel, type ModelName } from "../src/models/registry.js";
 import type { ControllerSpec, OptimizerSpec } from "../src/optim/spec.js";
 import { type ProbeOptions, train } from "../src/train/train.js";
@@ -98,8 +98,7 @@ for (const [label, arch, optimizer, controller, steps, probe] of runs) {
       ]),
     )
     .digest("hex");
-  disposeTree(r.params);
-  disposeTree(r.state);
+  r.release();
   out[label] = h.slice(0, 16);
   console.log(label, out[label], r.history.at(-1)?.loss);
 }

@@ -1,5 +1,5 @@
 import { loadDigits, stratifiedSplit } from "softmax-ghosts/data";
-import { disposeTree, type JaxArray, op } from "softmax-ghosts/engine";
+import { type JaxArray, op } from "softmax-ghosts/engine";
 import {
   initDense,
   type Model,
@@ -44,5 +44,4 @@ const result = await train({
 });
 const maxR = Math.max(...result.history.map((s) => s.r));
 console.log(`test accuracy ${result.finalTestAccuracy.toFixed(3)}, largest r ${maxR.toFixed(3)}`);
-disposeTree(result.params);
-disposeTree(result.state);
+result.release(); // frees the final params and state

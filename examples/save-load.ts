@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadDigits, stratifiedSplit } from "softmax-ghosts/data";
-import { disposeTree, evaluate, loadWeights, saveWeights, toDevice } from "softmax-ghosts/engine";
+import { evaluate, loadWeights, Scope, saveWeights, toDevice } from "softmax-ghosts/engine";
 import { buildModel } from "softmax-ghosts/models";
 import { train } from "softmax-ghosts/train";
 
@@ -19,21 +19,16 @@ const result = await train({
 const path = join(mkdtempSync(join(tmpdir(), "weights-")), "mlp.safetensors");
 await saveWeights(path, result, { model: "mlp", steps: "60" }); // params + state, borrowed
 
-// A fresh init is the template: names, shapes and dtypes must match it exactly.
-const template = model.init(0);
+// A fresh init is the template: names, shapes and dtypes must match it exactly. The scope
+// owns what this part makes and frees it all at once.
+const scope = new Scope();
+const template = scope.own(model.init(0));
 const loaded = await loadWeights(path, template);
-const x = toDevice(test.x, [test.n, test.d]);
+scope.own(loaded.params);
+scope.own(loaded.state);
+const x = scope.own(toDevice(test.x, [test.n, test.d]));
 const accuracy = evaluate(model, loaded.params, loaded.state, x, test.y).accuracy;
 console.log(`trained ${result.finalTestAccuracy.toFixed(4)}, reloaded ${accuracy.toFixed(4)}`);
 console.log(JSON.stringify(loaded.metadata));
-for (const t of [
-  result.params,
-  result.state,
-  template.params,
-  template.state,
-  loaded.params,
-  loaded.state,
-]) {
-  disposeTree(t);
-}
-x.dispose();
+scope.release();
+result.release();

@@ -81,8 +81,7 @@ export async function stepTimes(
       if (rec.step === last - 1) to = engineCounters();
     },
   });
-  disposeTree(r.params);
-  disposeTree(r.state);
+  r.release();
   const a = from as EngineCounters | null;
   const b = to as EngineCounters | null;
   const n = last - o.warmup;

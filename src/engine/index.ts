@@ -23,8 +23,12 @@
  * at the boundary. The bookkeeping is reference counts only, so the arithmetic is unchanged.
  *
  * Everything above the engine (probe, train, experiments, report, CLI) works with borrowing
- * entry points (`lossAndGrad`, `logits`, `evaluate`, the tree helpers in `tree.ts`) and hands
- * long-lived arrays back through `disposeTree`; it never needs `.ref`.
+ * entry points (`lossAndGrad`, `logits`, `evaluate`, the tree helpers in `tree.ts`) and never
+ * counts references itself (no `.ref`, `.dispose()`, `refTree`, `disposeTree`): what it owns
+ * it hands to the lifetime classes of `scope.ts` — a `Scope` (a span of work), a `Holder` (a
+ * value replaced over time), a `Resident` (made on first use, kept until released), a
+ * `CompiledFunction` (a `jit` function, until `close`) — and long-lived results carry their
+ * own `release()` (`train()`'s result, a `RadiusProbe`; a fused chain's `close()`).
  *
  * Trees: {@link ArrayTree} is the one pytree type; {@link treeLeaves} lists leaves in flatten
  * (insertion) order and {@link treeEntries} by sorted key path — see `tree.ts`.

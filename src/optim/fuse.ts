@@ -11,8 +11,9 @@
  * `extra.onUpdateNorm(norm)` when given.
  */
 import type { DeviceArray as JaxArray } from "../engine/arrays.js";
-import { type JsTree, jit, type OwnedFunction } from "../engine/jax.js";
+import type { JsTree } from "../engine/jax.js";
 import * as op from "../engine/ops.js";
+import { CompiledFunction } from "../engine/scope.js";
 import { readScalar, treeLeaves } from "../engine/tree.js";
 import {
   type ArrayTree,
@@ -22,10 +23,13 @@ import {
   type UpdateExtra,
 } from "./types.js";
 
-/** A {@link GradientTransformation} holding compiled code: `dispose()` frees it. */
+/** A {@link GradientTransformation} holding compiled code: `close()` frees it. */
 export interface FusedTransformation<E = UpdateExtra> extends GradientTransformation<E> {
-  /** Frees the compiled function and its captured constants. */
-  dispose(): void;
+  /**
+   * Frees the compiled function and its captured constants. The chain stays usable: later
+   * updates run the prefix op by op (same numbers).
+   */
+  close(): void;
 }
 
 function sumOfSquares(t: ArrayTree): JaxArray {
@@ -48,7 +52,7 @@ export function jitChain<E extends UpdateExtra = UpdateExtra>(
   prefix: GradientTransformation,
   suffix: GradientTransformation<E> | null = null,
 ): FusedTransformation<E> {
-  let compiled: OwnedFunction<Compiled> | null = jit((u, s, p) =>
+  const compiled = new CompiledFunction<Compiled>((u, s, p) =>
     op.consuming([u, s, p], () => {
       const [next, state] = op.updateLink(prefix, u, s, p);
       return [next, state, sumOfSquares(next)];
@@ -62,13 +66,14 @@ export function jitChain<E extends UpdateExtra = UpdateExtra>(
     update(updates, state, params, ...rest) {
       const extra = rest[0] as E | undefined;
       const states = state as OptState[];
-      if (params === undefined || compiled === null) {
+      const fn = compiled.fn;
+      if (params === undefined || fn === null) {
         const [next, prefixState] = op.updateLink(prefix, updates, states[0]!, params);
         if (suffix === null) return [next, [prefixState]];
         const [out, suffixState] = op.updateLink(suffix, next, states[1]!, params, extra);
         return [out, [prefixState, suffixState]];
       }
-      const [next, prefixState, sq] = op.call(compiled, updates, states[0]!, params) as [
+      const [next, prefixState, sq] = op.call(fn, updates, states[0]!, params) as [
         typeof updates,
         OptState,
         JaxArray,
@@ -84,11 +89,5 @@ export function jitChain<E extends UpdateExtra = UpdateExtra>(
       return [out, [prefixState, suffixState]];
     },
   });
-  return {
-    ...fused,
-    dispose() {
-      compiled?.dispose();
-      compiled = null;
-    },
-  };
+  return { ...fused, close: () => compiled.close() };
 }

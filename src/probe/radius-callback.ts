@@ -11,8 +11,8 @@
  */
 
 import { type Dataset, gatherRows } from "../data/dataset.js";
-import type { DeviceArray as JaxArray } from "../engine/arrays.js";
-import { toDevice } from "../engine/arrays.js";
+import { type DeviceArray, toDevice } from "../engine/arrays.js";
+import { Resident, type Scope, scoped } from "../engine/scope.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 import type { ControllerRadius, RadiusCallback, RadiusKind } from "../optim/controllers.js";
 import { type DirectionalOptions, directionalLogitDerivatives, ProbeError } from "./directional.js";
@@ -52,19 +52,20 @@ export interface RadiusMeasurement extends RadiusReport {
  *
  * ```ts
  * const probe = new RadiusProbe(model, trainSet, { sampleSet: "train" });
- * const [updates, next] = optimizer.update(grads, optState, refTree(params), {
+ * const [updates, next] = updateBorrowed(optimizer, grads, optState, params, {
  *   radius: probe.at(params, state, batch.indices),
  * });
  * ```
  *
  * Ownership: `params` and `state` are BORROWED and must stay alive until `update` returns.
  * The probe keeps the sample set on the device once the whole set has been probed; call
- * {@link dispose} when the run is over.
+ * {@link release} when the run is over.
  */
 export class RadiusProbe {
   private readonly estimator: RadiusEstimator;
   private readonly directional: DirectionalOptions;
-  private resident: JaxArray | null = null;
+  /** The whole sample set on the device, uploaded by the first probe that needs it. */
+  private readonly resident: Resident<DeviceArray>;
   private lastMeasurement: RadiusMeasurement | null = null;
 
   /**
@@ -84,6 +85,9 @@ export class RadiusProbe {
     }
     this.estimator = new RadiusEstimator(samples.n, { labels: samples.y, ...options });
     this.directional = { method: options.method ?? "jvp", chunk: options.chunk };
+    this.resident = new Resident(() =>
+      toDevice(samples.x, [samples.n, samples.d], model.config.dtype),
+    );
   }
 
   /** What the last callback measured (null before the first call). */
@@ -118,20 +122,16 @@ export class RadiusProbe {
   }
 
   /** Frees the device copy of the sample set (the probe can still be used; it re-uploads). */
-  dispose(): void {
-    this.resident?.dispose();
-    this.resident = null;
+  release(): void {
+    this.resident.release();
   }
 
-  /** Device samples for a probe (caller disposes): the resident whole set, or some rows. */
-  private samplesFor(indices: Int32Array | null): JaxArray {
+  /** Device samples for a probe: the resident whole set (borrowed), or some rows (owned by `scope`). */
+  private samplesFor(indices: Int32Array | null, scope: Scope): DeviceArray {
+    if (indices === null) return this.resident.get();
     const { samples, model } = this;
-    const dtype = model.config.dtype;
-    if (indices === null) {
-      this.resident ??= toDevice(samples.x, [samples.n, samples.d], dtype);
-      return this.resident.ref;
-    }
-    return toDevice(gatherRows(samples, indices), [indices.length, samples.d], dtype);
+    const rows = gatherRows(samples, indices);
+    return scope.own(toDevice(rows, [indices.length, samples.d], model.config.dtype));
   }
 
   private measure(
@@ -147,9 +147,9 @@ export class RadiusProbe {
     }
     const all = kind === "all" && hasInternals(this.model);
     let internal = { rhoAttention: Number.POSITIVE_INFINITY, rhoFfn: Number.POSITIVE_INFINITY };
-    const probe = (indices: Int32Array | null): ProbeResult => {
-      const x = this.samplesFor(indices);
-      try {
+    const probe = (indices: Int32Array | null): ProbeResult =>
+      scoped((scope) => {
+        const x = this.samplesFor(indices, scope);
         if (all) {
           const net = probeNetwork(this.model, params, state, direction, norm, x, this.directional);
           internal = net;
@@ -166,10 +166,7 @@ export class RadiusProbe {
         // The derivative is linear in the direction: slopes along p/‖p‖ are a(p)/‖p‖.
         for (let i = 0; i < out.a.length; i++) out.a[i] /= norm;
         return out;
-      } finally {
-        x.dispose();
-      }
-    };
+      });
     const report = this.estimator.estimate(probe, rows);
     const candidates: [string, number][] = [
       ["output", report.driven],

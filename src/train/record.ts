@@ -30,27 +30,33 @@ export interface StepRecord {
    * {@link StepRecord.binding} says which of the three it is.
    */
   rhoNet?: number;
-  /** Attention-logit radius ρ_attn over the probed set, when measured (all-radii on a transformer). */
+  /** Attention-logit radius ρ_attn (length) over the probed set, when measured (all-radii on a transformer). */
   rhoAttention?: number;
-  /** Feed-forward (GELU) radius ρ_ffn over the probed set, when measured (all-radii on a transformer). */
+  /** Feed-forward (GELU) radius ρ_ffn (length) over the probed set, when measured (all-radii on a transformer). */
   rhoFfn?: number;
   /**
    * Normalised step r = τ/ρ (dimensionless) with ρ the radius that bounds the step:
    * {@link StepRecord.rhoNet} when measured, else {@link StepRecord.rhoA}. NaN when not measured.
    */
   r: number;
-  /** Exact set-level ρ* over the probed set, when `probe.exact` is on (or `probe.drive` is "rhoStar"). */
+  /** Exact set-level ρ* (length) over the probed set, when `probe.exact` is on (or `probe.drive` is "rhoStar"). */
   rhoStar?: number;
-  /** Set-level top-2 estimate over the probed set, when `probe.drive` is "top2". */
+  /** Set-level top-2 radius estimate (length) over the probed set, when `probe.drive` is "top2". */
   rhoTop2?: number;
   /**
    * Output radius ρ_a over `probe.reference`'s sample set, along the applied step (absent off
    * its cadence, on skipped steps or when τ = 0). Telemetry only.
    */
   rhoReference?: number;
-  /** Base learning rate × controller scale (ρ-set: the η it chose; 0 when skipped). */
+  /**
+   * Base learning rate × controller scale, in the optimizer's learning-rate units (ρ-set: the
+   * η it chose; 0 when skipped; NaN for a raw chain, whose learning rate `train()` cannot read).
+   */
   effectiveLearningRate: number;
-  /** Which radius bounds the step (`output`, `attention`, `ffn`), when measured. */
+  /**
+   * Which radius bounds the step over the probed set (`output`, `attention`, `ffn`): the one
+   * {@link StepRecord.r} divides by. Absent when no radius was measured this step.
+   */
   binding?: string;
   /** The step had a non-finite loss, gradient or update and was not applied. */
   skipped: boolean;
@@ -61,9 +67,15 @@ export interface StepRecord {
 /** What a run returns. */
 export interface TrainResult {
   history: StepRecord[];
-  /** Final parameters and model state (caller owns them; `disposeTree` when done). */
+  /**
+   * Final parameters (borrowed from the result: valid until {@link TrainResult.release}).
+   * Keep them longer by leaving `release` uncalled, or copy what you need first.
+   */
   params: Params;
+  /** Final model state (BatchNorm running statistics; `{}` for models without), like `params`. */
   state: ModelState;
+  /** Frees `params` and `state` (a second call does nothing). Call it when done with them. */
+  release(): void;
   /** Steps not applied because of a non-finite loss or gradient. */
   skippedSteps: number;
   /** Final test accuracy and loss. */

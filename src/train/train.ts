@@ -8,7 +8,7 @@
 import { batchIterator } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
 import { labelsToDevice, toDevice } from "../engine/arrays.js";
-import { evaluate } from "../engine/compute.js";
+import { evaluate, type LossAndGrad } from "../engine/compute.js";
 import { initEngine } from "../engine/runtime.js";
 import { Holder, Scope } from "../engine/scope.js";
 import type { Model, ModelState, Params } from "../models/types.js";
@@ -21,6 +21,7 @@ import { type ProbeResult, RadiusEstimator, type RadiusOptions } from "../probe/
 import type { StepRecord, TrainResult } from "./record.js";
 import {
   applyStep,
+  type Batch,
   computeGradient,
   drawBatch,
   measureRadius,
@@ -90,8 +91,8 @@ export interface TrainOptions {
   fuse?: boolean;
   /**
    * Called after each test evaluation with the step's record and the parameters and model
-   * state just evaluated. BORROWED: valid during the call only; `refTree` them to keep them
-   * (e.g. to snapshot the model when it first reaches a target accuracy).
+   * state just evaluated. BORROWED: valid during the call only; to keep them (e.g. to snapshot
+   * the model when it first reaches a target accuracy), `hold` them in an engine `Scope`.
    */
   onEval?: (record: StepRecord, params: Params, state: ModelState) => void;
 }
@@ -132,7 +133,8 @@ function resolveChain(o: TrainOptions): {
   transform: GradientTransformation<TrainingExtra>;
   learningRateAt: (step: number) => number;
   label: string;
-  dispose: () => void;
+  /** Frees what the chain compiled (nothing for an unfused chain). */
+  close: () => void;
 } {
   const fuse = o.fuse ?? true;
   if (!isTransform(o.optimizer)) {
@@ -147,15 +149,10 @@ function resolveChain(o: TrainOptions): {
     const label = customLink ? `${built.label} + custom` : built.label;
     if (!fuse) {
       const transform = suffix === null ? built.prefix : chain(built.prefix, suffix);
-      return { transform, learningRateAt: built.learningRateAt, label, dispose: () => {} };
+      return { transform, learningRateAt: built.learningRateAt, label, close: () => {} };
     }
     const fused = jitChain(built.prefix, suffix);
-    return {
-      transform: fused,
-      learningRateAt: built.learningRateAt,
-      label,
-      dispose: () => fused.dispose(),
-    };
+    return { transform: fused, learningRateAt: built.learningRateAt, label, close: fused.close };
   }
   const transform = o.controller
     ? chain(o.optimizer, o.controller as GradientTransformation<TrainingExtra>)
@@ -164,7 +161,7 @@ function resolveChain(o: TrainOptions): {
     transform,
     learningRateAt: () => Number.NaN,
     label: "custom chain",
-    dispose: () => {},
+    close: () => {},
   };
 }
 
@@ -222,6 +219,41 @@ function startRun(
 }
 
 /**
+ * The stages after a finite gradient: propose, probe, measure the reference, apply, record.
+ * Returns the time `probe.reference` took (left out of `wallMs`), or null when the proposed
+ * update was not finite and nothing was applied.
+ */
+function proposeAndApply(
+  run: RunContext,
+  batch: Batch,
+  lg: LossAndGrad,
+  record: StepRecord,
+  scope: Scope,
+): { referenceMs: number } | null {
+  const { step } = record;
+  run.state.set(lg.state);
+  const proposal = propose(run, batch, lg, step, scope);
+  if (!Number.isFinite(proposal.tau)) return null;
+  const { every, reference } = run.probe;
+  let measured = proposal.measured;
+  if (measured === null && every > 0 && step % every === 0 && proposal.tau > 0) {
+    const { updates, tau } = proposal;
+    measured = measureRadius(run, batch, step, updates, tau, "output").measurement;
+  }
+  let referenceMs = 0;
+  if (proposal.tau > 0 && step % (reference?.every ?? 1) === 0) {
+    const measuredReference = measureReference(run, batch, proposal);
+    if (measuredReference !== null) {
+      record.rhoReference = measuredReference.rho;
+      referenceMs = measuredReference.ms;
+    }
+  }
+  applyStep(run, proposal);
+  recordStep(run, record, proposal, measured);
+  return { referenceMs };
+}
+
+/**
  * One step through the stages of `step.ts`: returns its record (the caller evaluates and
  * reports it). Everything the step allocates is released before it returns.
  */
@@ -232,49 +264,15 @@ function runStep(run: RunContext, step: number): { record: StepRecord; skipped: 
     const batch = drawBatch(run, scope);
     const lg = computeGradient(run, batch, scope);
     const record = startRecord(run, step, lg);
-    let referenceMs = 0;
-    let skipped = false;
-    if (!Number.isFinite(lg.loss) || !Number.isFinite(lg.gradNorm)) {
-      // Never apply a step computed from non-finite numbers: it would poison the
-      // parameters and the optimizer's moments alike.
-      scope.own(lg.state);
-      skipRecord(record);
-      skipped = true;
-    } else {
-      run.state.set(lg.state);
-      const proposal = propose(run, batch, lg, step, scope);
-      if (!Number.isFinite(proposal.tau)) {
-        skipRecord(record);
-        skipped = true;
-      } else {
-        const { every } = run.probe;
-        const wantProbe = every > 0 && step % every === 0;
-        let measured = proposal.measured;
-        if (measured === null && wantProbe && proposal.tau > 0) {
-          measured = measureRadius(
-            run,
-            batch,
-            step,
-            proposal.updates,
-            proposal.tau,
-            "output",
-          ).measurement;
-        }
-        const referenceEvery = run.probe.reference?.every ?? 1;
-        if (proposal.tau > 0 && step % referenceEvery === 0) {
-          const reference = measureReference(run, batch, proposal);
-          if (reference !== null) {
-            record.rhoReference = reference.rho;
-            referenceMs = reference.ms;
-          }
-        }
-        applyStep(run, proposal);
-        recordStep(run, record, proposal, measured);
-      }
-    }
+    // Never apply a step computed from non-finite numbers: it would poison the parameters
+    // and the optimizer's moments alike.
+    const finite = Number.isFinite(lg.loss) && Number.isFinite(lg.gradNorm);
+    if (!finite) scope.own(lg.state);
+    const applied = finite ? proposeAndApply(run, batch, lg, record, scope) : null;
+    if (applied === null) skipRecord(record);
     scope.release();
-    record.wallMs = performance.now() - t0 - referenceMs;
-    return { record, skipped };
+    record.wallMs = performance.now() - t0 - (applied?.referenceMs ?? 0);
+    return { record, skipped: applied === null };
   } finally {
     scope.release();
   }
@@ -290,7 +288,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, data } = options;
   const testSet = data.test;
   const evalEvery = options.evalEvery ?? 10;
-  const { transform, learningRateAt, label, dispose: disposeChain } = resolveChain(options);
+  const { transform, learningRateAt, label, close: closeChain } = resolveChain(options);
   const uploads = new Scope();
   const run = startRun(options, transform, learningRateAt, uploads);
   const xTest = uploads.own(toDevice(testSet.x, [testSet.n, testSet.d], model.config.dtype));
@@ -320,12 +318,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     uploads.release();
     run.optState.release();
-    disposeChain();
+    closeChain();
   }
+  const weights = new Scope();
   return {
     history,
-    params: run.params.take(),
-    state: run.state.take(),
+    params: weights.own(run.params.take()),
+    state: weights.own(run.state.take()),
+    release: () => weights.release(),
     skippedSteps,
     finalTestAccuracy: last.accuracy,
     finalTestLoss: last.loss,

@@ -8,8 +8,16 @@ import {
   steppedLogitsHost,
   trainModeState,
 } from "../../src/engine/compute.js";
+import * as op from "../../src/engine/ops.js";
 import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
-import { Holder, Scope, scoped } from "../../src/engine/scope.js";
+import {
+  CompiledFunction,
+  Holder,
+  openCompiledFunctions,
+  Resident,
+  Scope,
+  scoped,
+} from "../../src/engine/scope.js";
 import {
   disposeTree,
   flattenToHost,
@@ -69,6 +77,73 @@ describe("Scope and Holder", () => {
     expect(() => h.get()).toThrow("taken or released");
     disposeTree(taken);
     h.release();
+    expect(liveBufferCount()).toBe(before);
+  });
+});
+
+describe("Resident, CompiledFunction and Holder.hold", () => {
+  it("a holder can start empty and hold a borrowed value, releasing the one it replaces", () => {
+    const before = liveBufferCount();
+    const h = new Holder<{ w: ReturnType<typeof toDevice> }>();
+    expect(h.held).toBe(false);
+    const a = { w: toDevice(xs, [n, 64]) };
+    h.hold(a);
+    expect(h.held).toBe(true);
+    expect(a.w.refCount).toBe(2);
+    const b = { w: toDevice(xs, [n, 64]) };
+    h.hold(b);
+    // the borrowed value is still the caller's, and still usable
+    expect(a.w.refCount).toBe(1);
+    expect(flattenToHost(a)).toEqual(flattenToHost(b));
+    disposeTree(a);
+    disposeTree(b);
+    expect(liveBufferCount()).toBe(before + 1);
+    h.release();
+    expect(liveBufferCount()).toBe(before);
+  });
+
+  it("a resident value is made once, lent on every get, freed by release and made again", async () => {
+    const before = liveBufferCount();
+    let made = 0;
+    const resident = new Resident(() => {
+      made++;
+      return toDevice(xs, [n, 64]);
+    });
+    expect(resident.held).toBe(false);
+    expect(liveBufferCount()).toBe(before);
+    await expectNoLeak(() => toHost(resident.get()));
+    expect(made).toBe(1);
+    expect(liveBufferCount()).toBe(before + 1);
+    resident.release();
+    expect(resident.held).toBe(false);
+    expect(liveBufferCount()).toBe(before);
+    expect(toHost(resident.get())).toEqual(Float64Array.from(Float32Array.from(xs)));
+    expect(made).toBe(2);
+    resident.release();
+    resident.release();
+    expect(liveBufferCount()).toBe(before);
+  });
+
+  it("a compiled function keeps its captured constants until close, then is gone", async () => {
+    const before = liveBufferCount();
+    const shift = toDevice([1, 2, 3], [3]);
+    // The constant is captured by the trace: jax-js keeps its own copy with the compiled code.
+    const f = new CompiledFunction((x: ReturnType<typeof toDevice>) =>
+      op.consuming([x], () => op.add(x, shift)),
+    );
+    const x = toDevice([1, 1, 1], [3]);
+    const call = () => scoped((s) => toHost(s.own(op.detached(() => op.call(f.fn!, x)))));
+    expect(Array.from(call())).toEqual([2, 3, 4]);
+    await expectNoLeak(call);
+    disposeTree(shift);
+    disposeTree(x);
+    expect(f.fn).not.toBeNull();
+    const open = openCompiledFunctions();
+    f.close();
+    expect(f.fn).toBeNull();
+    expect(openCompiledFunctions()).toBe(open - 1);
+    f.close();
+    expect(openCompiledFunctions()).toBe(open - 1);
     expect(liveBufferCount()).toBe(before);
   });
 });

@@ -2,8 +2,6 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   alongGradient,
   atTrainedPoint,
-  disposeSamples,
-  disposeSnapshots,
   gradientDirection,
   randomDirection,
   rhoAlong,
@@ -39,8 +37,31 @@ describe("the one-step measurements borrow their arguments and do not leak", () 
       optimizer: { name: "adam" as const, learningRate: 1e-3 },
     };
     await expectNoLeak(async () =>
-      disposeSnapshots(await trainSnapshot({ ...opts, steps: 3, targets: [0.05], keepBest: true })),
+      (await trainSnapshot({ ...opts, steps: 3, targets: [0.05], keepBest: true })).release(),
     );
+    await expectNoLeak(() => toSamples(train).release());
+    // A training that fails half-way frees the snapshots it had taken (targets and best).
+    await expectNoLeak(async () => {
+      await expect(
+        trainSnapshot({
+          ...opts,
+          steps: 4,
+          targets: [0.01, 0.02],
+          keepBest: true,
+          onProgress: (f) => {
+            if (f >= 0.75) throw new Error("stopped");
+          },
+        }),
+      ).rejects.toThrow("stopped");
+    });
+    // The best snapshot is replaced as the accuracy improves; only the last one is kept.
+    await expectNoLeak(async () => {
+      const t = await trainSnapshot({ ...opts, steps: 6, keepBest: true });
+      expect(t.best).not.toBeNull();
+      expect(t.best!.testAccuracy).toBe(Math.max(...t.history.map((r) => r.testAccuracy!)));
+      t.release();
+      t.release(); // a second release frees nothing twice
+    });
     const snap = await trainSnapshot({ ...opts, steps: 3 });
     const { params, state } = snap.final;
     const before = flattenToHost(params);
@@ -69,8 +90,8 @@ describe("the one-step measurements borrow their arguments and do not leak", () 
     // The borrowed parameters are still there and unchanged.
     expect(flattenToHost(params)).toEqual(before);
     disposeTree(direction);
-    disposeSamples(samples);
-    disposeSnapshots(snap);
+    samples.release();
+    snap.release();
   });
 
   it("atTrainedPoint frees the snapshot, the uploaded splits and what the measurement owns, also when it throws", async () => {

@@ -1,7 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  disposeSamples,
-  disposeSnapshots,
   firstWhere,
   gradientDirection,
   logGrid,
@@ -99,7 +97,7 @@ describe("sweepAlongDirection", () => {
     });
     // a long random step moves the predictions: the measurement is not vacuous
     expect(sweep.points[2]!.flipFraction).toBeGreaterThan(0.05);
-    disposeSamples(samples);
+    samples.release();
     disposeTree(direction);
     disposeTree(params);
     disposeTree(state);
@@ -221,7 +219,7 @@ describe("trainSnapshot", () => {
       seed: 0,
     };
     const warm = await trainSnapshot({ ...opts, targets: [0.5], keepBest: true });
-    disposeSnapshots(warm);
+    warm.release();
     const before = liveBufferCount();
     const run = await trainSnapshot({ ...opts, targets: [0.5, 0.8, 1], keepBest: true });
     const accs = run.history.map((h) => h.testAccuracy!);
@@ -246,9 +244,9 @@ describe("trainSnapshot", () => {
     expect(run.best!.testAccuracy).toBe(Math.max(...accs));
     expect(run.best!.steps).toBe(accs.indexOf(Math.max(...accs)) + 1);
     expect(run.final.steps).toBe(40);
-    disposeSnapshots(run);
+    run.release();
     expect(liveBufferCount()).toBe(before);
-    disposeSnapshots(run); // a second release frees nothing twice
+    run.release(); // a second release frees nothing twice
     expect(liveBufferCount()).toBe(before);
   });
 

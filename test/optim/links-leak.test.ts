@@ -1,14 +1,19 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { toDevice } from "../../src/engine/arrays.js";
-import { initEngine } from "../../src/engine/runtime.js";
+import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
+import { openCompiledFunctions } from "../../src/engine/scope.js";
 import { type ArrayTree, disposeTree, flattenToHost } from "../../src/engine/tree.js";
 import { armijo } from "../../src/optim/armijo.js";
 import { jitChain } from "../../src/optim/fuse.js";
 import {
   adam,
+  adamDirection,
+  adamw,
+  adamwDirection,
   addDecayedWeights,
   allRadii,
   applyBorrowed,
+  buildOptimizer,
   chain,
   clipByGlobalNorm,
   type GradientTransformation,
@@ -23,6 +28,7 @@ import {
   scaleBySchedule,
   setToZero,
   sgd,
+  sgdDirection,
   spikeSchedule,
   type TrainingExtra,
   trace,
@@ -71,6 +77,22 @@ const links: [string, () => GradientTransformation<TrainingExtra>][] = [
   ["chain(sgd, rhoClip)", () => chain(sgd(0.1), rhoClip())],
   ["adam", () => adam(1e-2)],
   ["jitChain(adam, rhoSet)", () => jitChain(scaleByAdam(), rhoSet({ rTarget: 1 }))],
+  ["sgdDirection (momentum)", () => sgdDirection({ momentum: 0.9 })],
+  ["adamDirection", () => adamDirection()],
+  ["adamwDirection", () => adamwDirection({ weightDecay: 0.1 })],
+  ["adamw", () => adamw(1e-2)],
+  ...(["sgd", "momentum", "nesterov", "adam", "adamw"] as const).map(
+    (name): [string, () => GradientTransformation<TrainingExtra>] => [
+      `buildOptimizer ${name} + spike + grad-clip, fused`,
+      () => {
+        const built = buildOptimizer(
+          { name, learningRate: 0.1, spike: { multiplier: 10, at: 1 } },
+          { name: "grad-clip", maxNorm: 0.5 },
+        );
+        return jitChain(built.prefix, built.suffix);
+      },
+    ],
+  ),
 ];
 
 describe("every link: no buffer growth over repeated updates, borrowed arguments intact", () => {
@@ -98,7 +120,55 @@ describe("every link: no buffer growth over repeated updates, borrowed arguments
       disposeTree(state);
       disposeTree(params);
       disposeTree(grads);
-      (link as { dispose?: () => void }).dispose?.();
+      (link as { close?: () => void }).close?.();
     });
   }
+});
+
+describe("a fused chain holds its compiled code until close()", () => {
+  it("close() frees it all; the closed chain runs on, eagerly, to the same numbers", async () => {
+    const make = () => {
+      const built = buildOptimizer(
+        { name: "adamw", learningRate: 0.1, weightDecay: 0.1, spike: { multiplier: 10, at: 1 } },
+        { name: "rho-clip", rMax: 1 },
+      );
+      return jitChain(built.prefix, built.suffix);
+    };
+    const params = tree(1);
+    const grads = tree(2);
+    const run = (fused: ReturnType<typeof make>, steps: number, closeAfter: number) => {
+      let state = initBorrowed(fused, params);
+      const out: Float64Array[] = [];
+      for (let i = 0; i < steps; i++) {
+        if (i === closeAfter) fused.close();
+        const [updates, next] = updateBorrowed(fused, grads, state, params, extra);
+        disposeTree(state);
+        state = next;
+        out.push(flattenToHost(updates));
+        disposeTree(updates);
+      }
+      disposeTree(state);
+      fused.close();
+      return out;
+    };
+    run(make(), 3, 3); // warms what every compile shares
+    const before = liveBufferCount();
+    const open = openCompiledFunctions();
+    const fused = make();
+    expect(openCompiledFunctions()).toBe(open + 1);
+    const compiled = run(fused, 3, 3);
+    expect(openCompiledFunctions()).toBe(open);
+    expect(liveBufferCount()).toBe(before);
+    // Closed after the first update: the rest run op by op, with the same arithmetic.
+    const eager = run(make(), 3, 1);
+    expect(liveBufferCount()).toBe(before);
+    expect(openCompiledFunctions()).toBe(open);
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < compiled[i]!.length; j++) {
+        expect(eager[i]![j]).toBeCloseTo(compiled[i]![j]!, 6);
+      }
+    }
+    disposeTree(params);
+    disposeTree(grads);
+  });
 });

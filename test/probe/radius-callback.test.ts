@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { makeDataset } from "../../src/data/dataset.js";
 import { toDevice } from "../../src/engine/arrays.js";
 import { logitsHost } from "../../src/engine/compute.js";
-import { initEngine } from "../../src/engine/runtime.js";
+import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
 import {
   axpyTree,
   disposeTree,
@@ -17,6 +17,7 @@ import { ProbeError } from "../../src/probe/directional.js";
 import { RadiusProbe } from "../../src/probe/radius-callback.js";
 import { Rng } from "../../src/util/random.js";
 import { digitsLike } from "../engine/helpers.js";
+import { expectNoLeak } from "../engine/leak.js";
 
 beforeAll(async () => {
   await initEngine();
@@ -85,7 +86,7 @@ describe("RadiusProbe: the radius callback for a hand-written loop", () => {
       expect(probe.last?.samples).toBe(N);
       disposeTree(p);
     }
-    probe.dispose();
+    probe.release();
     for (const t of [params, state, dir]) disposeTree(t);
   });
 
@@ -118,4 +119,63 @@ describe("RadiusProbe: the radius callback for a hand-written loop", () => {
       "RadiusProbe: model expects 64 features but the samples have 4",
     );
   });
+});
+
+describe("RadiusProbe does not leak and leaves its arguments usable", () => {
+  const cases: [
+    string,
+    ReturnType<typeof buildModel>,
+    ConstructorParameters<typeof RadiusProbe>[2],
+    "output" | "all",
+  ][] = [
+    [
+      "the whole set (resident)",
+      buildModel("mlp", { inputDim: 64, numClasses: 10 }),
+      { sampleSet: "train" },
+      "output",
+    ],
+    [
+      "the batch rows, by finite differences",
+      buildModel("mlp", { inputDim: 64, numClasses: 10 }),
+      { sampleSet: "batch", method: "fd" },
+      "output",
+    ],
+    [
+      "a random subset in chunks",
+      buildModel("cnn-bn", { inputDim: 64, numClasses: 10 }),
+      { sampleSet: { random: 12 }, chunk: 5 },
+      "output",
+    ],
+    [
+      "all radii on a transformer",
+      buildModel("transformer", { inputDim: 64, numClasses: 10 }),
+      { sampleSet: "train", chunk: 16 },
+      "all",
+    ],
+  ];
+  for (const [name, model, options, kind] of cases) {
+    it(name, async () => {
+      const { params, state } = model.init(2);
+      const rng = new Rng(4);
+      const p = unflattenFromHost(
+        params,
+        flattenToHost(params).map(() => rng.normal()),
+      );
+      const kept = [params, state, p].map((t) => flattenToHost(t));
+      const probe = new RadiusProbe(model, samples, options);
+      const radius = () => probe.at(params, state, [1, 5, 9, 30])(p, normTree(p), kind).rho;
+      const first = radius();
+      expect(first).toBeGreaterThan(0);
+      await expectNoLeak(radius);
+      // the borrowed params, state and direction are untouched and still usable
+      expect([params, state, p].map((t) => flattenToHost(t))).toEqual(kept);
+      const random = typeof options?.sampleSet === "object";
+      if (!random) expect(radius()).toBe(first);
+      // release frees the resident sample set (the one buffer the probe keeps)
+      const live = liveBufferCount();
+      probe.release();
+      expect(live - liveBufferCount()).toBe(options?.sampleSet === "train" ? 1 : 0);
+      for (const t of [params, state, p]) disposeTree(t);
+    });
+  }
 });

@@ -48,8 +48,7 @@ async function run(
       previous = now;
     },
   });
-  disposeTree(res.params);
-  disposeTree(res.state);
+  res.release();
   return { history: res.history, applied };
 }
 

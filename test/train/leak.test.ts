@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { subset } from "../../src/data/dataset.js";
 import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import { toDevice } from "../../src/engine/arrays.js";
-import { initEngine } from "../../src/engine/runtime.js";
-import { disposeTree, flattenToHost, scaleTree } from "../../src/engine/tree.js";
+import { initEngine, liveBufferCount } from "../../src/engine/runtime.js";
+import { disposeTree, flattenToHost, scaleTree, treeLeaves } from "../../src/engine/tree.js";
 import { buildModel } from "../../src/models/index.js";
 import { armijo } from "../../src/optim/armijo.js";
 import { directionalLogitDerivatives } from "../../src/probe/directional.js";
@@ -70,11 +70,26 @@ describe("train() returns every buffer it allocates (only the result stays live)
     it(name, async () => {
       await expectNoLeak(async () => {
         const res = await train({ ...opts, data: small, steps: 3, evalEvery: 2 });
-        disposeTree(res.params);
-        disposeTree(res.state);
+        res.release();
       }, 2);
     });
   }
+
+  it("the result's release() frees exactly its final params and state, once", async () => {
+    const opts = { model: mlp, optimizer: { name: "adam", learningRate: 1e-3 } } as const;
+    (await train({ ...opts, data: small, steps: 2 })).release(); // warm the compiled functions
+    const before = liveBufferCount();
+    const res = await train({ ...opts, data: small, steps: 2 });
+    const leaves = treeLeaves(res.params).length + treeLeaves(res.state).length;
+    expect(leaves).toBeGreaterThan(0);
+    expect(liveBufferCount() - before).toBe(leaves);
+    // the weights are usable until released
+    expect(flattenToHost(res.params).every(Number.isFinite)).toBe(true);
+    res.release();
+    expect(liveBufferCount()).toBe(before);
+    res.release();
+    expect(liveBufferCount()).toBe(before);
+  });
 });
 
 describe("the probes borrow their arguments and do not leak", () => {

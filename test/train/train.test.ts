@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Dataset, loadDigits, stratifiedSplit } from "../../src/data/index.js";
 import { liveBufferCount } from "../../src/engine/index.js";
-import { disposeTree } from "../../src/engine/tree.js";
 import { buildModel } from "../../src/models/index.js";
 import type { ControllerSpec, OptimizerSpec } from "../../src/optim/index.js";
 import { type StepRecord, type TrainResult, train } from "../../src/train/train.js";
@@ -15,8 +14,7 @@ function median(xs: number[]): number {
 }
 
 function release(res: TrainResult): TrainResult {
-  disposeTree(res.params);
-  disposeTree(res.state);
+  res.release();
   return res;
 }
 
@@ -207,13 +205,22 @@ describe("the all-radii controller on the transformer", () => {
         batchSize: 32,
         evalEvery: 0,
         seed: 4,
-        probe: { sampleSet: "batch" },
+        // The reference probe measures the output radius alone along the applied step.
+        probe: { sampleSet: "batch", reference: { sampleSet: "batch" } },
       }),
     );
     for (const rec of res.history) {
       expect(["output", "attention", "ffn"]).toContain(rec.binding);
       expect(rec.r).toBeCloseTo(0.5, 5);
+      // rhoA is ρ_out only; the minimum of the three has its own field and names its radius.
+      const radii = { output: rec.rhoA, attention: rec.rhoAttention!, ffn: rec.rhoFfn! };
+      expect(rec.rhoNet).toBe(Math.min(radii.output, radii.attention, radii.ffn));
+      expect(radii[rec.binding as keyof typeof radii]).toBe(rec.rhoNet);
+      expect(rec.r).toBe(rec.tau / rec.rhoNet!);
+      expect(Math.abs(rec.rhoReference! - rec.rhoA) / rec.rhoA).toBeLessThan(1e-4);
     }
+    // Not a vacuous check: some step is bound by an internal radius, so rhoNet < rhoA there.
+    expect(res.history.some((rec) => rec.rhoNet! < rec.rhoA)).toBe(true);
   });
 });
 

@@ -171,8 +171,7 @@ async function runTraining(config: RunConfig, digitsUrl: string): Promise<void> 
     },
   });
   const seconds = (performance.now() - t0) / 1000;
-  disposeTree(result.params);
-  disposeTree(result.state);
+  result.release();
   post({
     type: "done",
     finalTestAccuracy: result.finalTestAccuracy,

@@ -24,7 +24,6 @@ import type { Dataset } from "softmax-ghosts/data";
 import {
   axpyTree,
   type DeviceArray,
-  disposeTree,
   evaluateLogits,
   type FloatDType,
   floatDtypeOf,
@@ -75,14 +74,17 @@ export type DeviceSamples = { x: DeviceArray; y: Int32Array };
 /** What the functions below accept as a sample set: host data (uploaded per call) or device samples. */
 export type SamplesLike = Dataset | DeviceSamples;
 
-/** Uploads a data set once (caller owns the result: {@link disposeSamples} it). */
-export function toSamples(ds: Dataset, dtype: FloatDType = "float32"): DeviceSamples {
-  return { x: toDevice(ds.x, [ds.n, ds.d], dtype), y: ds.y };
-}
+/** Device samples that own their upload: {@link OwnedSamples.release} frees it. */
+export type OwnedSamples = DeviceSamples & {
+  /** Frees `x` (a second call does nothing). */
+  release(): void;
+};
 
-/** Frees the device array of {@link toSamples}. */
-export function disposeSamples(s: DeviceSamples): void {
-  disposeTree(s.x);
+/** Uploads a data set once; `release()` the result when done. */
+export function toSamples(ds: Dataset, dtype: FloatDType = "float32"): OwnedSamples {
+  const upload = new Scope();
+  const x = upload.own(toDevice(ds.x, [ds.n, ds.d], dtype));
+  return { x, y: ds.y, release: () => upload.release() };
 }
 
 function isDeviceSamples(s: SamplesLike): s is DeviceSamples {
@@ -109,7 +111,7 @@ function paramsDtype(params: Params): FloatDType {
 // ---------------------------------------------------------------------------------------------
 // Training to a snapshot
 
-/** A model state captured during training (caller owns `params` and `state`). */
+/** A model state captured during training (its arrays belong to the {@link TrainedSnapshots}). */
 export type Snapshot = {
   /** Optimizer steps applied when it was captured. */
   steps: number;
@@ -150,7 +152,7 @@ export type SnapshotOptions = {
   onProgress?: (fraction: number) => void;
 };
 
-/** What {@link trainSnapshot} returns; free it with {@link disposeSnapshots}. */
+/** What {@link trainSnapshot} returns: it owns every snapshot's arrays until {@link TrainedSnapshots.release}. */
 export type TrainedSnapshots = {
   /** Parameters after the last step. */
   final: Snapshot;
@@ -160,27 +162,12 @@ export type TrainedSnapshots = {
   best: Snapshot | null;
   /** The training loop's per-step telemetry. */
   history: StepRecord[];
+  /** Frees every snapshot's arrays (a second call does nothing). */
+  release(): void;
 };
 
-/** The scope that owns each snapshot's arrays (released by {@link disposeSnapshot}). */
-const owners = new WeakMap<Snapshot, Scope>();
-
-/**
- * A snapshot owning `params`/`state` through a scope of its own: `hold` for the borrowed
- * arrays `train` hands its callbacks, `own` for the final ones it returns.
- */
-function snapshotOf(
-  meta: Omit<Snapshot, "params" | "state">,
-  arrays: { params: Params; state: ModelState },
-  how: "hold" | "own",
-): Snapshot {
-  const scope = new Scope();
-  const take = <T extends Params | ModelState>(t: T) =>
-    how === "hold" ? scope.hold(t) : scope.own(t);
-  const snapshot = { ...meta, params: take(arrays.params), state: take(arrays.state) };
-  owners.set(snapshot, scope);
-  return snapshot;
-}
+type SnapshotMeta = Omit<Snapshot, "params" | "state">;
+type Weights = { params: Params; state: ModelState };
 
 /**
  * Trains with {@link train} (no loop of its own) and returns the final parameters plus, on
@@ -196,14 +183,17 @@ export async function trainSnapshot(opts: SnapshotOptions): Promise<TrainedSnaps
   }
   const tracking = targets.length > 0 || opts.keepBest === true;
   const evalEvery = opts.evalEvery ?? (tracking ? 1 : 0);
+  // The target snapshots and, at the end, the final and best ones; the best so far is
+  // replaced as training improves, so it lives in a holder until then.
+  const owner = new Scope();
   const found: (Snapshot | null)[] = targets.map(() => null);
-  let best: Snapshot | null = null;
-  const capture = (record: StepRecord, params: Params, state: ModelState): Snapshot =>
-    snapshotOf(
-      { steps: record.step + 1, testAccuracy: record.testAccuracy!, testLoss: record.testLoss! },
-      { params, state },
-      "hold",
-    );
+  let bestMeta: SnapshotMeta | null = null;
+  const bestWeights = new Holder<Weights>();
+  const metaOf = (record: StepRecord): SnapshotMeta => ({
+    steps: record.step + 1,
+    testAccuracy: record.testAccuracy!,
+    testLoss: record.testLoss!,
+  });
 
   let result: Awaited<ReturnType<typeof train>>;
   try {
@@ -221,44 +211,37 @@ export async function trainSnapshot(opts: SnapshotOptions): Promise<TrainedSnaps
         ? (record, params, state) => {
             const acc = record.testAccuracy!;
             targets.forEach((t, i) => {
-              if (found[i] === null && acc >= t) found[i] = capture(record, params, state);
+              if (found[i] === null && acc >= t) {
+                found[i] = { ...metaOf(record), ...owner.hold({ params, state }) };
+              }
             });
-            if (opts.keepBest && (best === null || acc > best.testAccuracy)) {
-              if (best !== null) disposeSnapshot(best);
-              best = capture(record, params, state);
+            if (opts.keepBest && (bestMeta === null || acc > bestMeta.testAccuracy)) {
+              bestMeta = metaOf(record);
+              bestWeights.hold({ params, state });
             }
           }
         : undefined,
     });
   } catch (err) {
-    for (const s of found) if (s) disposeSnapshot(s);
-    if (best) disposeSnapshot(best);
+    owner.release();
+    bestWeights.release();
     throw err;
   }
-  const final = snapshotOf(
-    { steps: opts.steps, testAccuracy: result.finalTestAccuracy, testLoss: result.finalTestLoss },
-    result,
-    "own",
-  );
+  const final: Snapshot = {
+    steps: opts.steps,
+    testAccuracy: result.finalTestAccuracy,
+    testLoss: result.finalTestLoss,
+    ...owner.hold({ params: result.params, state: result.state }),
+  };
+  result.release();
+  const kept = bestMeta as SnapshotMeta | null;
   return {
     final,
     targets: targets.map((target, i) => ({ target, snapshot: found[i]! })),
-    best,
+    best: kept === null ? null : { ...kept, ...owner.own(bestWeights.take()) },
     history: result.history,
+    release: () => owner.release(),
   };
-}
-
-/** Frees one snapshot's arrays (a snapshot of {@link trainSnapshot}; a second call does nothing). */
-export function disposeSnapshot(s: Snapshot): void {
-  owners.get(s)?.release();
-  owners.delete(s);
-}
-
-/** Frees every snapshot of a {@link trainSnapshot} result. */
-export function disposeSnapshots(t: TrainedSnapshots): void {
-  disposeSnapshot(t.final);
-  for (const { snapshot } of t.targets) if (snapshot) disposeSnapshot(snapshot);
-  if (t.best) disposeSnapshot(t.best);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +276,7 @@ export async function withTrained<R>(
   try {
     return await use(trained);
   } finally {
-    disposeSnapshots(trained);
+    trained.release();
   }
 }
 
@@ -312,10 +295,12 @@ export async function atTrainedPoint<R>(
     const scope = new Scope();
     try {
       const dtype = opts.model.config.dtype;
-      const train = toSamples(opts.data.train, dtype);
-      scope.own(train.x);
-      const test = toSamples(opts.data.test, dtype);
-      scope.own(test.x);
+      const upload = (ds: Dataset): DeviceSamples => ({
+        x: scope.own(toDevice(ds.x, [ds.n, ds.d], dtype)),
+        y: ds.y,
+      });
+      const train = upload(opts.data.train);
+      const test = upload(opts.data.test);
       const { params, state } = trained.final;
       return await measure({ model: opts.model, params, state, train, test, trained, scope });
     } finally {

@@ -8,14 +8,7 @@
  * @module
  */
 import { batchesPerEpoch, type Dataset, randomSubset } from "softmax-ghosts/data";
-import {
-  disposeTree,
-  scaleTree,
-  scoped,
-  toDevice,
-  trainModeState,
-  treeSize,
-} from "softmax-ghosts/engine";
+import { scaleTree, scoped, toDevice, trainModeState, treeSize } from "softmax-ghosts/engine";
 import {
   buildModel,
   type Model,
@@ -86,10 +79,11 @@ const hasBatchNorm = new WeakMap<Model, boolean>();
 export function withCalibratedBatchNorm(model: Model, trainSet: Dataset): Model {
   let hasBn = hasBatchNorm.get(model);
   if (hasBn === undefined) {
-    const probe = model.init(0);
-    hasBn = treeSize(probe.state) > 0;
-    disposeTree(probe.params);
-    disposeTree(probe.state);
+    hasBn = scoped((scope) => {
+      const { params, state } = model.init(0);
+      scope.own(params);
+      return treeSize(scope.own(state)) > 0;
+    });
     hasBatchNorm.set(model, hasBn);
   }
   if (!hasBn) return model;
@@ -266,8 +260,7 @@ export async function trainRun(run: TrainingRun, ctx: RunContext): Promise<Train
     afterTraining?.({ model, params: result.params, state: result.state, data });
     await ctx.saveWeights?.(result);
   } finally {
-    disposeTree(result.params);
-    disposeTree(result.state);
+    result.release();
   }
   return {
     history: result.history,
