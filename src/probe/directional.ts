@@ -28,7 +28,7 @@ import {
   type TangentOptions,
   treeFloatDtype,
 } from "../engine/directional.js";
-import { maxAbsTree, normTree } from "../engine/tree.js";
+import { normAndMaxAbs } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 
 /** Thrown for invalid probe requests (shape mismatch, bad options). */
@@ -73,11 +73,13 @@ export interface DirectionalResult {
 
 /** The default FD step: ε = u^{1/3}·max(1, ‖θ‖_∞)/‖v‖₂ (see the module comment). */
 export function defaultFdEps(params: Params, direction: Params, dtype: FloatDType): number {
-  const vNorm = normTree(direction);
+  // One device call and one read for both reductions: the eager normTree/maxAbsTree cost a
+  // few ops and a read per leaf, which dominated a batch-sized FD probe (same bits).
+  const { norm: vNorm, maxAbs } = normAndMaxAbs(direction, params);
   if (!(vNorm > 0) || !Number.isFinite(vNorm)) {
     throw new ProbeError(`direction must have a positive finite norm, got ${vNorm}`);
   }
-  const scale = Math.max(1, maxAbsTree(params));
+  const scale = Math.max(1, maxAbs);
   return (Math.cbrt(machineEps(dtype) / 2) * scale) / vNorm;
 }
 
