@@ -6,8 +6,10 @@
  * checkout of the library (e.g. `git archive <commit> src | tar -x -C DIR`, with DIR's
  * node_modules a link to this one's, so both share one engine), all in one process,
  * interleaved with the order rotated per repeat. Prints per tree and point the median ms per
- * step and the median (IQR) over repeats of the per-repeat ratio FD step / plain step, as
- * JSON lines, and the load average before and after:
+ * step and the median (IQR) over repeats of the per-repeat ratio FD step / plain step, in
+ * wall time (StepRecord.wallMs) and in this process's CPU time per step (user + system
+ * between `onStep` calls, which includes the step's bookkeeping; steadier than wall time on a
+ * loaded machine), as JSON lines, and the load average before and after:
  *
  *     nice -n 10 npx tsx bench/fd-probe.ts [--before DIR] [--repeats 9] [--steps 20]
  */
@@ -74,9 +76,11 @@ for (const { arch, batch } of points) {
   );
   const arms = trees.flatMap((tree) => (["off", "fd"] as const).map((v) => ({ tree, v })));
   const medians = new Map<string, number[]>(arms.map((a) => [`${a.tree.name}:${a.v}`, []]));
+  const cpuMedians = new Map<string, number[]>(arms.map((a) => [`${a.tree.name}:${a.v}`, []]));
   for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < arms.length; i++) {
       const { tree, v } = arms[(i + r) % arms.length]!;
+      const cpu: number[] = [];
       const res = await tree.train({
         model: models.get(tree),
         data,
@@ -86,17 +90,26 @@ for (const { arch, batch } of points) {
         evalEvery: 0,
         seed: r,
         probe: v === "off" ? { every: 0 } : { every: 1, sampleSet: "batch", method: "fd" },
+        onStep: () => {
+          const u = process.cpuUsage();
+          cpu.push((u.user + u.system) / 1000);
+        },
       });
       tree.disposeTree(res.params as never);
       tree.disposeTree(res.state as never);
       const ms = res.history.slice(warmup).map((h) => h.wallMs);
       medians.get(`${tree.name}:${v}`)!.push(summary(ms).median);
+      const cpuMs = cpu.slice(warmup).map((t, j) => t - cpu[warmup + j - 1]!);
+      cpuMedians.get(`${tree.name}:${v}`)!.push(summary(cpuMs).median);
     }
   }
   for (const tree of trees) {
     const off = medians.get(`${tree.name}:off`)!;
     const fd = medians.get(`${tree.name}:fd`)!;
     const ratio = summary(fd.map((t, i) => t / off[i]!));
+    const cpuOff = cpuMedians.get(`${tree.name}:off`)!;
+    const cpuFd = cpuMedians.get(`${tree.name}:fd`)!;
+    const cpuRatio = summary(cpuFd.map((t, i) => t / cpuOff[i]!));
     console.log(
       JSON.stringify({
         tree: tree.name,
@@ -105,6 +118,10 @@ for (const { arch, batch } of points) {
         fdMs: summary(fd).median,
         ratio: ratio.median,
         ratioIqr: [ratio.q25, ratio.q75],
+        cpuOffMs: summary(cpuOff).median,
+        cpuFdMs: summary(cpuFd).median,
+        cpuRatio: cpuRatio.median,
+        cpuRatioIqr: [cpuRatio.q25, cpuRatio.q75],
         repeats,
       }),
     );

@@ -55,13 +55,19 @@ export interface DirectionalOptions {
   dtype?: FloatDType;
   /** Overrides the model's configured temperature. */
   temperature?: number;
+  /**
+   * FD only: `false` skips the evaluation at θ, one forward pass of the three (central
+   * differences need only θ ± εv), and returns empty `logits`. For callers that use the
+   * slopes alone, such as ρ_a. Default true; ignored by the JVP (its logits are free).
+   */
+  logits?: boolean;
 }
 
 /** `a` and logits of n samples, row-major n × k (the shape `ProbeResult` in radius.ts expects). */
 export interface DirectionalResult {
   /** a[i·k + c] = d z_c(x_i; θ + t v)/dt at t = 0. */
   a: Float64Array;
-  /** logits[i·k + c] = z_c(x_i; θ). */
+  /** logits[i·k + c] = z_c(x_i; θ); empty for FD with `logits: false`. */
   logits: Float64Array;
   /** Number of samples. */
   n: number;
@@ -103,6 +109,7 @@ function tangentOptions(r: Resolved, opts: DirectionalOptions): TangentOptions {
   const out: TangentOptions = { method: r.method, dtype: r.dtype, chunk: r.chunk };
   if (r.eps !== undefined) out.eps = r.eps;
   if (opts.temperature !== undefined) out.temperature = opts.temperature;
+  if (opts.logits === false) out.logits = false;
   return out;
 }
 

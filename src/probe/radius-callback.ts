@@ -84,6 +84,8 @@ export class RadiusProbe {
     }
     this.estimator = new RadiusEstimator(samples.n, { labels: samples.y, ...options });
     this.directional = { method: options.method ?? "jvp", chunk: options.chunk };
+    // Logits feed only ρ* and the top-2 radius; without them FD makes two passes, not three.
+    if (!this.estimator.exact && this.estimator.drive === "rhoA") this.directional.logits = false;
   }
 
   /** What the last callback measured (null before the first call). */

@@ -187,6 +187,15 @@ describe("float32 models", () => {
     });
     expect(fd64.dtype).toBe("float64");
     expect(relDiff(fd64.a, exact64.a)).toBeLessThan(1e-7);
+    // Slopes alone (no evaluation at θ): the same slopes, bit for bit, and no logits.
+    const slopes = directionalLogitDerivatives(model, params, state, v, x32, {
+      method: "fd",
+      logits: false,
+      chunk: 3,
+    });
+    expect(Array.from(slopes.a)).toEqual(Array.from(fd.a));
+    expect(slopes.logits).toHaveLength(0);
+    expect(slopes.eps).toBe(fd.eps);
     disposeTree(params);
     disposeTree(v);
   });
