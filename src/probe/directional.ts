@@ -17,7 +17,7 @@
  * forward passes of the model as it trains (the paper's FD, and the cheap probe it is meant
  * to be). `dtype: "float64"` casts params, state and inputs up, so `a` is the derivative of
  * the float64 evaluation of the same function at the same point — ~1e-9 relative to the
- * exact JVP on all six architectures, at ~8× the cost of float32 on the Wasm backend (which
+ * exact JVP on all six architectures, at 6–12× the cost of float32 on the Wasm backend (which
  * has no float64 SIMD matmul; the WebGPU backend has no float64 at all). In float32, with
  * ε = u₃₂^{1/3}·… (≈ 5e-3·max(1, ‖θ‖_∞)/‖v‖), the largest per-sample spread Δ_a — what ρ_a
  * is made of — agrees with the float64 JVP to 1e-6 … 2e-4 relative at initialisation on the
@@ -50,7 +50,7 @@ export interface DirectionalOptions {
   eps?: number;
   /**
    * Dtype to compute in. Default: the parameters' dtype (for "jvp" exact up to that dtype's
-   * rounding; for "fd" see the module comment: float64 is ~1e-9 accurate and ~8× slower).
+   * rounding; for "fd" see the module comment: float64 is ~1e-9 accurate and 6–12× slower).
    */
   dtype?: FloatDType;
   /** Overrides the model's configured temperature. */
