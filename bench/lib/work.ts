@@ -135,18 +135,20 @@ export function stepBytes(w: WorkModel, b: number, bytesPerScalar = 4): number {
   return bytesPerScalar * (paramTraffic + act);
 }
 
-/** FLOPs of one radius probe over `n` samples. */
+/** FLOPs of one radius probe over `n` samples (FD for ρ_a: two forward passes, θ ± εv). */
 export function probeFlops(w: WorkModel, n: number, method: "jvp" | "fd"): number {
-  return method === "jvp" ? n * (w.forward + w.tangent) : 3 * n * w.forward;
+  return method === "jvp" ? n * (w.forward + w.tangent) : 2 * n * w.forward;
 }
 
-/** Bytes of one radius probe over `n` samples (FD computes in float64). */
+/** Bytes of one radius probe over `n` samples (float32; FD returns the slopes only). */
 export function probeBytes(w: WorkModel, n: number, method: "jvp" | "fd"): number {
-  const host = n * w.classes * 2 * 8; // z and a copied out as float64
   if (method === "jvp") {
+    const host = n * w.classes * 2 * 8; // z and a copied out as float64
     return 4 * (2 * w.params + n * w.inputDim + 4 * n * w.activations + 2 * n * w.classes) + host;
   }
-  return 8 * (5 * w.params + 3 * (n * w.inputDim + 2 * n * w.activations)) + host;
+  const host = n * w.classes * 8; // a copied out as float64
+  // params, direction and the two shifted copies; two passes over inputs and activations
+  return 4 * (5 * w.params + 2 * (n * w.inputDim + 2 * n * w.activations)) + host;
 }
 
 /** FLOPs of an evaluation forward pass over `n` samples. */

@@ -24,6 +24,11 @@ export interface TangentOptions {
   /** FD only: the step along the direction. */
   eps?: number;
   temperature?: number;
+  /**
+   * FD only, logit probe: false skips the evaluation at θ itself, one forward pass of three,
+   * and returns no logits (the slopes come from θ ± εv alone). Default true.
+   */
+  logits?: boolean;
 }
 
 /** The float dtype of a parameter tree (its first leaf's; float32 for an empty tree). */
@@ -103,7 +108,8 @@ function shifted(p: Params, v: Params, e: JaxArray, sign: 1 | -1): Params {
 
 /**
  * Primal outputs and their derivative along v, by JVP or central differences, all cast to
- * `dtype` first. Consumes every argument.
+ * `dtype` first. Consumes every argument. With `primal` false, FD leaves out the evaluation
+ * at θ and returns null for it.
  */
 function outputsAndTangents(
   model: Model,
@@ -116,7 +122,8 @@ function outputsAndTangents(
   s: ModelState,
   xb: JaxArray,
   eps: JaxArray | null,
-): [ProbeOutputs, ProbeOutputs] {
+  primal = true,
+): [ProbeOutputs | null, ProbeOutputs] {
   const pc = castOwned(p, dtype);
   const vc = castOwned(v, dtype);
   const sc = castOwned(s, dtype);
@@ -134,7 +141,9 @@ function outputsAndTangents(
   const run = (pp: Params) => evalOutputs(model, pp, xc.ref, refTree(sc), temperature, internals);
   const op = run(plus);
   const om = run(minus);
-  const o = run(pc);
+  let o: ProbeOutputs | null = null;
+  if (primal) o = run(pc);
+  else disposeTree(pc);
   xc.dispose();
   disposeTree(sc);
   const twoE = e.mul(2);
@@ -148,18 +157,33 @@ function outputsAndTangents(
   return [o, tangent];
 }
 
-/** Jitted probe of the logits: returns [z, a], each [b, k]. */
+/** Jitted probe of the logits: returns [z, a], each [b, k] (FD without logits: [a]). */
 function logitProbeFn(
   model: Model,
   method: "jvp" | "fd",
   dtype: FloatDType,
   temperature: number | undefined,
+  logits: boolean,
 ) {
-  return cachedJit(model, `directional:${method}:${dtype}:${temperature ?? "cfg"}`, () => {
+  const primal = method === "jvp" || logits;
+  const key = `directional:${method}:${dtype}:${temperature ?? "cfg"}${primal ? "" : ":slopes"}`;
+  return cachedJit(model, key, () => {
     return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
       const e = eps[0] ?? null;
-      const [o, t] = outputsAndTangents(model, method, dtype, temperature, false, p, v, s, xb, e);
-      return [o.z, t.z] as [JaxArray, JaxArray];
+      const [o, t] = outputsAndTangents(
+        model,
+        method,
+        dtype,
+        temperature,
+        false,
+        p,
+        v,
+        s,
+        xb,
+        e,
+        primal,
+      );
+      return (o === null ? [t.z] : [o.z, t.z]) as JaxArray[];
     };
   });
 }
@@ -177,7 +201,19 @@ function internalProbeFn(
   return cachedJit(model, `internals:${method}:${dtype}:${temperature ?? "cfg"}`, () => {
     return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
       const e = eps[0] ?? null;
-      const [o, t] = outputsAndTangents(model, method, dtype, temperature, true, p, v, s, xb, e);
+      const [primal, t] = outputsAndTangents(
+        model,
+        method,
+        dtype,
+        temperature,
+        true,
+        p,
+        v,
+        s,
+        xb,
+        e,
+      );
+      const o = primal!;
       for (const a of o.scores) a.dispose();
       const b = o.z.shape[0]!;
       // Δ_attn per sample: spread of the score derivatives over keys, max over heads/queries.
@@ -196,7 +232,7 @@ function internalProbeFn(
 
 /**
  * Logits z and their derivative a = J_z·v along `direction` for every row of x, row-major
- * [n × k], in eval mode. Borrows everything.
+ * [n × k], in eval mode (FD with `logits: false`: empty logits). Borrows everything.
  */
 export function logitTangentsHost(
   model: Model,
@@ -208,20 +244,22 @@ export function logitTangentsHost(
 ): { logits: Float64Array; a: Float64Array } {
   const k = model.config.numClasses;
   const n = x.shape[0]!;
-  const fn = logitProbeFn(model, opts.method, opts.dtype, opts.temperature);
+  const withLogits = opts.method === "jvp" || opts.logits !== false;
+  const fn = logitProbeFn(model, opts.method, opts.dtype, opts.temperature, withLogits);
   const a = new Float64Array(n * k);
-  const logits = new Float64Array(n * k);
+  const logits = new Float64Array(withLogits ? n * k : 0);
   for (let start = 0; start < n; start += opts.chunk) {
     const end = Math.min(n, start + opts.chunk);
     const e = opts.eps === undefined ? [] : [toDevice([opts.eps], [], opts.dtype)];
-    const [z, t] = fn(
+    const out = fn(
       refTree(params),
       refTree(direction),
       refTree(state),
       sliceRows(x, start, end),
       ...e,
     );
-    logits.set(z.dataSync() as ArrayLike<number>, start * k);
+    const t = out[out.length - 1]!;
+    if (withLogits) logits.set(out[0]!.dataSync() as ArrayLike<number>, start * k);
     a.set(t.dataSync() as ArrayLike<number>, start * k);
   }
   return { logits, a };

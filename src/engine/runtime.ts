@@ -23,8 +23,72 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { defaultDevice, init } from "@jax-js/jax";
 
-/** Devices the engine can run on (jax-js names; `webgpu` only in a browser that offers it). */
+/**
+ * Devices the engine can run on (jax-js names). `webgpu` runs on a browser's WebGPU, or in
+ * Node through the optional peer package `webgpu` (Google's Dawn, binaries in the package);
+ * it has no float64, so float64 models and float64 probes need `wasm`.
+ */
 export type EngineDevice = "wasm" | "cpu" | "webgpu";
+
+/** The engine cannot run on the requested device here (no adapter, a missing package). */
+export class EngineDeviceError extends Error {
+  override name = "EngineDeviceError";
+}
+
+/** The part of the `webgpu` package (Dawn for Node) used here. */
+interface NodeWebGpu {
+  create(options: string[]): unknown;
+  globals: Record<string, unknown>;
+}
+
+/** Whether this is Node (not a browser or a Web Worker). */
+function isNode(): boolean {
+  return typeof process !== "undefined" && typeof process.versions?.node === "string";
+}
+
+/** `navigator.gpu` we installed from the `webgpu` package (null: none, or the browser's own). */
+let installedGpu: unknown = null;
+
+/**
+ * Node has no `navigator.gpu` (Node 20 not even a `navigator`): load Dawn from the optional
+ * `webgpu` package and install its GPU object and WebGPU globals where jax-js looks for them.
+ */
+async function installNodeWebGpu(): Promise<void> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu !== undefined || !isNode()) return;
+  // A variable specifier: bundlers must not try to resolve this optional Node-only package.
+  const name = "webgpu";
+  let mod: NodeWebGpu;
+  try {
+    mod = (await import(/* @vite-ignore */ name)) as NodeWebGpu;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new EngineDeviceError(
+      `device "webgpu" in Node needs the optional package "webgpu" (npm install webgpu): ${why}`,
+    );
+  }
+  Object.assign(globalThis, mod.globals);
+  const gpu = mod.create([]);
+  if (g.navigator === undefined) {
+    Object.defineProperty(globalThis, "navigator", {
+      value: { gpu },
+      configurable: true,
+      writable: true,
+    });
+  } else {
+    Object.defineProperty(g.navigator, "gpu", { value: gpu, configurable: true, writable: true });
+  }
+  installedGpu = gpu;
+}
+
+/** Drops the Dawn GPU object we installed, which otherwise keeps a Node process alive. */
+function removeNodeWebGpu(): void {
+  if (installedGpu === null) return;
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  const nav = g.navigator;
+  if (nav !== undefined && nav.gpu === installedGpu) delete nav.gpu;
+  installedGpu = null;
+}
 
 interface BackendLike {
   readonly type: string;
@@ -97,8 +161,10 @@ function installTracking(backend: BackendLike): void {
 /**
  * Initialise jax-js (idempotent). Default device: `wasm` (compiled WebAssembly kernels);
  * `cpu` is jax-js's slow reference interpreter, only useful for debugging; `webgpu` runs on
- * the GPU in a browser. Without a device, a later call keeps whatever the first one chose
- * (so `train()` runs on the device a page initialised).
+ * the GPU, in a browser or, in Node, through the optional `webgpu` package. Without a device,
+ * a later call keeps whatever the first one chose (so `train()` runs on the device a page or
+ * the CLI initialised). Rejects with an {@link EngineDeviceError} when the device is not
+ * available (e.g. `webgpu` without an adapter); the engine can then be started on another.
  */
 export function initEngine(requested?: EngineDevice): Promise<void> {
   if (ready) {
@@ -114,11 +180,15 @@ export function initEngine(requested?: EngineDevice): Promise<void> {
   engineDevice = device;
   ready = (async () => {
     installFloat16Shim();
+    if (device === "webgpu") await installNodeWebGpu();
     const available = await init(device);
     if (!available.includes(device)) {
-      throw new Error(
-        `jax-js device "${device}" is not available here (got ${available.join(", ")})`,
-      );
+      removeNodeWebGpu();
+      const why =
+        device === "webgpu"
+          ? "no WebGPU adapter found (no GPU, or no driver that WebGPU can use)"
+          : `jax-js found only ${available.join(", ") || "no device"}`;
+      throw new EngineDeviceError(`device "${device}" is not available here: ${why}`);
     }
     defaultDevice(device);
     const getBackend = await findGetBackend();
@@ -137,6 +207,20 @@ export function initEngine(requested?: EngineDevice): Promise<void> {
     engineDevice = null;
   });
   return ready;
+}
+
+/** The device the engine runs on (or was asked to start on); null before `initEngine`. */
+export function currentEngineDevice(): EngineDevice | null {
+  return engineDevice;
+}
+
+/**
+ * Lets a Node process exit after work on `webgpu`: releases the GPU object installed from the
+ * `webgpu` package (Dawn keeps the event loop alive while it is referenced). The engine is
+ * unusable afterwards. A no-op on `wasm` or in a browser.
+ */
+export function releaseEngineDevice(): void {
+  removeNodeWebGpu();
 }
 
 /** True once `initEngine()` has finished. */

@@ -22,7 +22,7 @@ import {
   jit,
   numpy as np,
 } from "@jax-js/jax";
-import { type FloatDType, jaxDtype, takeScalar, toDevice } from "./arrays.js";
+import { type FloatDType, jaxDtype, takeScalar, takeToHost, toDevice } from "./arrays.js";
 
 /**
  * A pytree of arrays: an array, or plain objects and lists nesting arrays (jax-js's
@@ -181,6 +181,40 @@ export function maxAbsTree(x: ArrayTree): number {
     m = Math.max(m, takeScalar(np.max(np.abs(a.ref))));
   }
   return m;
+}
+
+/**
+ * The per-leaf reductions of {@link normTree} (float64 Σa², sorted key-path order) and
+ * {@link maxAbsTree} (max|a|, widened exactly to float64) of two trees, traced into one call
+ * with one output; consumes both trees (a jit body).
+ */
+const leafReductions = jit((x: ArrayTree, y: ArrayTree): JaxArray => {
+  const parts = sortedLeaves(x).map((a) => {
+    const a64 = a.astype(np.float64);
+    return np.sum(a64.ref.mul(a64));
+  });
+  for (const a of treeLeaves(y)) {
+    if (a.size === 0) a.dispose();
+    else parts.push(np.max(np.abs(a)).astype(np.float64));
+  }
+  return np.stack(parts);
+});
+
+/**
+ * `normTree(x)` and `maxAbsTree(y)` from one device call and one host read, bit for bit the
+ * same numbers (the leaf sums are added and the maxima compared on the host, in the same
+ * order). For callers that need both every step: the eager versions launch a few ops and a
+ * read per leaf. Borrows both trees.
+ */
+export function normAndMaxAbs(x: ArrayTree, y: ArrayTree): { norm: number; maxAbs: number } {
+  const nx = sortedLeaves(x).length;
+  if (nx + treeLeaves(y).filter((a) => a.size > 0).length === 0) return { norm: 0, maxAbs: 0 };
+  const r = takeToHost(leafReductions(refTree(x), refTree(y)));
+  let s = 0;
+  for (let i = 0; i < nx; i++) s += r[i]!;
+  let m = 0;
+  for (let i = nx; i < r.length; i++) m = Math.max(m, r[i]!);
+  return { norm: Math.sqrt(s), maxAbs: m };
 }
 
 /** All leaves concatenated in sorted key-path order as one float64 host vector. */

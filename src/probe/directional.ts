@@ -13,12 +13,16 @@
  *     ε = u^{1/3} · max(1, ‖θ‖_∞) / ‖v‖₂
  *
  * (‖θ‖_∞ scales the step when weights are large, since the perturbation must stay well above
- * the rounding of θ itself). FD runs in float64 by default even for a float32 model: the
- * params, state and inputs are cast up, so `a` is the derivative of the float64 evaluation of
- * the same function at the same point. Measured agreement with the exact JVP on all six
- * architectures (test/probe/directional.test.ts, bench notes in .notes/engine-progress.md):
- * ~1e-9 relative in float64; in float32 with ε = u₃₂^{1/3}·… (≈ 5e-3/‖v‖) only ~1e-2, which
- * is why float32 FD is opt-in (`dtype: "float32"`).
+ * the rounding of θ itself). FD runs in the parameters' dtype by default, like the JVP: two
+ * forward passes of the model as it trains (the paper's FD, and the cheap probe it is meant
+ * to be). `dtype: "float64"` casts params, state and inputs up, so `a` is the derivative of
+ * the float64 evaluation of the same function at the same point — ~1e-9 relative to the
+ * exact JVP on all six architectures, at 6–12× the cost of float32 on the Wasm backend (which
+ * has no float64 SIMD matmul; the WebGPU backend has no float64 at all). In float32, with
+ * ε = u₃₂^{1/3}·… (≈ 5e-3·max(1, ‖θ‖_∞)/‖v‖), the largest per-sample spread Δ_a — what ρ_a
+ * is made of — agrees with the float64 JVP to 1e-6 … 2e-4 relative at initialisation on the
+ * six architectures (batch 256 of digits along the gradient), single slopes to 2e-5 … 3e-3
+ * of the largest slope.
  */
 import { type FloatDType, type DeviceArray as JaxArray, machineEps } from "../engine/arrays.js";
 import {
@@ -28,7 +32,7 @@ import {
   type TangentOptions,
   treeFloatDtype,
 } from "../engine/directional.js";
-import { maxAbsTree, normTree } from "../engine/tree.js";
+import { normAndMaxAbs } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 
 /** Thrown for invalid probe requests (shape mismatch, bad options). */
@@ -45,19 +49,25 @@ export interface DirectionalOptions {
   /** FD only: the step ε along the direction (θ ± εv); default from the rule above. */
   eps?: number;
   /**
-   * Dtype to compute in. Default: the parameters' dtype for "jvp" (exact up to that dtype's
-   * rounding), float64 for "fd".
+   * Dtype to compute in. Default: the parameters' dtype (for "jvp" exact up to that dtype's
+   * rounding; for "fd" see the module comment: float64 is ~1e-9 accurate and 6–12× slower).
    */
   dtype?: FloatDType;
   /** Overrides the model's configured temperature. */
   temperature?: number;
+  /**
+   * FD only: `false` skips the evaluation at θ, one forward pass of the three (central
+   * differences need only θ ± εv), and returns empty `logits`. For callers that use the
+   * slopes alone, such as ρ_a. Default true; ignored by the JVP (its logits are free).
+   */
+  logits?: boolean;
 }
 
 /** `a` and logits of n samples, row-major n × k (the shape `ProbeResult` in radius.ts expects). */
 export interface DirectionalResult {
   /** a[i·k + c] = d z_c(x_i; θ + t v)/dt at t = 0. */
   a: Float64Array;
-  /** logits[i·k + c] = z_c(x_i; θ). */
+  /** logits[i·k + c] = z_c(x_i; θ); empty for FD with `logits: false`. */
   logits: Float64Array;
   /** Number of samples. */
   n: number;
@@ -73,11 +83,13 @@ export interface DirectionalResult {
 
 /** The default FD step: ε = u^{1/3}·max(1, ‖θ‖_∞)/‖v‖₂ (see the module comment). */
 export function defaultFdEps(params: Params, direction: Params, dtype: FloatDType): number {
-  const vNorm = normTree(direction);
+  // One device call and one read for both reductions: the eager normTree/maxAbsTree cost a
+  // few ops and a read per leaf, which dominated a batch-sized FD probe (same bits).
+  const { norm: vNorm, maxAbs } = normAndMaxAbs(direction, params);
   if (!(vNorm > 0) || !Number.isFinite(vNorm)) {
     throw new ProbeError(`direction must have a positive finite norm, got ${vNorm}`);
   }
-  const scale = Math.max(1, maxAbsTree(params));
+  const scale = Math.max(1, maxAbs);
   return (Math.cbrt(machineEps(dtype) / 2) * scale) / vNorm;
 }
 
@@ -97,6 +109,7 @@ function tangentOptions(r: Resolved, opts: DirectionalOptions): TangentOptions {
   const out: TangentOptions = { method: r.method, dtype: r.dtype, chunk: r.chunk };
   if (r.eps !== undefined) out.eps = r.eps;
   if (opts.temperature !== undefined) out.temperature = opts.temperature;
+  if (opts.logits === false) out.logits = false;
   return out;
 }
 
@@ -130,7 +143,7 @@ function resolve(
   }
   const chunk = opts.chunk ?? 2048;
   checkInputs(model, x, chunk);
-  const dtype = opts.dtype ?? (method === "fd" ? "float64" : treeFloatDtype(params));
+  const dtype = opts.dtype ?? treeFloatDtype(params);
   if (dtype !== "float32" && dtype !== "float64") {
     throw new ProbeError(`dtype must be "float32" or "float64", got ${String(dtype)}`);
   }

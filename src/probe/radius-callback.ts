@@ -88,6 +88,8 @@ export class RadiusProbe {
     this.resident = new Resident(() =>
       toDevice(samples.x, [samples.n, samples.d], model.config.dtype),
     );
+    // Logits feed only ρ* and the top-2 radius; without them FD makes two passes, not three.
+    if (!this.estimator.exact && this.estimator.drive === "rhoA") this.directional.logits = false;
   }
 
   /** What the last callback measured (null before the first call). */

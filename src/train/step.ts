@@ -119,11 +119,26 @@ function bindingRadius(
  * Output-logit slopes along the unit direction over `x`: a is linear in the direction, so
  * a(p/‖p‖) = a(p)/‖p‖.
  */
-function outputSlopes(run: RunContext, p: Params, norm: number, x: DeviceArray): ProbeResult {
+function outputSlopes(
+  run: RunContext,
+  p: Params,
+  norm: number,
+  x: DeviceArray,
+  logits: boolean,
+): ProbeResult {
   const { model, params, state, directional } = run;
-  const out = directionalLogitDerivatives(model, params.get(), state.get(), p, x, directional);
+  const opts = logits ? directional : { ...directional, logits };
+  const out = directionalLogitDerivatives(model, params.get(), state.get(), p, x, opts);
   for (let i = 0; i < out.a.length; i++) out.a[i] /= norm;
   return out;
+}
+
+/**
+ * Whether a probe's logits are read: by ρ*, by the top-2 radius, or by `onProbe`. Without
+ * them FD evaluates θ ± εv only, two forward passes instead of three.
+ */
+function readsLogits(estimator: RadiusEstimator, onProbe: unknown): boolean {
+  return estimator.exact || estimator.drive !== "rhoA" || onProbe !== undefined;
 }
 
 /** The device samples of a probe: the resident split, this step's batch, or an upload. */
@@ -149,6 +164,7 @@ export function measureRadius(
   kind: RadiusKind,
 ): { measurement: RadiusMeasurement; driven: { rho: number; binding: string } } {
   const all = kind === "all" && hasInternals(run.model);
+  const logits = readsLogits(run.estimator, run.probe.onProbe);
   let internal: RadiusMeasurement["internal"] = null;
   const probe = (indices: Int32Array | null): ProbeResult =>
     scoped((scope) => {
@@ -159,7 +175,7 @@ export function measureRadius(
         const net = probeNetwork(model, params.get(), state.get(), direction, norm, x, directional);
         internal = { rhoAttention: net.rhoAttention, rhoFfn: net.rhoFfn };
         out = net.output;
-      } else out = outputSlopes(run, direction, norm, x);
+      } else out = outputSlopes(run, direction, norm, x, logits);
       run.probe.onProbe?.(step, out, indices);
       return out;
     });
@@ -241,7 +257,13 @@ export function measureReference(
   const report = referenceEstimator.estimate(
     (indices) =>
       scoped((scope) =>
-        outputSlopes(run, proposal.updates, proposal.tau, samplesFor(run, batch, indices, scope)),
+        outputSlopes(
+          run,
+          proposal.updates,
+          proposal.tau,
+          samplesFor(run, batch, indices, scope),
+          readsLogits(referenceEstimator, undefined),
+        ),
       ),
     batch.rows,
   );

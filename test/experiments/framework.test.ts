@@ -24,6 +24,7 @@ import {
 } from "../../packages/cli/src/experiments/framework/index.js";
 import { getExperiment, registerExperiment } from "../../packages/cli/src/experiments/registry.js";
 import { loadDigits, stratifiedSplit } from "../../src/data/index.js";
+import { webgpuAdapterPresent } from "../cli/device.helpers.js";
 import {
   FAKE_SCALES,
   type FakeRun,
@@ -303,6 +304,22 @@ describe("runExperiment", () => {
     expect(stored).not.toContain("s3.json");
     expect(existsSync(join(out, "fake-fail", "summary.json"))).toBe(false);
   });
+
+  it.skipIf(webgpuAdapterPresent())(
+    "workers start the engine on the requested device",
+    async () => {
+      const out = tempOut();
+      const err = await runExperiment(fakeSum, {
+        out,
+        jobs: 2,
+        device: "webgpu",
+        workerImports: [FIXTURE_URL],
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RunFailedError);
+      expect((err as Error).message).toMatch(/no WebGPU adapter found/);
+      expect((err as Error).message).not.toContain("\n");
+    },
+  );
 
   it("a worker that cannot find the experiment fails with a one-line message", async () => {
     const out = tempOut();

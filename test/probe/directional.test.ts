@@ -22,6 +22,7 @@ import {
   quantileOf,
   transformerInternalDerivatives,
 } from "../../src/probe/directional.js";
+import { spreads } from "../../src/theory/spread.js";
 import { digitsLike, lcg, maxAbsDiff, relDiff } from "../engine/helpers.js";
 import { hostInternals } from "./internals.helpers.js";
 
@@ -163,18 +164,38 @@ describe.each(PAPER_ARCHITECTURES)("%s", (name) => {
 });
 
 describe("float32 models", () => {
-  it("FD runs in float64 by default and agrees with the float32 JVP to float32 accuracy", () => {
+  it("FD runs in the model's float32 by default, float64 on request, each to its accuracy", () => {
     const model = buildModel("mlp", config);
     const { params, state } = model.init(0);
     const v = randomDirection(params, 2);
-    const exact = directionalLogitDerivatives(model, params, state, v, x32);
-    const fd = directionalLogitDerivatives(model, params, state, v, x32, { method: "fd" });
-    expect(exact.dtype).toBe("float32");
-    expect(fd.dtype).toBe("float64");
-    expect(relDiff(fd.a, exact.a)).toBeLessThan(1e-5);
-    // Asking for a float64 JVP of the float32 model agrees with the float64 FD much better.
     const exact64 = directionalLogitDerivatives(model, params, state, v, x32, { dtype: "float64" });
-    expect(relDiff(fd.a, exact64.a)).toBeLessThan(1e-7);
+    const fd = directionalLogitDerivatives(model, params, state, v, x32, { method: "fd" });
+    expect(fd.dtype).toBe("float32");
+    expect(fd.eps).toBe(defaultFdEps(params, v, "float32"));
+    // float32 central differences: rounding ~u·|z|/ε dominates, far above float32's 1e-7 …
+    const err32 = relDiff(fd.a, exact64.a);
+    expect(err32).toBeGreaterThan(1e-6);
+    expect(err32).toBeLessThan(1e-3);
+    // … and the per-sample spreads ρ_a is made of keep that accuracy.
+    const s32 = spreads({ data: fd.a, n, k: 10 });
+    const s64 = spreads({ data: exact64.a, n, k: 10 });
+    expect(relDiff(s32, s64)).toBeLessThan(1e-3);
+    // The float64 evaluation of the same float32 model agrees with the float64 JVP much better.
+    const fd64 = directionalLogitDerivatives(model, params, state, v, x32, {
+      method: "fd",
+      dtype: "float64",
+    });
+    expect(fd64.dtype).toBe("float64");
+    expect(relDiff(fd64.a, exact64.a)).toBeLessThan(1e-7);
+    // Slopes alone (no evaluation at θ): the same slopes, bit for bit, and no logits.
+    const slopes = directionalLogitDerivatives(model, params, state, v, x32, {
+      method: "fd",
+      logits: false,
+      chunk: 3,
+    });
+    expect(Array.from(slopes.a)).toEqual(Array.from(fd.a));
+    expect(slopes.logits).toHaveLength(0);
+    expect(slopes.eps).toBe(fd.eps);
     disposeTree(params);
     disposeTree(v);
   });

@@ -179,6 +179,20 @@ describe("telemetry and determinism", () => {
     jvp.history.forEach((rec, i) => {
       expect(fd.history[i].rhoA).toBeCloseTo(rec.rhoA, 3);
     });
+    // With a listener the FD probe also evaluates θ for the logits; the radius is unchanged.
+    const seen: number[] = [];
+    const listened = release(
+      await train({
+        ...opts,
+        probe: {
+          sampleSet: "batch",
+          method: "fd",
+          onProbe: (_step, r) => seen.push(r.logits.length / (r.n * r.k)),
+        },
+      }),
+    );
+    expect(seen).toEqual([1, 1, 1, 1, 1]);
+    expect(listened.history.map((r) => r.rhoA)).toEqual(fd.history.map((r) => r.rhoA));
   });
 
   it("reports the exact set-level ρ* next to ρ_a, never below it", async () => {

@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { Command } from "commander";
 import { COMMANDS } from "./commands/index.js";
+import { releaseDevice } from "./device.js";
 import { EXIT_OK, EXIT_USAGE, reportError } from "./errors.js";
 import { type CliIO, nodeIO } from "./io.js";
 
@@ -86,5 +87,7 @@ export async function main(argv: readonly string[], io: CliIO = nodeIO()): Promi
     return EXIT_OK;
   } catch (err) {
     return reportError(err, io.stderr);
+  } finally {
+    releaseDevice();
   }
 }

@@ -13,6 +13,7 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import Table from "cli-table3";
+import type { EngineDevice } from "softmax-ghosts/engine";
 import {
   type ArchGridMethod,
   type ArchGridSettings,
@@ -35,6 +36,7 @@ import {
 import { getExperiment, UnknownExperimentError } from "../../experiments/registry.js";
 import { type ReportEntry, writeReport } from "../../report/html.js";
 import { formatNumber } from "../../report/stats.js";
+import { DEVICE_HELP, parseDevice, startDevice } from "../device.js";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import type { CliIO } from "../io.js";
 import { DEFAULT_OUT, parseSaveDir, prepareOut } from "./run.js";
@@ -74,6 +76,8 @@ export type DemoOptions = {
   jobs?: number;
   /** `--save DIR`: store the final weights of the runs trained now (safetensors). */
   saveDir?: string;
+  /** The engine device of worker threads (the caller starts this thread's engine on it). */
+  device?: EngineDevice;
 };
 
 /** What {@link runDemo} produced. */
@@ -236,6 +240,7 @@ export async function runDemo(
         jobs,
         onEvent: progress.onEvent,
         ...(opts.saveDir === undefined ? {} : { saveDir: opts.saveDir }),
+        ...(opts.device === undefined ? {} : { device: opts.device }),
       })) as unknown as ExperimentOutcome<S>;
     } finally {
       progress.stop();
@@ -287,13 +292,15 @@ function parseJobsOption(text: string | undefined): number | undefined {
 }
 
 async function demoAction(
-  opts: { out?: string; jobs?: string; save?: string },
+  opts: { out?: string; jobs?: string; save?: string; device?: string },
   io: CliIO,
 ): Promise<void> {
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
   const saveDir = parseSaveDir(opts.save);
   const jobs = parseJobsOption(opts.jobs);
+  const device = parseDevice(opts.device);
+  await startDevice(device);
   await prepareOut(out);
   io.stdout.write(
     "ghosts demo: a step longer than the radius ρ_a of the nearest complex singularity of the\n" +
@@ -302,7 +309,7 @@ async function demoAction(
   );
   let outcome: DemoOutcome;
   try {
-    outcome = await runDemo({ out, jobs, saveDir }, io.stderr as ProgressStream, (line) =>
+    outcome = await runDemo({ out, jobs, saveDir, device }, io.stderr as ProgressStream, (line) =>
       io.stdout.write(`${line}\n`),
     );
   } catch (err) {
@@ -338,6 +345,9 @@ export const demoCommand: CliCommand = {
       .option("-o, --out <dir>", `results folder (default: ${DEFAULT_OUT})`)
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default: up to 2)")
       .option("--save <dir>", "store the final weights of every run trained now (safetensors)")
-      .action((opts: { out?: string; jobs?: string; save?: string }) => demoAction(opts, io));
+      .option("--device <name>", DEVICE_HELP)
+      .action((opts: { out?: string; jobs?: string; save?: string; device?: string }) =>
+        demoAction(opts, io),
+      );
   },
 };

@@ -25,6 +25,7 @@ import {
 import { EXPERIMENTS, getExperiment, UnknownExperimentError } from "../../experiments/registry.js";
 import { NoResultsError, writeReportFromDisk } from "../../report/html.js";
 import { formatNumber } from "../../report/stats.js";
+import { type CliDevice, DEVICE_HELP, parseDevice, startDevice } from "../device.js";
 import { CliError, EXIT_INTERNAL, UsageError } from "../errors.js";
 import type { CliIO } from "../io.js";
 import { createSlowRunNotes } from "../slow-runs.js";
@@ -45,6 +46,7 @@ export type RunCliOptions = {
   jobs?: string;
   save?: string;
   shard?: string;
+  device?: string;
 };
 
 /** Parses `--seeds`: comma-separated distinct non-negative integers. */
@@ -254,16 +256,18 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
   }
   const seeds = parseSeeds(opts.seeds);
   const jobs = parseJobs(opts.jobs);
+  const device = parseDevice(opts.device);
   const notes: string[] = [];
   const facts: { rows?: number } = {};
   const data = parseData(opts, notes, facts);
   const largeData = (facts.rows ?? 0) > LARGE_DATA_ROWS;
   const out = opts.out ?? DEFAULT_OUT;
   if (out.trim() === "") throw new UsageError("--out must not be empty");
-  await prepareOut(out);
-  for (const note of notes) io.stderr.write(`${note}\n`);
   const saveDir = parseSaveDir(opts.save);
   const shard = parseShard(opts.shard);
+  await startDevice(device);
+  await prepareOut(out);
+  for (const note of notes) io.stderr.write(`${note}\n`);
 
   const saved = new SavedRuns(out);
   const onInterrupt = () => {
@@ -282,6 +286,7 @@ async function runRun(name: string, opts: RunCliOptions, io: CliIO): Promise<voi
           seeds,
           data,
           jobs,
+          ...(device === undefined ? {} : { device }),
           ...(saveDir === undefined ? {} : { saveDir }),
           ...(shard === undefined ? {} : { shard }),
         },
@@ -354,6 +359,7 @@ async function runOne(
     seeds: number[] | undefined;
     data: DataSpec;
     jobs: number;
+    device?: CliDevice;
     saveDir?: string;
     shard?: Shard;
   },
@@ -459,6 +465,7 @@ export const runCommand: CliCommand = {
       .option("--label-column <n>", "0-based label column of the CSV; negative counts from the end")
       .option("--delimiter <c>", "CSV separator: one character or 'tab' (default: detected)")
       .option("-j, --jobs <n>", "runs executed in parallel worker threads (default 1)")
+      .option("--device <name>", DEVICE_HELP)
       .option(
         "--shard <k/N>",
         "run only the k-th of N shares of each grid (job arrays); 'ghosts report' merges",

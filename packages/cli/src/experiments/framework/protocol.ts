@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { EngineDevice } from "softmax-ghosts/engine";
 import type { DataSpec, JsonObject } from "./types.js";
 
 /** `workerData` of a worker thread. */
@@ -13,6 +14,8 @@ export type WorkerInit = {
   data: DataSpec;
   /** `--save DIR`: where runs store their final weights. */
   saveDir?: string;
+  /** `--device`: the engine device to start before any run (default: the engine's default). */
+  device?: EngineDevice;
 };
 
 /** Runner → worker. */

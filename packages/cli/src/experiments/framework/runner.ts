@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { EngineDevice } from "softmax-ghosts/engine";
 import { writeFigureFiles } from "../../report/figures.js";
 import { createDataLoader, type DataLoader } from "./data.js";
 import { ensureDirectory, fsReason, OutputError } from "./dirs.js";
@@ -96,6 +97,11 @@ export type RunExperimentOptions = {
   data?: DataSpec;
   /** Runs executed at once, in worker threads when > 1 (default 1: in this thread). */
   jobs?: number;
+  /**
+   * The engine device of worker threads (default: the engine's default, wasm). Runs in this
+   * thread use whatever device the caller started the engine on.
+   */
+  device?: EngineDevice;
   /** Receives progress events; nothing is printed otherwise. */
   onEvent?: (event: RunnerEvent) => void;
   /**
@@ -353,7 +359,16 @@ export async function runExperiment<
   let done = 0;
   const execute: Executor =
     jobs > 1 && toRun.length > 1
-      ? workerExecutor(id, runs, keys, data, threads, opts.workerImports ?? [], opts.saveDir)
+      ? workerExecutor(
+          id,
+          runs,
+          keys,
+          data,
+          threads,
+          opts.workerImports ?? [],
+          opts.saveDir,
+          opts.device,
+        )
       : inThreadExecutor(def, runs, keys, data, opts.saveDir);
   await execute(toRun, {
     start: (index) => emit({ type: "run-start", experiment: id, key: keys[index], index }),
@@ -584,6 +599,7 @@ function workerExecutor(
   threads: number,
   imports: (string | URL)[],
   saveDir?: string,
+  device?: EngineDevice,
 ): Executor {
   return (indices, h) =>
     new Promise<void>((resolve) => {
@@ -593,6 +609,7 @@ function workerExecutor(
         imports: imports.map((m) => (m instanceof URL ? m.href : pathToFileURL(m).href)),
         data,
         ...(saveDir === undefined ? {} : { saveDir }),
+        ...(device === undefined ? {} : { device }),
       };
       const pending = new Set<Promise<void>>();
       let live = 0;

@@ -7,6 +7,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { parentPort, workerData } from "node:worker_threads";
+import { initEngine } from "softmax-ghosts/engine";
 import { getExperiment } from "../registry.js";
 import { createDataLoader } from "./data.js";
 import { encodeJson } from "./json.js";
@@ -17,6 +18,7 @@ const init = workerData as WorkerInit;
 const port = parentPort;
 if (port === null) throw new Error("worker.ts must run in a worker thread");
 
+if (init.device !== undefined) await initEngine(init.device);
 for (const spec of init.imports) await import(spec);
 const def = getExperiment(init.experimentId);
 const loadData = createDataLoader();
