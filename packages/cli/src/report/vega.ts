@@ -507,8 +507,13 @@ export function scatterPlot(o: ScatterOptions): VegaLiteSpec {
   const xs = finite(o.x, o.logX);
   const ys = finite(o.y, o.logY);
   if (xs.length > 0 && ys.length > 0) {
-    const xLo = Math.min(...xs);
-    const xHi = Math.max(...xs);
+    // a loop, not a spread: a scatter may hold more points than a call's arguments
+    let xLo = Number.POSITIVE_INFINITY;
+    let xHi = Number.NEGATIVE_INFINITY;
+    for (const x of xs) {
+      xLo = Math.min(xLo, x);
+      xHi = Math.max(xHi, x);
+    }
     for (const { c, label } of o.diagonals ?? []) {
       // across the data's x extent (the y axis stretches to hold the line)
       const line = [

@@ -15,6 +15,7 @@
  */
 import type { Params } from "softmax-ghosts/models";
 import { directionalCurvature } from "softmax-ghosts/probe";
+import { maxOf, minOf } from "softmax-ghosts/util";
 import { z } from "zod";
 import { formatNumber } from "../../report/stats.js";
 import { scatter } from "./figures.js";
@@ -188,8 +189,8 @@ export function summarizeCurvature(
     rows,
     overall: {
       ...asFields("ratio", quartiles(ratios)),
-      min: ratios.length ? Math.min(...ratios) : Number.NaN,
-      max: ratios.length ? Math.max(...ratios) : Number.NaN,
+      min: ratios.length ? minOf(ratios) : Number.NaN,
+      max: ratios.length ? maxOf(ratios) : Number.NaN,
       ...counts(points),
     },
     points,
