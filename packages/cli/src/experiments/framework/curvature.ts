@@ -73,6 +73,14 @@ export const curvatureResultSchema = resultSchemaOf<CurvatureResult>()(
   }),
 );
 
+/**
+ * Rows per Hessian-vector product by model (default the probe's 2048: a digits training split
+ * in one call). Forward-over-reverse through attention keeps the tangents of every
+ * [rows, heads, tokens, tokens] intermediate, which for the whole split exceeds WebAssembly's
+ * 4 GiB; chunking changes the sum's rounding only.
+ */
+const HVP_CHUNK: Record<string, number> = { transformer: 256 };
+
 /** ρ_a and κ along one direction (borrowed) at one point, both over the training split. */
 export async function scalesAlong(
   p: TrainedPoint,
@@ -81,7 +89,10 @@ export async function scalesAlong(
   kind: CurvaturePoint["kind"],
 ): Promise<CurvaturePoint> {
   const rho = await rhoAlong(p.model, p.params, p.state, direction, p.train);
-  const c = directionalCurvature(p.model, p.params, p.state, direction, p.train.x, p.train.y);
+  const chunk = HVP_CHUNK[p.model.name];
+  const c = directionalCurvature(p.model, p.params, p.state, direction, p.train.x, p.train.y, {
+    ...(chunk === undefined ? {} : { chunk }),
+  });
   return { snapshot, kind, rhoA: rho.rhoA, kappa: c.curvature, curvatureStep: c.curvatureStep };
 }
 
@@ -231,8 +242,8 @@ export function curvatureTable(s: CurvatureSummary, groupTitle: string): ReportT
 }
 
 /**
- * The figure: 2/κ against ρ_a per direction (log-log, with the diagonals 2/κ = ρ_a and
- * 2/κ = 10·ρ_a); `color`/`shape` name the point fields that tell the points apart.
+ * The figure: 2/κ against ρ_a per direction (log-log, with the diagonals 2/κ = ρ_a,
+ * 10·ρ_a and 100·ρ_a); `color`/`shape` name the point fields that tell the points apart.
  */
 export function curvatureFigures(
   s: CurvatureSummary,
@@ -264,6 +275,7 @@ export function curvatureFigures(
         diagonals: [
           { c: 1, label: "2/κ = ρ_a" },
           { c: 10, label: "10×" },
+          { c: 100, label: "100×" },
         ],
       },
     ),
