@@ -188,6 +188,22 @@ describe("MLP: the HVP against central differences of the gradient", () => {
   });
 });
 
+describe("conv, BatchNorm and attention: the HVP against float64 gradient differences", () => {
+  for (const name of ["cnn", "cnn-bn", "transformer"]) {
+    it(name, () => {
+      const model = buildModel(name, config);
+      const { params, state } = model.init(1);
+      const v = direction(params, 3);
+      const hvp = directionalCurvature(model, params, state, v, x32, labels);
+      const fd = directionalCurvature(model, params, state, v, x32, labels, { method: "fd" });
+      expect(rel(hvp.curvature, fd.curvature)).toBeLessThan(1e-4);
+      disposeTree(params);
+      disposeTree(state);
+      disposeTree(v);
+    });
+  }
+});
+
 describe("directionalCurvature: bad requests and memory", () => {
   const model = buildModel("cnn-bn", config);
   const { params, state } = model.init(0);
