@@ -1,4 +1,5 @@
-/** The probe: directional logit derivatives (JVP or finite differences) and set-level radii. */
+/** The probe: directional logit derivatives (JVP or finite differences), set-level radii, directional curvature. */
+export * from "./curvature.js";
 export * from "./directional.js";
 export * from "./network.js";
 export * from "./radius.js";

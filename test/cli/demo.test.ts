@@ -74,6 +74,9 @@ describe("demo plans", () => {
       data: DIGITS,
     });
     expect(new Set(plan.runs.map((r) => r.arch))).toEqual(new Set(DEMO_PHASE_ARCHS));
+    // the sweeps only: the curvature analysis is not part of the demo
+    expect(plan.runs).toHaveLength(DEMO_PHASE_ARCHS.length);
+    expect(plan.runs.some((r) => "analysis" in r)).toBe(false);
     expect(plan.config.grid).toMatchObject({ arch: [...DEMO_PHASE_ARCHS] });
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
 import {
+  CURVATURE_SEEDS,
   fails,
   LEARNING_RATES,
   type PhaseSummary,
@@ -70,7 +71,22 @@ describe("phase-transition helpers", () => {
 
   it("plans the full protocol as the committed runs: each architecture at its own rate, seeds innermost", () => {
     const plan = phaseTransition.plan({ quick: false, data: { kind: "digits" } });
-    expect(plan.runs).toHaveLength(30);
+    // 30 sweeps, then the curvature analysis on the first three seeds of each architecture
+    expect(plan.runs).toHaveLength(30 + 6 * CURVATURE_SEEDS.length);
+    const curvature = plan.runs.slice(30);
+    expect(curvature.map((r) => phaseTransition.runKey(r)).slice(0, 4)).toEqual([
+      "curvature-linear-s0",
+      "curvature-linear-s1",
+      "curvature-linear-s2",
+      "curvature-mlp-s0",
+    ]);
+    for (const r of curvature) {
+      expect(r).toMatchObject({ analysis: "curvature", curvatureDirections: 10 });
+    }
+    for (const r of plan.runs.slice(0, 30)) {
+      expect(r).not.toHaveProperty("analysis");
+      expect(r).not.toHaveProperty("curvatureDirections");
+    }
     expect(plan.runs.map((r) => phaseTransition.runKey(r)).slice(0, 6)).toEqual([
       "linear-s0",
       "linear-s1",
@@ -118,6 +134,19 @@ describe("phase-transition --quick", () => {
     expect(existsSync(join(outcome.dir, "retained-accuracy.svg"))).toBe(true);
     expect(existsSync(join(outcome.dir, "loss-inflation.svg"))).toBe(true);
     expect(outcome.report.tables[0]!.rows).toHaveLength(QUICK_ARCHITECTURES.length);
+    // the curvature analysis: ρ_a equals the sweep's along the same (gradient) direction
+    const c = s.curvature!;
+    expect(c.rows.map((r) => `${r.group}/${r.kind}`)).toEqual(
+      QUICK_ARCHITECTURES.flatMap((a) => [`${a}/gradient`, `${a}/random`]),
+    );
+    for (const t of s.table) {
+      const g = c.points.find((p) => p.group === t.arch && p.kind === "gradient")!;
+      expect(g.rhoA).toBe(t.rhoA);
+      expect(g.kappa).toBeGreaterThan(0);
+    }
+    expect(c.points.every((p) => p.ratio > 0)).toBe(true);
+    expect(existsSync(join(outcome.dir, "curvature-vs-radius.svg"))).toBe(true);
+    expect(outcome.report.tables[1]!.title).toMatch(/Curvature step/);
     expect(["yes", "partly", "no"]).toContain(outcome.report.verdict.reproduced);
   });
 });

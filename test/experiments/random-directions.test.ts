@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
+import { decodeJson, runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
 import { logGrid } from "../../packages/cli/src/experiments/framework/one-step.js";
 import {
   chanceAccuracy,
@@ -10,6 +10,7 @@ import {
   FLIP_THRESHOLD,
   LOSS_RATIO_THRESHOLD,
   phaseTargets,
+  type RandomResult,
   RELATIVE_FRACTIONS,
   randomDirections,
 } from "../../packages/cli/src/experiments/random-directions.js";
@@ -86,6 +87,20 @@ describe("random-directions --quick", () => {
     expect(existsSync(join(outcome.dir, "loss-ratio.svg"))).toBe(true);
     expect(existsSync(join(outcome.dir, "flip-fraction.svg"))).toBe(true);
     expect(["yes", "partly", "no"]).toContain(outcome.report.verdict.reproduced);
+    // the curvature analysis measures the sweeps' own directions: the same ρ_a, and 2/κ > 0
+    const sweeps = (
+      decodeJson(readFileSync(join(outcome.dir, "runs", "s0.json"), "utf8")) as {
+        result: RandomResult;
+      }
+    ).result;
+    const c = s.curvature!;
+    expect(c.rows).toHaveLength(6);
+    for (const phase of sweeps.phases) {
+      const mine = c.points.filter((x) => x.snapshot === phase.phase);
+      expect(mine.map((x) => x.rhoA)).toEqual([...phase.gradient.rhoA, ...phase.random.rhoA]);
+    }
+    expect(c.points.every((x) => x.curvatureStep > 0)).toBe(true);
+    expect(existsSync(join(outcome.dir, "curvature-vs-radius.svg"))).toBe(true);
   });
 
   it("locates the phases relative to chance and the best accuracy on other data", async () => {

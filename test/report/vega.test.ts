@@ -7,6 +7,7 @@ import {
   figureSpec,
   lineWithBand,
   renderSvg,
+  scatterPlot,
 } from "../../packages/cli/src/report/vega.js";
 
 /** Number of mark groups of a type (vega classes them `mark-<type> role-mark`). */
@@ -266,5 +267,37 @@ describe("the shared look and the SVG output", () => {
     expect(svg).not.toContain('aria-roledescription="point"');
     expect(svg).not.toMatch(/translate\(-?\d+\.\d{2,}/);
     expect(svg.length / 500).toBeLessThan(150); // vega's own output: about 330 bytes a point
+  });
+});
+
+describe("scatterPlot", () => {
+  it("draws one point per drawable row, leaves out ∞ and ≤ 0 on log axes, and labels the diagonals", async () => {
+    const data = [
+      { rho: 0.1, step: 0.3, kind: "gradient" },
+      { rho: 2, step: 500, kind: "random" },
+      { rho: 3, step: Number.POSITIVE_INFINITY, kind: "random" },
+      { rho: 0, step: 4, kind: "random" },
+      { rho: 5, step: 900, kind: "random" },
+    ];
+    const warnings: string[] = [];
+    const svg = await renderSvg(
+      scatterPlot({
+        data,
+        x: "rho",
+        y: "step",
+        color: "kind",
+        logX: true,
+        logY: true,
+        diagonals: [{ c: 1, label: "y = x" }, { c: 10 }],
+      }),
+      { onWarning: (w) => warnings.push(w) },
+    );
+    expect(warnings).toEqual([]);
+    expect(items(svg, "symbol")).toBe(3);
+    // two diagonal segments, one labelled
+    expect(markGroups(svg, "line")).toBe(2);
+    expect(texts(svg)).toContain("y = x");
+    expect(svg).not.toContain("NaN");
+    expect(svg).not.toContain("Infinity");
   });
 });

@@ -14,6 +14,11 @@
  * the gradient is that of the eval-mode loss, so the step direction descends exactly the
  * function being measured.
  *
+ * Analysis `curvature` (runs `curvature-<arch>-s<seed>`, the same training, on the first
+ * {@link CURVATURE_SEEDS} seeds): at the trained point, along the unit negative gradient and
+ * `curvatureDirections` seeded Gaussian directions, the curvature step 2/κ beside ρ_a
+ * (`framework/curvature.ts`), the comparison the paper's reference scripts make.
+ *
  * @module
  */
 
@@ -22,6 +27,15 @@ import { z } from "zod";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
+import {
+  type CurvatureResult,
+  type CurvatureSummary,
+  curvatureFigures,
+  curvatureResultSchema,
+  curvaturesAt,
+  curvatureTable,
+  summarizeCurvature,
+} from "./framework/curvature.js";
 import { medianIqr } from "./framework/format.js";
 import {
   adamw,
@@ -40,9 +54,9 @@ import {
   radius,
   resultSchemaOf,
 } from "./framework/schemas.js";
-import { type CellOf, experiment } from "./framework/spec.js";
+import { type CellOf, experiment, type RunOutcome } from "./framework/spec.js";
 import { asFields, groupRuns, quartilesInf } from "./framework/stats.js";
-import { ExperimentInputError, type FigureSpec } from "./framework/types.js";
+import { ExperimentInputError, type FigureSpec, type RunContext } from "./framework/types.js";
 
 /** Architectures of the quick run (the three cheapest to train). */
 export const QUICK_ARCHITECTURES: readonly string[] = ["linear", "mlp", "mlp-ln"];
@@ -85,6 +99,17 @@ const GRID = {
 
 /** One run: one architecture trained with one seed, then swept. */
 export type PhaseRun = CellOf<typeof PROTOCOL, typeof GRID>;
+
+/** The seeds the curvature analysis runs on (its cost is that of training; three keep it small). */
+export const CURVATURE_SEEDS: readonly number[] = [0, 1, 2];
+/** Random directions per curvature run, besides the gradient. */
+export const CURVATURE_DIRECTIONS = 10;
+
+/** The settings of a curvature run beyond the sweep's (absent from the sweep runs' specs). */
+type CurvatureSettings = { curvatureDirections?: number };
+
+/** A run of either kind: the sweep (no `analysis`) or the curvature analysis. */
+type AnyPhaseRun = PhaseRun & { analysis?: "curvature" } & CurvatureSettings;
 
 /** What one run measured. */
 export type PhaseResult = {
@@ -144,6 +169,8 @@ export type PhaseSummary = {
   table: PhaseTableRow[];
   curves: PhaseCurvePoint[];
   perSeed: { arch: string; seed: number; preStepAcc: number; rhoA: number; minFailR: number }[];
+  /** The curvature analysis (2/κ beside ρ_a), when its runs were part of the plan. */
+  curvature?: CurvatureSummary;
 };
 
 /** Whether one grid point fails (NaN-safe: an unmeasurable step counts as a failure). */
@@ -190,6 +217,48 @@ export const phaseResultSchema = resultSchemaOf<PhaseResult>()(
   }),
 );
 
+/** Either kind of run result, checked on every cached run file. */
+const anyPhaseResultSchema = z.union([phaseResultSchema, curvatureResultSchema]);
+
+/** The training of a run (both kinds train alike, so to the same point). */
+function phaseTraining(c: PhaseRun, ctx: RunContext) {
+  return trainingFor(ctx, c.arch, c, {
+    optimizer: adamw(c),
+    onProgress: (f) => ctx.onProgress(0.85 * f),
+  });
+}
+
+/** Analysis `curvature`: ρ_a and 2/κ along the gradient and seeded random directions. */
+function curvatureRun(c: AnyPhaseRun, ctx: RunContext): Promise<CurvatureResult> {
+  const directions = c.curvatureDirections ?? CURVATURE_DIRECTIONS;
+  return atTrainedPoint(phaseTraining(c, ctx), async (p) => {
+    const points = await curvaturesAt(
+      p,
+      "final",
+      directions,
+      (j) => c.seed * 100_000 + j,
+      (j) => ctx.onProgress(0.85 + (0.15 * j) / directions),
+    );
+    const final = p.trained.final;
+    return {
+      snapshots: [{ snapshot: "final", steps: final.steps, testAccuracy: final.testAccuracy }],
+      points,
+    };
+  });
+}
+
+/** The curvature part of the summary (none when the plan had no curvature runs). */
+function curvatureSummary(outcomes: RunOutcome<AnyPhaseRun, PhaseResult | CurvatureResult>[]): {
+  curvature?: CurvatureSummary;
+} {
+  const runs = outcomes.flatMap(({ cell, result }) =>
+    cell.analysis === "curvature"
+      ? [{ group: cell.arch, seed: cell.seed, result: result as CurvatureResult }]
+      : [],
+  );
+  return runs.length === 0 ? {} : { curvature: summarizeCurvature(runs) };
+}
+
 /** The experiment definition. */
 export const phaseTransition = experiment({
   id: "phase-transition",
@@ -198,7 +267,12 @@ export const phaseTransition = experiment({
     "No architecture loses accuracy for r < 1; collapse appears once r ≥ 1, clustered between 1 and 10 (confidence-margin slack).",
   protocol: PROTOCOL,
   grid: GRID,
-  include: (c) => LEARNING_RATES[c.arch] === c.learningRate,
+  include: (c) =>
+    LEARNING_RATES[c.arch] === c.learningRate &&
+    (c.analysis === undefined || CURVATURE_SEEDS.includes(c.seed)),
+  analyses: ["curvature"],
+  derive: (c): CurvatureSettings =>
+    c.analysis === "curvature" ? { curvatureDirections: CURVATURE_DIRECTIONS } : {},
   seeds: [0, 1, 2, 3, 4],
   // Quick keeps the three cheapest architectures and 5 r per decade; the code path is the same.
   quick: { seeds: [0], arch: [...QUICK_ARCHITECTURES], steps: 150, rs: logGrid(0.01, 100, 21) },
@@ -216,15 +290,12 @@ export const phaseTransition = experiment({
       );
     }
   },
-  runKey: (c) => `${c.arch}-s${c.seed}`,
-  resultSchema: phaseResultSchema,
+  runKey: (c) => `${c.analysis === "curvature" ? "curvature-" : ""}${c.arch}-s${c.seed}`,
+  resultSchema: anyPhaseResultSchema,
 
   async run(c, ctx) {
-    const training = trainingFor(ctx, c.arch, c, {
-      optimizer: adamw(c),
-      onProgress: (f) => ctx.onProgress(0.85 * f),
-    });
-    return atTrainedPoint(training, (p) =>
+    if (c.analysis === "curvature") return curvatureRun(c, ctx);
+    return atTrainedPoint(phaseTraining(c, ctx), (p) =>
       alongGradient(p, async ({ direction: v, gradNorm, rho }) => {
         ctx.onProgress(0.9);
         const taus = c.rs.map((r) => r * rho.rhoA);
@@ -251,7 +322,10 @@ export const phaseTransition = experiment({
     );
   },
 
-  summarize(outcomes, { protocol: { rs } }) {
+  summarize(all, { protocol: { rs } }) {
+    const outcomes = all.flatMap((o) =>
+      o.cell.analysis === undefined ? [{ cell: o.cell, result: o.result as PhaseResult }] : [],
+    );
     const groups = groupRuns(outcomes, ["arch"]);
     const table: PhaseTableRow[] = groups.map(({ key, results: res }) => {
       return {
@@ -288,6 +362,7 @@ export const phaseTransition = experiment({
       table,
       curves,
       perSeed,
+      ...curvatureSummary(all),
     };
   },
 
@@ -320,6 +395,7 @@ export const phaseTransition = experiment({
         summary.rGrid.points
       } points from ${summary.rGrid.min} to ${summary.rGrid.max}. A step fails when retained test accuracy < 0.9 or post/pre test loss > 2; ∞ = never failed on the grid.`,
     },
+    ...(summary.curvature ? [curvatureTable(summary.curvature, "architecture")] : []),
   ],
 
   figures(summary): FigureSpec[] {
@@ -361,6 +437,14 @@ export const phaseTransition = experiment({
           rule: [rule, { y: LOSS_INFLATION_THRESHOLD, label: "fail: > 2" }],
         }),
       },
+      ...(summary.curvature
+        ? curvatureFigures(summary.curvature, {
+            color: "group",
+            colorTitle: "architecture",
+            shape: "kind",
+            shapeTitle: "direction",
+          })
+        : []),
     ];
   },
 

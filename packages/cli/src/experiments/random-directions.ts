@@ -17,6 +17,10 @@
  * predictions that change). Onsets: the first r where the loss ratio is ≥ 2, and the first r
  * where the flip fraction is ≥ 0.1 (10% of the predictions changed), +∞ when never.
  *
+ * Analysis `curvature` (runs `curvature-s<seed>`, the same training and snapshots): along the
+ * same gradient and random directions, the curvature step 2/κ beside ρ_a
+ * (`framework/curvature.ts`), as the paper's reference scripts compare them.
+ *
  * @module
  */
 
@@ -27,6 +31,15 @@ import { z } from "zod";
 import { formatNumber } from "../report/stats.js";
 import { lineWithBand } from "../report/vega.js";
 import { claim } from "./framework/claims.js";
+import {
+  type CurvatureResult,
+  type CurvatureSummary,
+  curvatureFigures,
+  curvatureResultSchema,
+  curvaturesAt,
+  curvatureTable,
+  summarizeCurvature,
+} from "./framework/curvature.js";
 import { medianIqr, pct } from "./framework/format.js";
 import {
   adamw,
@@ -43,9 +56,14 @@ import {
   withTrained,
 } from "./framework/one-step.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
-import { type CellOf, experiment } from "./framework/spec.js";
+import { type CellOf, experiment, type RunOutcome } from "./framework/spec.js";
 import { asFields, medianOf, quartiles } from "./framework/stats.js";
-import { type DataSpec, ExperimentInputError, type FigureSpec } from "./framework/types.js";
+import {
+  type DataSpec,
+  ExperimentInputError,
+  type FigureSpec,
+  type RunContext,
+} from "./framework/types.js";
 
 /** Loss-ratio onset: first r with post/pre training loss ≥ this. */
 export const LOSS_RATIO_THRESHOLD = 2;
@@ -79,6 +97,9 @@ const PROTOCOL = {
 
 /** One run: one seed, its three snapshots and all their directions. */
 export type RandomRun = CellOf<typeof PROTOCOL, Record<never, never>>;
+
+/** A run of either kind: the sweeps (no `analysis`) or the curvature analysis. */
+type AnyRandomRun = RandomRun & { analysis?: "curvature" };
 
 /** Sweeps along one kind of direction at one snapshot. */
 export type DirectionSweeps = {
@@ -150,6 +171,8 @@ export type RandomSummary = {
   }[];
   onsets: OnsetRow[];
   curves: RandomCurvePoint[];
+  /** The curvature analysis (2/κ beside ρ_a), when its runs were part of the plan. */
+  curvature?: CurvatureSummary;
 };
 
 /** Where the phases lie on a data set: the paper's accuracies on digits, else relative. */
@@ -227,6 +250,77 @@ export const randomResultSchema = resultSchemaOf<RandomResult>()(
   }),
 );
 
+/** Either kind of run result, checked on every cached run file. */
+const anyRandomResultSchema = z.union([randomResultSchema, curvatureResultSchema]);
+
+/**
+ * The run's training with its phases located: the paper's accuracies, or (other data) the
+ * fractions of the way from chance to the best accuracy of a reference run (module notes).
+ */
+async function phasedTraining(c: RandomRun, ctx: RunContext) {
+  const training = trainingFor(ctx, "mlp", c, { optimizer: adamw(c), evalEvery: 1 });
+  let targets: number[];
+  if (c.targets.kind === "absolute") {
+    targets = c.targets.values;
+  } else {
+    const best = await withTrained(
+      { ...training, onProgress: (f) => ctx.onProgress(0.1 * f) },
+      async ({ history }) => maxOf(history.map((h) => h.testAccuracy ?? 0)),
+    );
+    const chance = chanceAccuracy(training.data.test);
+    // clamped to the best: rounding must not put the last target out of reach
+    targets = c.targets.fractions.map((f) => Math.min(best, chance + f * (best - chance)));
+  }
+  return {
+    ...training,
+    targets,
+    keepBest: true,
+    onProgress: (f: number) => ctx.onProgress(0.1 + 0.2 * f),
+  };
+}
+
+/** The seed of random direction `j` at phase `p` (the curvature analysis reuses the sweeps'). */
+const directionSeed = (c: RandomRun, p: number, j: number) => c.seed * 100_000 + p * 1000 + j;
+
+/** Analysis `curvature`: ρ_a and 2/κ along the sweeps' directions at every phase. */
+async function curvatureRun(c: RandomRun, ctx: RunContext): Promise<CurvatureResult> {
+  return atTrainedPoint(await phasedTraining(c, ctx), async (point) => {
+    const snaps = point.trained;
+    const result: CurvatureResult = { snapshots: [], points: [] };
+    for (let p = 0; p < snaps.targets.length; p++) {
+      const snap = snaps.targets[p]!.snapshot ?? snaps.best!;
+      const phase = PHASES[p] ?? `phase${p}`;
+      const at: TrainedPoint = { ...point, params: snap.params, state: snap.state };
+      result.snapshots.push({
+        snapshot: phase,
+        steps: snap.steps,
+        testAccuracy: snap.testAccuracy,
+      });
+      const points = await curvaturesAt(
+        at,
+        phase,
+        c.randomDirections,
+        (j) => directionSeed(c, p, j),
+        (j) => ctx.onProgress(0.3 + (0.7 * (p + j / c.randomDirections)) / snaps.targets.length),
+      );
+      result.points.push(...points);
+    }
+    return result;
+  });
+}
+
+/** The curvature part of the summary (none when the plan had no curvature runs). */
+function curvatureSummary(outcomes: RunOutcome<AnyRandomRun, RandomResult | CurvatureResult>[]): {
+  curvature?: CurvatureSummary;
+} {
+  const runs = outcomes.flatMap(({ cell, result }) =>
+    cell.analysis === "curvature"
+      ? [{ group: "mlp", seed: cell.seed, result: result as CurvatureResult }]
+      : [],
+  );
+  return runs.length === 0 ? {} : { curvature: summarizeCurvature(runs) };
+}
+
 const inRange = (v: number) => v >= NEAR_ONE[0] && v <= NEAR_ONE[1];
 const fmt = (v: number) => formatNumber(v, 3);
 const rangeText = `r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}]`;
@@ -281,59 +375,47 @@ export const randomDirections = experiment({
       );
     }
   },
-  runKey: (c) => `s${c.seed}`,
-  resultSchema: randomResultSchema,
+  analyses: ["curvature"],
+  runKey: (c) => (c.analysis === "curvature" ? `curvature-s${c.seed}` : `s${c.seed}`),
+  resultSchema: anyRandomResultSchema,
 
   async run(c, ctx) {
-    const training = trainingFor(ctx, "mlp", c, { optimizer: adamw(c), evalEvery: 1 });
-    let targets: number[];
-    if (c.targets.kind === "absolute") {
-      targets = c.targets.values;
-    } else {
-      const best = await withTrained(
-        { ...training, onProgress: (f) => ctx.onProgress(0.1 * f) },
-        async ({ history }) => maxOf(history.map((h) => h.testAccuracy ?? 0)),
-      );
-      const chance = chanceAccuracy(training.data.test);
-      // clamped to the best: rounding must not put the last target out of reach
-      targets = c.targets.fractions.map((f) => Math.min(best, chance + f * (best - chance)));
-    }
-    return atTrainedPoint(
-      { ...training, targets, keepBest: true, onProgress: (f) => ctx.onProgress(0.1 + 0.2 * f) },
-      async (point) => {
-        const snaps = point.trained;
-        const phases: PhaseMeasurement[] = [];
-        for (let p = 0; p < snaps.targets.length; p++) {
-          const { target, snapshot } = snaps.targets[p]!;
-          const snap = snapshot ?? snaps.best!;
-          const at: TrainedPoint = { ...point, params: snap.params, state: snap.state };
-          const grad = gradientDirection(at.model, at.params, at.state, at.train);
-          const gradient = collect([
-            await withDirection(grad, (g) => sweepOne(at, g.direction, c.rs)),
-          ]);
-          const random = [];
-          for (let j = 0; j < c.randomDirections; j++) {
-            const made = randomDirection(at.params, c.seed * 100_000 + p * 1000 + j);
-            random.push(await withDirection(made, (d) => sweepOne(at, d.direction, c.rs)));
-            ctx.onProgress(0.3 + (0.7 * (p + (j + 1) / c.randomDirections)) / snaps.targets.length);
-          }
-          phases.push({
-            phase: PHASES[p] ?? `phase${p}`,
-            target,
-            reached: snapshot !== null,
-            steps: snap.steps,
-            testAccuracy: snap.testAccuracy,
-            gradient,
-            random: collect(random),
-          });
+    if (c.analysis === "curvature") return curvatureRun(c, ctx);
+    return atTrainedPoint(await phasedTraining(c, ctx), async (point) => {
+      const snaps = point.trained;
+      const phases: PhaseMeasurement[] = [];
+      for (let p = 0; p < snaps.targets.length; p++) {
+        const { target, snapshot } = snaps.targets[p]!;
+        const snap = snapshot ?? snaps.best!;
+        const at: TrainedPoint = { ...point, params: snap.params, state: snap.state };
+        const grad = gradientDirection(at.model, at.params, at.state, at.train);
+        const gradient = collect([
+          await withDirection(grad, (g) => sweepOne(at, g.direction, c.rs)),
+        ]);
+        const random = [];
+        for (let j = 0; j < c.randomDirections; j++) {
+          const made = randomDirection(at.params, directionSeed(c, p, j));
+          random.push(await withDirection(made, (d) => sweepOne(at, d.direction, c.rs)));
+          ctx.onProgress(0.3 + (0.7 * (p + (j + 1) / c.randomDirections)) / snaps.targets.length);
         }
-        return { bestTestAccuracy: snaps.best!.testAccuracy, phases };
-      },
-    );
+        phases.push({
+          phase: PHASES[p] ?? `phase${p}`,
+          target,
+          reached: snapshot !== null,
+          steps: snap.steps,
+          testAccuracy: snap.testAccuracy,
+          gradient,
+          random: collect(random),
+        });
+      }
+      return { bestTestAccuracy: snaps.best!.testAccuracy, phases };
+    });
   },
 
   summarize(outcomes, { protocol: { rs } }) {
-    const results = outcomes.map((o) => o.result);
+    const results = outcomes.flatMap((o) =>
+      o.cell.analysis === undefined ? [o.result as RandomResult] : [],
+    );
     const phaseNames = results[0]?.phases.map((p) => p.phase) ?? [];
     const phases: RandomSummary["phases"] = [];
     const onsets: OnsetRow[] = [];
@@ -377,6 +459,7 @@ export const randomDirections = experiment({
       phases,
       onsets,
       curves,
+      ...curvatureSummary(outcomes),
     };
   },
 
@@ -417,6 +500,7 @@ export const randomDirections = experiment({
         }),
         note: `Medians [25%, 75%] over seeds (gradient) and over seeds × directions (random). Onset = first grid r with post/pre training loss ≥ ${s.thresholds.lossRatio}, or with ≥ ${pct(s.thresholds.flip, 0)} of test predictions changed; ∞ = never on the grid (r ≤ 100). A phase not reached uses the run's best snapshot.`,
       },
+      ...(s.curvature ? [curvatureTable(s.curvature, "model")] : []),
     ];
   },
 
@@ -461,6 +545,14 @@ export const randomDirections = experiment({
           rule: [rule, { y: FLIP_THRESHOLD, label: "10%" }],
         }),
       },
+      ...(summary.curvature
+        ? curvatureFigures(summary.curvature, {
+            color: "kind",
+            colorTitle: "direction",
+            shape: "snapshot",
+            shapeTitle: "phase",
+          })
+        : []),
     ];
   },
 

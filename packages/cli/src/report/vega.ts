@@ -449,3 +449,99 @@ export function barGroups(o: BarGroupsOptions): VegaLiteSpec {
   layer.push(...ruleLayers(asRules(o.rule), width, () => 0));
   return assemble(o.data, layer, { title: o.title, width, height: o.height ?? 260 });
 }
+
+/** Options of {@link scatterPlot}. */
+export type ScatterOptions = {
+  /** One row per point. */
+  data: ChartRow[];
+  x: string;
+  y: string;
+  /** Field colouring the points (e.g. the direction kind). */
+  color?: string;
+  /** Field choosing the point's shape (e.g. the snapshot). */
+  shape?: string;
+  /** Makes one panel per value of a field, `columns` per row. */
+  facet?: { field: string; columns?: number; title?: string };
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  colorTitle?: string;
+  shapeTitle?: string;
+  /** Log-scaled axes (points with a value ≤ 0 or not finite are left out). */
+  logX?: boolean;
+  logY?: boolean;
+  /** Lines y = c·x for each c, labelled, across the data's extent (e.g. `[{c: 1, label: "y = x"}]`). */
+  diagonals?: { c: number; label?: string }[];
+  /** Size of one panel in pixels (default 420 × 300). */
+  width?: number;
+  height?: number;
+};
+
+/**
+ * Points of `y` against `x`, coloured and shaped by two fields, with optional lines y = c·x
+ * (on log-log axes, parallel diagonals): the shape of "one scale against another" figures.
+ */
+export function scatterPlot(o: ScatterOptions): VegaLiteSpec {
+  const positive = (f: string, log: boolean | undefined) => validNumber(f, log === true);
+  const xScale = o.logX ? { type: "log" } : { zero: false };
+  const yScale = o.logY ? { type: "log" } : { zero: false };
+  const enc: Layer = {
+    x: { field: o.x, type: "quantitative", title: o.xTitle ?? o.x, scale: xScale },
+    y: { field: o.y, type: "quantitative", title: o.yTitle ?? o.y, scale: yScale },
+  };
+  if (o.color)
+    enc.color = { field: o.color, type: "nominal", sort: null, title: o.colorTitle ?? o.color };
+  if (o.shape)
+    enc.shape = { field: o.shape, type: "nominal", sort: null, title: o.shapeTitle ?? o.shape };
+  const layer: Layer[] = [
+    {
+      transform: [{ filter: `${positive(o.x, o.logX)} && ${positive(o.y, o.logY)}` }],
+      mark: { type: "point", filled: true, opacity: 0.6, size: 28 },
+      encoding: enc,
+    },
+  ];
+  const finite = (f: string, log: boolean | undefined) =>
+    o.data
+      .map((r) => r[f])
+      .filter((v): v is number => typeof v === "number" && Number.isFinite(v) && (!log || v > 0));
+  const xs = finite(o.x, o.logX);
+  const ys = finite(o.y, o.logY);
+  if (xs.length > 0 && ys.length > 0) {
+    // a loop, not a spread: a scatter may hold more points than a call's arguments
+    let xLo = Number.POSITIVE_INFINITY;
+    let xHi = Number.NEGATIVE_INFINITY;
+    for (const x of xs) {
+      xLo = Math.min(xLo, x);
+      xHi = Math.max(xHi, x);
+    }
+    for (const { c, label } of o.diagonals ?? []) {
+      // across the data's x extent (the y axis stretches to hold the line)
+      const line = [
+        { __x: xLo, __y: c * xLo },
+        { __x: xHi, __y: c * xHi },
+      ];
+      const at = {
+        x: { field: "__x", type: "quantitative" },
+        y: { field: "__y", type: "quantitative" },
+      };
+      layer.push({
+        data: { values: line },
+        mark: { type: "line", strokeDash: [5, 4], color: "#555" },
+        encoding: at,
+      });
+      if (label !== undefined) {
+        layer.push({
+          data: { values: [line[1]] },
+          mark: { type: "text", color: "#333", align: "right", baseline: "bottom", dx: -4, dy: -3 },
+          encoding: { ...at, text: { value: label } },
+        });
+      }
+    }
+  }
+  return assemble(o.data, layer, {
+    title: o.title,
+    facet: o.facet,
+    width: o.width ?? 420,
+    height: o.height ?? 300,
+  });
+}

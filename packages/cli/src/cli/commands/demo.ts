@@ -108,7 +108,10 @@ export function restrictToArchitectures(
       );
       let keep = archs.filter((a) => available.includes(a));
       if (keep.length === 0) keep = available.slice(0, 2);
-      const runs = plan.runs.filter((r) => keep.includes(archOf(r) as string));
+      // the demo shows the sweep; an experiment's further analyses would only lengthen it
+      const runs = plan.runs.filter(
+        (r) => keep.includes(archOf(r) as string) && r.analysis === undefined,
+      );
       // The config says which architectures ran: a plan's `archs`, or a spec's `grid.arch`.
       const grid = plan.config.grid;
       const specGrid =

@@ -1,6 +1,6 @@
 /**
  * The figures experiments draw from their summaries, in one shape: a named, titled
- * `lineWithBand` or `barGroups` chart over the summary's own rows, whose field names are
+ * `lineWithBand`, `barGroups` or `scatterPlot` chart over the summary's own rows, whose field names are
  * checked against the row type (a renamed summary field cannot leave a figure plotting
  * nothing), and one y axis for an accuracy.
  *
@@ -12,6 +12,8 @@ import {
   type ChartRow,
   type LineWithBandOptions,
   lineWithBand,
+  type ScatterOptions,
+  scatterPlot,
 } from "../../report/vega.js";
 import type { FigureSpec } from "./types.js";
 
@@ -81,4 +83,25 @@ export function bars<Row extends ChartRow>(
   options: BarOptions<Row>,
 ): FigureSpec {
   return { name, title, spec: barGroups(chartOptions(rows, options)) };
+}
+
+/** {@link scatterPlot}'s options with the data's fields named by `Row`'s keys. */
+export type ScatterPointsOptions<Row> = Omit<
+  ScatterOptions,
+  "data" | "x" | "y" | "color" | "shape"
+> & {
+  x: FieldOf<Row>;
+  y: FieldOf<Row>;
+  color?: FieldOf<Row>;
+  shape?: FieldOf<Row>;
+};
+
+/** Points of `rows` (one per row), with optional diagonals y = c·x, as figure `name`. */
+export function scatter<Row extends ChartRow>(
+  name: string,
+  title: string,
+  rows: readonly Row[],
+  options: ScatterPointsOptions<Row>,
+): FigureSpec {
+  return { name, title, spec: scatterPlot(chartOptions(rows, options)) };
 }

@@ -18,6 +18,9 @@
  *   quick overrides of their own.
  * - `derive`: settings computed from a cell and added to it (so to its run file).
  * - `include`: which cells run (leaves out combinations that make no sense).
+ * - `analyses`: further measurements of the same grid, each a run per cell with
+ *   `analysis: <name>` added to its spec (the spec's own runs carry no such field, so adding
+ *   an analysis later leaves every committed run file found).
  * - `validate`: checks the resolved {@link Setup} against the data before anything runs;
  *   bad input throws `ExperimentInputError`.
  * - `cost`: a run's weight relative to the others, for the progress line's ETA.
@@ -110,6 +113,14 @@ export type DataSettings<P extends JsonObject, G extends Axes, L extends JsonObj
 /** No derived settings. */
 export type NoDerived = Record<never, never>;
 
+/**
+ * The field an analysis adds to its cells (see {@link ExperimentSpec.analyses}): absent on
+ * the spec's own runs; nothing at all when the spec has no analyses.
+ */
+export type AnalysisField<A extends string> = [A] extends [never]
+  ? Record<never, never>
+  : { analysis?: A };
+
 /** A result with the cell it was computed for. */
 export type RunOutcome<Cell, Result> = { cell: Cell; result: Result };
 
@@ -171,7 +182,8 @@ export type ExperimentSpec<
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
-> = SpecCore<CellOf<P, G, L> & D, Result, Summary, Setup<P, G>> & {
+  A extends string = never,
+> = SpecCore<CellOf<P, G, L> & D & AnalysisField<A>, Result, Summary, Setup<P, G>> & {
   /** Settings every run shares; part of every run spec. */
   protocol: P;
   /** The axes; runs are every combination, first axis outermost, seeds innermost. */
@@ -188,11 +200,21 @@ export type ExperimentSpec<
   /**
    * Settings that follow from a grid point, added to its cell (and so to its run file): e.g.
    * the sample set of a named estimator, or a probe interval that depends on the method.
-   * Their names must not be protocol settings, axes or `seed`.
+   * Their names must not be protocol settings, axes or `seed`. An analysis' cells (see
+   * {@link analyses}) are derived with their `analysis` field, so an analysis can carry
+   * settings of its own that the spec's own runs lack.
    */
-  derive?: (cell: CellOf<P, G, L>) => D;
+  derive?: (cell: CellOf<P, G, L> & AnalysisField<A>) => D;
   /** Which cells run; `false` leaves a grid point out (e.g. a combination that makes no sense). */
-  include?: (cell: CellOf<P, G, L> & D) => boolean;
+  include?: (cell: CellOf<P, G, L> & D & AnalysisField<A>) => boolean;
+  /**
+   * Further analyses of the grid, e.g. a measurement added after the spec's runs were
+   * committed: each name adds, after the spec's own runs, one run per cell whose spec is that
+   * cell with `analysis: name` (then `include` decides, as for any cell). The spec's own runs
+   * have no `analysis` field, so their run specs, and so their cached files, are unchanged;
+   * `runKey`, `run` and `summarize` tell the runs apart by `cell.analysis`.
+   */
+  analyses?: readonly A[];
 };
 
 type SpecSettings<P extends JsonObject, G extends Axes, L extends JsonObject> = {
@@ -345,16 +367,25 @@ function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D ex
     const extra = linked === undefined ? {} : linked.values[String(p[linked.axis])];
     return setup.seeds.map((seed) => {
       const cell = { ...setup.protocol, ...p, ...extra, seed } as CellOf<P, G, L>;
-      if (derive === undefined) return cell as CellOf<P, G, L> & D;
-      const derived = derive(cell);
-      for (const k of Object.keys(derived)) {
-        if (k in cell) {
-          throw new ExperimentDefinitionError(`${id}: derived setting ${k} is also a setting`);
-        }
-      }
-      return { ...cell, ...derived };
+      return withDerived(id, cell, derive);
     });
   });
+}
+
+/** A cell with the settings `derive` computes from it added (none is already a setting). */
+function withDerived<C extends JsonObject, D extends JsonObject>(
+  id: string,
+  cell: C,
+  derive: ((cell: C) => D) | undefined,
+): C & D {
+  if (derive === undefined) return cell as C & D;
+  const derived = derive(cell);
+  for (const k of Object.keys(derived)) {
+    if (k in cell) {
+      throw new ExperimentDefinitionError(`${id}: derived setting ${k} is also a setting`);
+    }
+  }
+  return { ...cell, ...derived };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,6 +471,28 @@ function define<
 // ---------------------------------------------------------------------------------------------
 // experiment(): an experiment as one grid
 
+/** Analysis names are distinct, file-name safe, and `analysis` names no setting or axis. */
+function checkAnalyses(spec: {
+  id: string;
+  protocol: JsonObject;
+  grid: Axes;
+  analyses?: readonly string[];
+}): void {
+  if (spec.analyses === undefined) return;
+  if ("analysis" in spec.protocol || "analysis" in spec.grid) {
+    throw new ExperimentDefinitionError(
+      `${spec.id}: "analysis" names the spec's analyses, not a setting`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const a of spec.analyses) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(a) || seen.has(a)) {
+      throw new ExperimentDefinitionError(`${spec.id}: "${a}" cannot name an analysis`);
+    }
+    seen.add(a);
+  }
+}
+
 /** The definition made from a spec, with the spec's settings and a way to vary them. */
 export type SpecExperiment<
   P extends JsonObject,
@@ -448,7 +501,8 @@ export type SpecExperiment<
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
-> = ExperimentDefinition<CellOf<P, G, L> & D, Result, Summary> & {
+  A extends string = never,
+> = ExperimentDefinition<CellOf<P, G, L> & D & AnalysisField<A>, Result, Summary> & {
   /** The full protocol, grid and seeds (before `--quick`). */
   readonly protocol: P;
   readonly grid: G;
@@ -462,7 +516,7 @@ export type SpecExperiment<
   withSettings(
     overrides: QuickOf<P, G, L>,
     quick?: QuickOf<P, G, L>,
-  ): SpecExperiment<P, G, Result, Summary, L, D>;
+  ): SpecExperiment<P, G, Result, Summary, L, D, A>;
 };
 
 /**
@@ -476,7 +530,11 @@ export function experiment<
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
->(spec: ExperimentSpec<P, G, Result, Summary, L, D>): SpecExperiment<P, G, Result, Summary, L, D> {
+  A extends string = never,
+>(
+  spec: ExperimentSpec<P, G, Result, Summary, L, D, A>,
+): SpecExperiment<P, G, Result, Summary, L, D, A> {
+  checkAnalyses(spec);
   checkSettings(spec, [
     ["quick", spec.quick],
     ...Object.entries(spec.byData ?? {}).flatMap(([kind, s]) => [
@@ -484,7 +542,8 @@ export function experiment<
       [`byData.${kind}.quick`, s?.quick ?? {}] as const,
     ]),
   ]);
-  const def = define<CellOf<P, G, L> & D, Result, Summary, Setup<P, G>>(spec, {
+  type Cell = CellOf<P, G, L> & D & AnalysisField<A>;
+  const def = define<Cell, Result, Summary, Setup<P, G>>(spec, {
     resolve(opts) {
       const forData = spec.byData?.[opts.data.kind];
       const quick = opts.quick ? [spec.quick, forData?.quick] : [];
@@ -496,9 +555,17 @@ export function experiment<
           grid: grid as JsonObject,
           protocol,
           ...(linked === undefined ? {} : { linked: linked as JsonObject }),
+          ...(spec.analyses === undefined ? {} : { analyses: [...spec.analyses] }),
         },
-        cells: (setup) =>
-          expand(spec.id, setup, linked, spec.derive).filter((c) => spec.include?.(c) ?? true),
+        cells: (setup) => {
+          const own = expand(spec.id, setup, linked) as (CellOf<P, G, L> & AnalysisField<A>)[];
+          const further = (spec.analyses ?? []).flatMap((analysis) =>
+            own.map((c) => ({ ...c, analysis })),
+          );
+          return [...own, ...further]
+            .map((c) => withDerived(spec.id, c, spec.derive) as Cell)
+            .filter((c) => spec.include?.(c) ?? true);
+        },
       };
     },
     read: (config) => ({
