@@ -24,6 +24,11 @@ export interface TangentOptions {
   /** FD only: the step along the direction. */
   eps?: number;
   temperature?: number;
+  /**
+   * BatchNorm statistics: running (`"eval"`, default) or the chunk's own (`"train"`; the
+   * caller passes all rows as one chunk). The updated running statistics are dropped.
+   */
+  mode?: "eval" | "train";
 }
 
 /** The float dtype of a parameter tree (its first leaf's; float32 for an empty tree). */
@@ -57,7 +62,7 @@ interface ProbeOutputs {
   pre: JaxArray[];
 }
 
-/** Evaluate the probed outputs in eval mode. Consumes p, xb and s. */
+/** Evaluate the probed outputs (eval or train mode, see {@link TangentOptions}). Consumes p, xb and s. */
 function evalOutputs(
   model: Model,
   p: Params,
@@ -65,9 +70,10 @@ function evalOutputs(
   s: ModelState,
   temperature: number | undefined,
   internals: boolean,
+  mode: "eval" | "train",
 ): ProbeOutputs {
   const out = model.forward(p, xb, {
-    mode: "eval",
+    mode,
     state: s,
     temperature,
     collectInternals: internals,
@@ -111,6 +117,7 @@ function outputsAndTangents(
   dtype: FloatDType,
   temperature: number | undefined,
   internals: boolean,
+  mode: "eval" | "train",
   p: Params,
   v: Params,
   s: ModelState,
@@ -124,14 +131,15 @@ function outputsAndTangents(
   if (method === "jvp") {
     eps?.dispose();
     const f = (pp: Params) =>
-      evalOutputs(model, pp, xc, sc, temperature, internals) as unknown as JsTree<JaxArray>;
+      evalOutputs(model, pp, xc, sc, temperature, internals, mode) as unknown as JsTree<JaxArray>;
     return jvp(f, [pc], [vc]) as unknown as [ProbeOutputs, ProbeOutputs];
   }
   const e = castArray(eps!, dtype);
   const plus = shifted(pc, vc, e, 1);
   const minus = shifted(pc, vc, e, -1);
   disposeTree(vc);
-  const run = (pp: Params) => evalOutputs(model, pp, xc.ref, refTree(sc), temperature, internals);
+  const run = (pp: Params) =>
+    evalOutputs(model, pp, xc.ref, refTree(sc), temperature, internals, mode);
   const op = run(plus);
   const om = run(minus);
   const o = run(pc);
@@ -154,11 +162,24 @@ function logitProbeFn(
   method: "jvp" | "fd",
   dtype: FloatDType,
   temperature: number | undefined,
+  mode: "eval" | "train",
 ) {
-  return cachedJit(model, `directional:${method}:${dtype}:${temperature ?? "cfg"}`, () => {
+  return cachedJit(model, `directional:${method}:${dtype}:${temperature ?? "cfg"}:${mode}`, () => {
     return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
       const e = eps[0] ?? null;
-      const [o, t] = outputsAndTangents(model, method, dtype, temperature, false, p, v, s, xb, e);
+      const [o, t] = outputsAndTangents(
+        model,
+        method,
+        dtype,
+        temperature,
+        false,
+        mode,
+        p,
+        v,
+        s,
+        xb,
+        e,
+      );
       return [o.z, t.z] as [JaxArray, JaxArray];
     };
   });
@@ -173,11 +194,24 @@ function internalProbeFn(
   method: "jvp" | "fd",
   dtype: FloatDType,
   temperature: number | undefined,
+  mode: "eval" | "train",
 ) {
-  return cachedJit(model, `internals:${method}:${dtype}:${temperature ?? "cfg"}`, () => {
+  return cachedJit(model, `internals:${method}:${dtype}:${temperature ?? "cfg"}:${mode}`, () => {
     return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
       const e = eps[0] ?? null;
-      const [o, t] = outputsAndTangents(model, method, dtype, temperature, true, p, v, s, xb, e);
+      const [o, t] = outputsAndTangents(
+        model,
+        method,
+        dtype,
+        temperature,
+        true,
+        mode,
+        p,
+        v,
+        s,
+        xb,
+        e,
+      );
       for (const a of o.scores) a.dispose();
       const b = o.z.shape[0]!;
       // Δ_attn per sample: spread of the score derivatives over keys, max over heads/queries.
@@ -196,7 +230,7 @@ function internalProbeFn(
 
 /**
  * Logits z and their derivative a = J_z·v along `direction` for every row of x, row-major
- * [n × k], in eval mode. Borrows everything.
+ * [n × k], in the mode `opts.mode` says (eval by default). Borrows everything.
  */
 export function logitTangentsHost(
   model: Model,
@@ -208,7 +242,7 @@ export function logitTangentsHost(
 ): { logits: Float64Array; a: Float64Array } {
   const k = model.config.numClasses;
   const n = x.shape[0]!;
-  const fn = logitProbeFn(model, opts.method, opts.dtype, opts.temperature);
+  const fn = logitProbeFn(model, opts.method, opts.dtype, opts.temperature, opts.mode ?? "eval");
   const a = new Float64Array(n * k);
   const logits = new Float64Array(n * k);
   for (let start = 0; start < n; start += opts.chunk) {
@@ -255,7 +289,7 @@ export function internalTangentsHost(
   onChunk: (chunk: InternalChunk) => void,
 ): void {
   const n = x.shape[0]!;
-  const fn = internalProbeFn(model, opts.method, opts.dtype, opts.temperature);
+  const fn = internalProbeFn(model, opts.method, opts.dtype, opts.temperature, opts.mode ?? "eval");
   for (let start = 0; start < n; start += opts.chunk) {
     const end = Math.min(n, start + opts.chunk);
     const e = opts.eps === undefined ? [] : [toDevice([opts.eps], [], opts.dtype)];

@@ -30,6 +30,10 @@ export interface RadiusProbeOptions extends RadiusOptions {
   method?: DirectionalOptions["method"];
   /** Samples per device call (bounds memory on large sample sets). */
   chunk?: number;
+  /** BatchNorm statistics of the probed function (`mode` of {@link DirectionalOptions}). */
+  mode?: DirectionalOptions["mode"];
+  /** FD only: the length moved in parameter space (`fdStep` of {@link DirectionalOptions}). */
+  fdStep?: number;
 }
 
 /** What the probe measured the last time a controller asked it. */
@@ -83,7 +87,12 @@ export class RadiusProbe {
       );
     }
     this.estimator = new RadiusEstimator(samples.n, { labels: samples.y, ...options });
-    this.directional = { method: options.method ?? "jvp", chunk: options.chunk };
+    this.directional = {
+      method: options.method ?? "jvp",
+      chunk: options.chunk,
+      mode: options.mode,
+      fdStep: options.fdStep,
+    };
   }
 
   /** What the last callback measured (null before the first call). */
