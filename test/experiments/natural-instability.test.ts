@@ -136,9 +136,9 @@ describe("plans per data kind", () => {
   const plan = (data: Parameters<typeof naturalInstability.plan>[0]["data"], quick = false) =>
     naturalInstability.plan({ quick, data });
 
-  it("digits: five seeds of our nine arms, two of the published variant's four", () => {
+  it("digits: five seeds of our nine arms, three of the published variant's four", () => {
     const { runs } = plan({ kind: "digits" });
-    expect(runs.length).toBe(5 * 9 + 2 * 4);
+    expect(runs.length).toBe(5 * 9 + 3 * 4);
     const keys = runs.filter((r) => r.seed === 0).map((r) => naturalInstability.runKey(r));
     expect(keys).toEqual([
       "digits-lr0.005-s0",
@@ -161,7 +161,7 @@ describe("plans per data kind", () => {
     expect(ours.length).toBe(45);
     expect(ours.every((r) => !("weightDecay" in r) && !("probeMode" in r))).toBe(true);
     const pub = runs.filter((r) => r.variant === "published");
-    expect(pub.map((r) => r.seed)).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
+    expect(pub.map((r) => r.seed)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
     expect(pub[0]).toMatchObject({
       weightDecay: 5e-4,
       probeMethod: "fd",
@@ -174,7 +174,7 @@ describe("plans per data kind", () => {
 
   it("a CSV of images runs the digits protocol under its own name", () => {
     const { runs } = plan({ kind: "csv", path: "x.csv", standardize: false });
-    expect(runs.length).toBe(5 * 9 + 2 * 4);
+    expect(runs.length).toBe(5 * 9 + 3 * 4);
     expect(runs.every((r) => r.setting === "csv" && r.model === "resnet-small")).toBe(true);
     expect(naturalInstability.runKey(runs[0]!)).toBe("csv-lr0.005-s0");
   });
