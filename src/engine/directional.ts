@@ -25,10 +25,16 @@ export interface TangentOptions {
   eps?: number;
   temperature?: number;
   /**
+  /**
    * FD only, logit probe: false skips the evaluation at θ itself, one forward pass of three,
    * and returns no logits (the slopes come from θ ± εv alone). Default true.
    */
   logits?: boolean;
+  /**
+   * BatchNorm statistics: running (`"eval"`, default) or the chunk's own (`"train"`; the
+   * caller passes all rows as one chunk). The updated running statistics are dropped.
+   */
+  mode?: "eval" | "train";
 }
 
 /** The float dtype of a parameter tree (its first leaf's; float32 for an empty tree). */
@@ -62,7 +68,7 @@ interface ProbeOutputs {
   pre: JaxArray[];
 }
 
-/** Evaluate the probed outputs in eval mode. Consumes p, xb and s. */
+/** Evaluate the probed outputs (eval or train mode, see {@link TangentOptions}). Consumes p, xb and s. */
 function evalOutputs(
   model: Model,
   p: Params,
@@ -70,9 +76,10 @@ function evalOutputs(
   s: ModelState,
   temperature: number | undefined,
   internals: boolean,
+  mode: "eval" | "train",
 ): ProbeOutputs {
   const out = model.forward(p, xb, {
-    mode: "eval",
+    mode,
     state: s,
     temperature,
     collectInternals: internals,
@@ -117,6 +124,7 @@ function outputsAndTangents(
   dtype: FloatDType,
   temperature: number | undefined,
   internals: boolean,
+  mode: "eval" | "train",
   p: Params,
   v: Params,
   s: ModelState,
@@ -131,14 +139,15 @@ function outputsAndTangents(
   if (method === "jvp") {
     eps?.dispose();
     const f = (pp: Params) =>
-      evalOutputs(model, pp, xc, sc, temperature, internals) as unknown as JsTree<JaxArray>;
+      evalOutputs(model, pp, xc, sc, temperature, internals, mode) as unknown as JsTree<JaxArray>;
     return jvp(f, [pc], [vc]) as unknown as [ProbeOutputs, ProbeOutputs];
   }
   const e = castArray(eps!, dtype);
   const plus = shifted(pc, vc, e, 1);
   const minus = shifted(pc, vc, e, -1);
   disposeTree(vc);
-  const run = (pp: Params) => evalOutputs(model, pp, xc.ref, refTree(sc), temperature, internals);
+  const run = (pp: Params) =>
+    evalOutputs(model, pp, xc.ref, refTree(sc), temperature, internals, mode);
   const op = run(plus);
   const om = run(minus);
   let o: ProbeOutputs | null = null;
@@ -164,9 +173,10 @@ function logitProbeFn(
   dtype: FloatDType,
   temperature: number | undefined,
   logits: boolean,
+  mode: "eval" | "train",
 ) {
   const primal = method === "jvp" || logits;
-  const key = `directional:${method}:${dtype}:${temperature ?? "cfg"}${primal ? "" : ":slopes"}`;
+  const key = `directional:${method}:${dtype}:${temperature ?? "cfg"}:${mode}${primal ? "" : ":slopes"}`;
   return cachedJit(model, key, () => {
     return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
       const e = eps[0] ?? null;
@@ -176,6 +186,7 @@ function logitProbeFn(
         dtype,
         temperature,
         false,
+        mode,
         p,
         v,
         s,
@@ -197,8 +208,9 @@ function internalProbeFn(
   method: "jvp" | "fd",
   dtype: FloatDType,
   temperature: number | undefined,
+  mode: "eval" | "train",
 ) {
-  return cachedJit(model, `internals:${method}:${dtype}:${temperature ?? "cfg"}`, () => {
+  return cachedJit(model, `internals:${method}:${dtype}:${temperature ?? "cfg"}:${mode}`, () => {
     return (p: Params, v: Params, s: ModelState, xb: JaxArray, ...eps: JaxArray[]) => {
       const e = eps[0] ?? null;
       const [primal, t] = outputsAndTangents(
@@ -207,6 +219,7 @@ function internalProbeFn(
         dtype,
         temperature,
         true,
+        mode,
         p,
         v,
         s,
@@ -232,7 +245,8 @@ function internalProbeFn(
 
 /**
  * Logits z and their derivative a = J_z·v along `direction` for every row of x, row-major
- * [n × k], in eval mode (FD with `logits: false`: empty logits). Borrows everything.
+ * [n × k], in the mode `opts.mode` says (eval by default; FD with `logits: false`: empty
+ * logits). Borrows everything.
  */
 export function logitTangentsHost(
   model: Model,
@@ -245,7 +259,14 @@ export function logitTangentsHost(
   const k = model.config.numClasses;
   const n = x.shape[0]!;
   const withLogits = opts.method === "jvp" || opts.logits !== false;
-  const fn = logitProbeFn(model, opts.method, opts.dtype, opts.temperature, withLogits);
+  const fn = logitProbeFn(
+    model,
+    opts.method,
+    opts.dtype,
+    opts.temperature,
+    withLogits,
+    opts.mode ?? "eval",
+  );
   const a = new Float64Array(n * k);
   const logits = new Float64Array(withLogits ? n * k : 0);
   for (let start = 0; start < n; start += opts.chunk) {
@@ -293,7 +314,7 @@ export function internalTangentsHost(
   onChunk: (chunk: InternalChunk) => void,
 ): void {
   const n = x.shape[0]!;
-  const fn = internalProbeFn(model, opts.method, opts.dtype, opts.temperature);
+  const fn = internalProbeFn(model, opts.method, opts.dtype, opts.temperature, opts.mode ?? "eval");
   for (let start = 0; start < n; start += opts.chunk) {
     const end = Math.min(n, start + opts.chunk);
     const e = opts.eps === undefined ? [] : [toDevice([opts.eps], [], opts.dtype)];

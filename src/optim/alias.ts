@@ -25,24 +25,33 @@ export interface SgdOptions {
   momentum?: number | null;
   /** Nesterov momentum (requires momentum > 0). Default false. */
   nesterov?: boolean;
+  /**
+   * Coupled L2 weight decay (PyTorch `SGD`'s `weight_decay`): `wd·θ` is added to the gradient
+   * *before* momentum, so it is inside the momentum buffer, the step and its length τ — unlike
+   * AdamW's decoupled decay. Default 0 (no link added).
+   */
+  weightDecay?: number;
 }
 
 /** Options of {@link adamw}. */
 export interface AdamWOptions extends ScaleByAdamOptions, AddDecayedWeightsOptions {}
 
 /**
- * SGD's direction: the gradient, or the momentum link's output (`buf`, or `g + μ·buf` with
- * Nesterov). No learning rate.
+ * SGD's direction: the gradient (plus `wd·θ` with weight decay), or the momentum link's
+ * output on it (`buf`, or `g + μ·buf` with Nesterov). No learning rate.
  */
 export function sgdDirection({
   momentum = null,
   nesterov = false,
+  weightDecay = 0,
 }: SgdOptions = {}): GradientTransformation {
-  if (!momentum) {
-    if (nesterov) throw new Error("sgd: Nesterov momentum requires momentum > 0");
-    return identity();
+  if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
+    throw new Error(`sgd: weight decay must be a finite number ≥ 0, got ${weightDecay}`);
   }
-  return trace({ decay: momentum, nesterov });
+  if (!momentum && nesterov) throw new Error("sgd: Nesterov momentum requires momentum > 0");
+  const dir = momentum ? trace({ decay: momentum, nesterov }) : identity();
+  // without decay the chain is exactly the one before weight decay existed (same state tree)
+  return weightDecay === 0 ? dir : chain(addDecayedWeights({ weightDecay }), dir);
 }
 
 /** Stochastic gradient descent, optionally with (Nesterov) momentum: `θ ← θ − lr·direction`. */

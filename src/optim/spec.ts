@@ -27,7 +27,11 @@ export interface OptimizerSpec {
   learningRate: number;
   /** Momentum coefficient for `momentum`/`nesterov` (default 0.9). */
   momentum?: number;
-  /** Decoupled weight decay for `adamw` (default 1e-4). */
+  /**
+   * Weight decay: decoupled for `adamw` (default 1e-4); for `sgd`/`momentum`/`nesterov` the
+   * coupled L2 of PyTorch's `SGD` (added to the gradient before momentum, default 0); not
+   * used by `adam`.
+   */
   weightDecay?: number;
   /** Adam's β₁, β₂, ε (defaults 0.9, 0.999, 1e-8). */
   b1?: number;
@@ -65,11 +69,15 @@ function direction(spec: OptimizerSpec): GradientTransformation {
   const adamOpts = { b1: spec.b1, b2: spec.b2, eps: spec.eps };
   switch (spec.name) {
     case "sgd":
-      return sgdDirection();
+      return sgdDirection({ weightDecay: spec.weightDecay ?? 0 });
     case "momentum":
-      return sgdDirection({ momentum: spec.momentum ?? 0.9 });
+      return sgdDirection({ momentum: spec.momentum ?? 0.9, weightDecay: spec.weightDecay ?? 0 });
     case "nesterov":
-      return sgdDirection({ momentum: spec.momentum ?? 0.9, nesterov: true });
+      return sgdDirection({
+        momentum: spec.momentum ?? 0.9,
+        nesterov: true,
+        weightDecay: spec.weightDecay ?? 0,
+      });
     case "adam":
       return adamDirection(adamOpts);
     case "adamw":
@@ -94,7 +102,9 @@ function describe(spec: OptimizerSpec, controller: ControllerSpec): string {
   const spike = spec.spike
     ? `, spike ×${spec.spike.multiplier} ${spec.spike.once ? "at" : "from"} step ${spec.spike.at}`
     : "";
-  const base = `${spec.name}(lr=${spec.learningRate}${spike})`;
+  const coupled = spec.name !== "adam" && spec.name !== "adamw" && (spec.weightDecay ?? 0) > 0;
+  const wd = coupled ? `, wd=${spec.weightDecay}` : "";
+  const base = `${spec.name}(lr=${spec.learningRate}${wd}${spike})`;
   switch (controller.name) {
     case "none":
       return base;

@@ -3,8 +3,12 @@
  * forward-mode AD (one JVP) or by central finite differences, plus the logits themselves.
  *
  * Ownership: BORROWS every argument (params, state, direction, x); returns host arrays only.
- * BatchNorm models are always probed in eval mode (running statistics), which never reads or
- * writes anything but the given state; the state is not modified.
+ * BatchNorm models are probed in eval mode (running statistics) by default. `mode: "train"`
+ * normalises with the statistics of the probed rows themselves — the function a training step
+ * differentiates, and what PyTorch computes when a probe runs with the model left in training
+ * mode — so the rows are evaluated in one device call whatever `chunk` says (batch
+ * statistics of a chunk would be another function). Either way the running statistics the
+ * forward pass would update are dropped: the given state is never modified.
  *
  * Finite-difference step. With h = ε‖v‖ the length moved in parameter space, the central
  * difference has truncation error ~h²|z'''|/6 and rounding error ~u·|z|/h (u the unit roundoff
@@ -32,7 +36,7 @@ import {
   type TangentOptions,
   treeFloatDtype,
 } from "../engine/directional.js";
-import { normAndMaxAbs } from "../engine/tree.js";
+import { normAndMaxAbs, normTree } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 
 /** Thrown for invalid probe requests (shape mismatch, bad options). */
@@ -48,6 +52,17 @@ export interface DirectionalOptions {
   chunk?: number;
   /** FD only: the step ε along the direction (θ ± εv); default from the rule above. */
   eps?: number;
+  /**
+   * FD only: the length h moved in parameter space instead of ε, i.e. ε = h/‖v‖₂ (the
+   * published protocols state h for a unit direction, e.g. 1e-4). Exclusive with `eps`.
+   */
+  fdStep?: number;
+  /**
+   * BatchNorm statistics of the probed function (default `"eval"`: running statistics;
+   * `"train"`: the probed rows' own batch statistics, all rows in one call; see the module
+   * notes). No effect on models without BatchNorm.
+   */
+  mode?: "eval" | "train";
   /**
    * Dtype to compute in. Default: the parameters' dtype (for "jvp" exact up to that dtype's
    * rounding; for "fd" see the module comment: float64 is ~1e-9 accurate and 6–12× slower).
@@ -106,7 +121,7 @@ function checkInputs(model: Model, x: JaxArray, chunk: number): void {
 
 /** The engine's options for a resolved probe request. */
 function tangentOptions(r: Resolved, opts: DirectionalOptions): TangentOptions {
-  const out: TangentOptions = { method: r.method, dtype: r.dtype, chunk: r.chunk };
+  const out: TangentOptions = { method: r.method, dtype: r.dtype, chunk: r.chunk, mode: r.mode };
   if (r.eps !== undefined) out.eps = r.eps;
   if (opts.temperature !== undefined) out.temperature = opts.temperature;
   if (opts.logits === false) out.logits = false;
@@ -128,6 +143,7 @@ interface Resolved {
   dtype: FloatDType;
   chunk: number;
   eps: number | undefined;
+  mode: "eval" | "train";
 }
 
 function resolve(
@@ -141,23 +157,35 @@ function resolve(
   if (method !== "jvp" && method !== "fd") {
     throw new ProbeError(`unknown method "${String(method)}" (expected "jvp" or "fd")`);
   }
-  const chunk = opts.chunk ?? 2048;
-  checkInputs(model, x, chunk);
+  const mode = opts.mode ?? "eval";
+  if (mode !== "eval" && mode !== "train") {
+    throw new ProbeError(`mode must be "eval" or "train", got ${String(mode)}`);
+  }
+  const asked = opts.chunk ?? 2048;
+  checkInputs(model, x, asked);
+  // batch statistics are those of every probed row: one call (see the module notes)
+  const chunk = mode === "train" ? Math.max(asked, x.shape[0]!) : asked;
   const dtype = opts.dtype ?? treeFloatDtype(params);
   if (dtype !== "float32" && dtype !== "float64") {
     throw new ProbeError(`dtype must be "float32" or "float64", got ${String(dtype)}`);
   }
-  if (method === "jvp") return { method, dtype, chunk, eps: undefined };
-  const eps = opts.eps ?? defaultFdEps(params, direction, dtype);
+  if (method === "jvp") return { method, dtype, chunk, eps: undefined, mode };
+  if (opts.eps !== undefined && opts.fdStep !== undefined) {
+    throw new ProbeError("give eps or fdStep, not both");
+  }
+  const eps =
+    opts.fdStep !== undefined
+      ? opts.fdStep / normTree(direction)
+      : (opts.eps ?? defaultFdEps(params, direction, dtype));
   if (!(eps > 0) || !Number.isFinite(eps)) {
     throw new ProbeError(`eps must be a positive finite number, got ${eps}`);
   }
-  return { method, dtype, chunk, eps };
+  return { method, dtype, chunk, eps, mode };
 }
 
 /**
  * Directional logit derivatives a = J_z(x)·v and logits z(x) for every row of x
- * [n, inputDim], in eval mode. `direction` is a Params-shaped tree (any norm; `a` is linear in
+ * [n, inputDim], in eval mode unless `opts.mode` says `"train"`. `direction` is a Params-shaped tree (any norm; `a` is linear in
  * it, so pass a unit direction to get docs/science.md's a). Borrows everything.
  */
 export function directionalLogitDerivatives(

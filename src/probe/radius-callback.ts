@@ -30,6 +30,12 @@ export interface RadiusProbeOptions extends RadiusOptions {
   method?: DirectionalOptions["method"];
   /** Samples per device call (bounds memory on large sample sets). */
   chunk?: number;
+  /** BatchNorm statistics of the probed function (`mode` of {@link DirectionalOptions}). */
+  mode?: DirectionalOptions["mode"];
+  /** FD only: the length moved in parameter space (`fdStep` of {@link DirectionalOptions}). */
+  fdStep?: number;
+  /** Dtype the probe computes in (`dtype` of {@link DirectionalOptions}; default the model's). */
+  dtype?: DirectionalOptions["dtype"];
 }
 
 /** What the probe measured the last time a controller asked it. */
@@ -84,7 +90,13 @@ export class RadiusProbe {
       );
     }
     this.estimator = new RadiusEstimator(samples.n, { labels: samples.y, ...options });
-    this.directional = { method: options.method ?? "jvp", chunk: options.chunk };
+    this.directional = {
+      method: options.method ?? "jvp",
+      chunk: options.chunk,
+      mode: options.mode,
+      fdStep: options.fdStep,
+      dtype: options.dtype,
+    };
     this.resident = new Resident(() =>
       toDevice(samples.x, [samples.n, samples.d], model.config.dtype),
     );

@@ -42,6 +42,16 @@ export interface ProbeOptions extends RadiusOptions {
   /** Samples per probe chunk (bounds memory on large sets). */
   chunk?: number;
   /**
+   * BatchNorm statistics of the probed function: running (`"eval"`, default) or the probed
+   * rows' own (`"train"`, as a probe run with a PyTorch model left in training mode
+   * computes). The model's running statistics are never changed by a probe.
+   */
+  mode?: DirectionalOptions["mode"];
+  /** FD only: the length moved in parameter space (`fdStep` of {@link DirectionalOptions}). */
+  fdStep?: number;
+  /** Dtype the probe computes in (`dtype` of {@link DirectionalOptions}; default the model's). */
+  dtype?: DirectionalOptions["dtype"];
+  /**
    * Measure the radius for telemetry every this many steps even when no controller needs
    * it (default 1; 0 = only when a controller asks).
    */
@@ -206,7 +216,13 @@ function startRun(
           seed: probeOpts.reference.seed ?? seed,
         })
       : null,
-    directional: { method: probeOpts.method ?? "jvp", chunk: probeOpts.chunk },
+    directional: {
+      method: probeOpts.method ?? "jvp",
+      chunk: probeOpts.chunk,
+      mode: probeOpts.mode,
+      fdStep: probeOpts.fdStep,
+      dtype: probeOpts.dtype,
+    },
     probe: {
       every: probeOpts.every ?? 1,
       onProbe: probeOpts.onProbe,

@@ -121,7 +121,43 @@ describe("experiment(): linked settings, settings per data kind, JSON axes", () 
       /no linked settings for arm = big/,
     );
     expect(
-      bad({ linked: { axis: "arm", values: { small: { batch: 1 }, big: { batch: 2 } } } }),
-    ).toThrow(/linked setting batch is also a setting/);
+      bad({ linked: { axis: "arm", values: { small: { spike: null }, big: { spike: null } } } }),
+    ).toThrow(/linked setting spike is also an axis/);
+  });
+});
+
+describe("experiment(): an arm added beside committed cells", () => {
+  // `undefined` leaves the axis out of ours' cells; the new arm's linked settings replace
+  // protocol values for it alone
+  function withArm() {
+    return experiment({
+      id: "spec-arm",
+      title: "t",
+      claim: "c",
+      protocol: { batch: 8, steps: 10 },
+      grid: { arm: [undefined, "published"] as (undefined | "published")[] },
+      linked: {
+        axis: "arm",
+        values: { undefined: {}, published: { steps: 700, model: "linear" } },
+      },
+      seeds: [0],
+      quick: {},
+      runKey: (c) => `${c.arm ?? "ours"}-s${c.seed}`,
+      resultSchema: z.number(),
+      run: async (c) => c.steps,
+      summarize: (outcomes) => ({ steps: outcomes.map((o) => o.result) }),
+      tables: () => [],
+      figures: () => [],
+      claims: [],
+    });
+  }
+
+  it("leaves the key out of the old arm's cells, and records the value as null", () => {
+    const { runs, config } = withArm().plan({ quick: false, data: DIGITS });
+    expect(runs[0]).toEqual({ batch: 8, steps: 10, seed: 0 });
+    expect("arm" in runs[0]!).toBe(false);
+    expect(runs[1]).toEqual({ batch: 8, steps: 700, arm: "published", model: "linear", seed: 0 });
+    expect(runs.map((r) => withArm().runKey(r))).toEqual(["ours-s0", "published-s0"]);
+    expect(config.grid).toEqual({ arm: [null, "published"] });
   });
 });

@@ -27,7 +27,7 @@ describe("natural-instability --quick (through the runner)", () => {
 
   beforeAll(async () => {
     outcome = await runExperiment(naturalInstability, { out, quick: true });
-  }, 120_000);
+  }, 240_000);
 
   it("is registered and writes a summary with config, seeds, timing and both figures", () => {
     expect(getExperiment("natural-instability")).toBe(naturalInstability);
@@ -40,12 +40,25 @@ describe("natural-instability --quick (through the runner)", () => {
       describe: { sampleSet: "batch" },
     });
     expect(summary.table.map((r) => r.method)).toEqual([
-      ...DIGITS_FIXED_LRS.map((lr) => `fixed η=${lr}`),
+      "fixed η=0.005",
+      "fixed η=0.005, published protocol",
+      "fixed η=0.05",
+      "fixed η=0.5",
+      "fixed η=0.5, published protocol",
+      "fixed η=2",
+      "fixed η=2, published protocol",
       "ρ-set r=0.5",
       "ρ-set r=1",
+      "ρ-set r=1, published protocol",
       "ρ-set r=2",
       "ρ-set r=4",
       "ρ-set r=1, BN (0,1) init",
+    ]);
+    expect(summary.table.filter((r) => r.variant === "published").map((r) => r.published)).toEqual([
+      null,
+      null,
+      null,
+      null,
     ]);
     for (const row of summary.table) {
       expect(row.medianFinalTestAcc).toBeGreaterThanOrEqual(0);
@@ -54,13 +67,22 @@ describe("natural-instability --quick (through the runner)", () => {
     }
     // two epochs of 128/64 = 2 steps
     expect(summary.stepsPerEpoch).toBe(2);
-    expect(summary.perEpoch.length).toBe(9 * 2);
+    expect(summary.perEpoch.length).toBe(13 * 2);
     expect(summary.smallestFixedLr.lr).toBe(0.005);
     expect(summary.smallestFixedLr.stepsPerRun).toBe(4);
     expect(outcome.figures.map((f) => f.name)).toEqual(["accuracy-per-epoch", "max-r-per-epoch"]);
-    expect(outcome.report.tables.length).toBe(2);
+    expect(outcome.report.tables.length).toBe(3);
+    expect(summary.publishedSmallestFixedLr!.lr).toBe(0.005);
+    expect(summary.referenceCodeNote).toMatch(/--target-r/);
+    // the published variant's fixed arms measure r every 50 steps: only step 0 of 4 here
+    const pubFixed = outcome.summary.table.find(
+      (r) => r.method === "fixed η=2, published protocol",
+    );
+    expect(pubFixed!.medianStepsOverR1).toBeLessThanOrEqual(1);
     // the verdict (its rule: test/experiments/verdicts.test.ts) quotes this run's numbers
-    const fixed = summary.table.filter((r) => r.kind === "fixed" && r.bnInit === "batch");
+    const fixed = summary.table.filter(
+      (r) => r.kind === "fixed" && r.bnInit === "batch" && r.variant === undefined,
+    );
     const bestFixed = Math.max(...fixed.map((r) => r.medianFinalTestAcc));
     expect(outcome.report.verdict.sentence).toContain(`vs best fixed ${pct(bestFixed)}`);
     // one seed: the accuracy cell is the median alone, no degenerate IQR
@@ -114,28 +136,52 @@ describe("plans per data kind", () => {
   const plan = (data: Parameters<typeof naturalInstability.plan>[0]["data"], quick = false) =>
     naturalInstability.plan({ quick, data });
 
-  it("digits: five seeds of the nine arms, the committed runs' keys", () => {
+  it("digits: five seeds of our nine arms, three of the published variant's four", () => {
     const { runs } = plan({ kind: "digits" });
-    expect(runs.length).toBe(5 * 9);
+    expect(runs.length).toBe(5 * 9 + 3 * 4);
     const keys = runs.filter((r) => r.seed === 0).map((r) => naturalInstability.runKey(r));
     expect(keys).toEqual([
-      ...DIGITS_FIXED_LRS.map((lr) => `digits-lr${lr}-s0`),
-      ...[0.5, 1, 2, 4].map((r) => `digits-rho${r}-s0`),
+      "digits-lr0.005-s0",
+      "digits-lr0.005-pub-s0",
+      "digits-lr0.05-s0",
+      "digits-lr0.5-s0",
+      "digits-lr0.5-pub-s0",
+      "digits-lr2-s0",
+      "digits-lr2-pub-s0",
+      "digits-rho0.5-s0",
+      "digits-rho1-s0",
+      "digits-rho1-pub-s0",
+      "digits-rho2-s0",
+      "digits-rho4-s0",
       "digits-rho1-bn01-s0",
     ]);
     expect(runs.every((r) => r.model === "resnet-small" && r.trainSubset === null)).toBe(true);
+    // ours: the committed run specs, no variant settings; the published variant's
+    const ours = runs.filter((r) => !("variant" in r));
+    expect(ours.length).toBe(45);
+    expect(ours.every((r) => !("weightDecay" in r) && !("probeMode" in r))).toBe(true);
+    const pub = runs.filter((r) => r.variant === "published");
+    expect(pub.map((r) => r.seed)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    expect(pub[0]).toMatchObject({
+      weightDecay: 5e-4,
+      probeMethod: "fd",
+      fdStep: 1e-4,
+      probeMode: "train",
+      logEvery: 50,
+      bnInit: "batch",
+    });
   });
 
   it("a CSV of images runs the digits protocol under its own name", () => {
     const { runs } = plan({ kind: "csv", path: "x.csv", standardize: false });
-    expect(runs.length).toBe(5 * 9);
+    expect(runs.length).toBe(5 * 9 + 3 * 4);
     expect(runs.every((r) => r.setting === "csv" && r.model === "resnet-small")).toBe(true);
     expect(naturalInstability.runKey(runs[0]!)).toBe("csv-lr0.005-s0");
   });
 
   it("--quick: one seed, a 128-image subset, batch 64, two epochs", () => {
     const { runs } = plan({ kind: "digits" }, true);
-    expect(runs.length).toBe(9);
+    expect(runs.length).toBe(9 + 4);
     expect(runs[0]).toMatchObject({ trainSubset: 128, testSubset: null, batchSize: 64, epochs: 2 });
   });
 });

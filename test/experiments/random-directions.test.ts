@@ -3,18 +3,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeJson, runExperiment } from "../../packages/cli/src/experiments/framework/index.js";
-import { logGrid } from "../../packages/cli/src/experiments/framework/one-step.js";
+import {
+  gradientDirection,
+  linGrid,
+  logGrid,
+} from "../../packages/cli/src/experiments/framework/one-step.js";
 import {
   chanceAccuracy,
   DIGITS_TARGETS,
   FLIP_THRESHOLD,
   LOSS_RATIO_THRESHOLD,
+  PUBLISHED_R_MAX,
+  PUBLISHED_RS,
+  PUBLISHED_SNAPSHOT_STEPS,
   phaseTargets,
   type RandomResult,
   RELATIVE_FRACTIONS,
   randomDirections,
 } from "../../packages/cli/src/experiments/random-directions.js";
+import { loadDigits } from "../../src/data/builtin.js";
 import { makeDataset } from "../../src/data/dataset.js";
+import { disposeTree, flattenToHost } from "../../src/engine/tree.js";
+import { buildModel } from "../../src/models/index.js";
 
 const roots: string[] = [];
 afterAll(() => {
@@ -37,6 +47,52 @@ describe("random-directions helpers", () => {
     // the run spec records the targets the data asked for
     const [run] = randomDirections.plan({ quick: true, data: csv }).runs;
     expect(run!.targets).toEqual({ kind: "relative", fractions: RELATIVE_FRACTIONS });
+  });
+
+  it("plans the published arm beside ours, ours' cells without the arm key", () => {
+    const { runs } = randomDirections.plan({ quick: false, data: { kind: "digits" } });
+    expect(runs.map((r) => randomDirections.runKey(r))).toEqual([
+      ...[0, 1, 2, 3, 4].map((s) => `s${s}`),
+      ...[0, 1, 2, 3, 4].map((s) => `pub-s${s}`),
+    ]);
+    expect(runs.slice(0, 5).every((r) => !("arm" in r) && !("arch" in r))).toBe(true);
+    expect(runs[5]).toMatchObject({
+      arm: "published",
+      arch: "linear",
+      snapshotSteps: PUBLISHED_SNAPSHOT_STEPS,
+      gradientSign: "ascent",
+      sweepSplit: "train",
+      batchSize: 64,
+      learningRate: 0.1,
+      randomDirections: 20,
+    });
+  });
+
+  it("the published r grid: logspace(−3, 0, 80) ∪ linspace(1.05, r_max, 120)", () => {
+    expect(PUBLISHED_RS).toHaveLength(200);
+    expect([PUBLISHED_RS[0], PUBLISHED_RS[79], PUBLISHED_RS[80], PUBLISHED_RS[199]]).toEqual([
+      0.001,
+      1,
+      1.05,
+      PUBLISHED_R_MAX,
+    ]);
+    // numpy.linspace(1.05, 35, 120)[1] = 1.05 + 33.95/119
+    expect(PUBLISHED_RS[81]).toBeCloseTo(1.05 + 33.95 / 119, 11);
+    expect(linGrid(0, 1, 5)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(() => linGrid(1, 1, 3)).toThrow(/min < max/);
+  });
+
+  it("the ascent direction is the descent direction negated", async () => {
+    const ds = loadDigits();
+    const model = buildModel("linear", { inputDim: 64, numClasses: 10 });
+    const { params, state } = model.init(0);
+    const down = await gradientDirection(model, params, state, ds);
+    const up = await gradientDirection(model, params, state, ds, { ascent: true });
+    const a = flattenToHost(down.direction);
+    const b = flattenToHost(up.direction);
+    expect(up.gradNorm).toBe(down.gradNorm);
+    expect(Array.from(b)).toEqual(Array.from(a, (x) => -x));
+    for (const t of [params, state, down.direction, up.direction]) disposeTree(t);
   });
 
   it("refuses CIFAR-10 with one clear error", () => {
@@ -101,6 +157,27 @@ describe("random-directions --quick", () => {
     }
     expect(c.points.every((x) => x.curvatureStep > 0)).toBe(true);
     expect(existsSync(join(outcome.dir, "curvature-vs-radius.svg"))).toBe(true);
+
+    // the published arm: snapshots by step count, its own r grid, the ascent gradient
+    const pub = s.published!;
+    expect(pub.phases.map((p) => p.steps)).toEqual(PUBLISHED_SNAPSHOT_STEPS);
+    expect(pub.phases[2]!.trainAccuracy).toBeGreaterThan(pub.phases[0]!.trainAccuracy);
+    expect(pub.onsets).toHaveLength(6);
+    expect(pub.curves).toHaveLength(3 * 2 * PUBLISHED_RS.length);
+    expect(pub.rMax).toBe(PUBLISHED_R_MAX);
+    for (const phase of ["early", "mid", "late"]) {
+      const g = pub.curves.filter((x) => x.phase === phase && x.kind === "gradient");
+      // uphill from the first step: the loss grows along +∇L
+      expect(g[0]!.r).toBe(0.001);
+      expect(g[0]!.lossRatio).toBeGreaterThan(1);
+      expect(g[10]!.lossRatio).toBeGreaterThan(g[0]!.lossRatio);
+      expect(g[g.length - 1]!.lossRatio).toBeGreaterThan(LOSS_RATIO_THRESHOLD);
+    }
+    expect(existsSync(join(outcome.dir, "published-loss-ratio.svg"))).toBe(true);
+    expect(outcome.report.tables.map((t) => t.title)).toHaveLength(2);
+    // the verdict names the direction each arm's gradient claim is about
+    expect(outcome.report.verdict.sentence).toMatch(/descent gradient −∇L/);
+    expect(outcome.report.verdict.sentence).toMatch(/ascent gradient \+∇L/);
   });
 
   it("locates the phases relative to chance and the best accuracy on other data", async () => {
@@ -119,6 +196,8 @@ describe("random-directions --quick", () => {
     writeFileSync(csv, lines.join("\n"));
     // fewer steps and directions for the CSV path (the digits test covers the measurements)
     const small = randomDirections.withSettings({
+      // our arm only
+      arm: [undefined],
       seeds: [0],
       steps: 60,
       randomDirections: 1,

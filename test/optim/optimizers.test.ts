@@ -63,6 +63,15 @@ describe("optimizers match float64 PyTorch-semantics references", () => {
   test("heavy-ball momentum", () => compare(sgd(0.05, { momentum: 0.9 }), refSgd(0.05, 0.9)));
   test("Nesterov momentum", () =>
     compare(sgd(0.05, { momentum: 0.9, nesterov: true }), refSgd(0.05, 0.9, true)));
+  test("momentum with coupled weight decay (PyTorch SGD weight_decay: inside the buffer)", () =>
+    compare(sgd(0.05, { momentum: 0.9, weightDecay: 5e-2 }), refSgd(0.05, 0.9, false, 5e-2)));
+  test("plain SGD with coupled weight decay", () =>
+    compare(sgd(0.1, { weightDecay: 0.1 }), refSgd(0.1, 0, false, 0.1)));
+  test("weight decay moves the result (the reference without it differs)", () => {
+    expect(() =>
+      compare(sgd(0.05, { momentum: 0.9, weightDecay: 5e-2 }), refSgd(0.05, 0.9)),
+    ).toThrow();
+  });
   test("SGD with a spike schedule", () => {
     const lr = spikeSchedule({ base: 0.01, multiplier: 20, at: 2, once: true });
     compare(sgd(lr, { momentum: 0.5 }), refSgd(lr, 0.5));

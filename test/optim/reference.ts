@@ -32,13 +32,16 @@ export function refSgd(
   lr: number | ((t: number) => number),
   momentum = 0,
   nesterov = false,
+  weightDecay = 0,
 ): RefOptimizer {
   let buf: RefTree | null = null;
   let t = 0;
   return {
-    step(g) {
+    step(raw, params) {
       const rate = typeof lr === "number" ? lr : lr(t);
       t++;
+      // PyTorch SGD: the L2 term joins the gradient before momentum
+      const g = weightDecay === 0 ? raw : refMap((x, p) => x + weightDecay * p, raw, params);
       let d = g;
       if (momentum !== 0) {
         buf =

@@ -221,6 +221,64 @@ describe("BatchNorm models", () => {
     disposeTree(train.state);
     for (const t of [params, state, moved, v]) disposeTree(t);
   });
+
+  it('mode "train": batch statistics, FD and JVP radii agree to FD accuracy, nothing is modified', () => {
+    const model = buildModel("cnn-bn", config);
+    const { params, state } = model.init(0);
+    const moved = unflattenFromHost(
+      state,
+      flattenToHost(state).map((s, i) => s + 0.1 * Math.sin(i)),
+    );
+    const stateBefore = Array.from(flattenToHost(moved));
+    const paramsBefore = Array.from(flattenToHost(params));
+    const v = randomDirection(params, 5);
+    const jvpTrain = directionalLogitDerivatives(model, params, moved, v, x32, { mode: "train" });
+    // h = 1e-5: at these rows a ReLU kink lies between 1e-5 and 1e-4 along v (h = 1e-4, the
+    // published step, is off by 3e-3 here; 1e-2 and 1e-3 by 1e-2 and 5e-3: no h² convergence)
+    const fdTrain = directionalLogitDerivatives(model, params, moved, v, x32, {
+      method: "fd",
+      mode: "train",
+      fdStep: 1e-5,
+    });
+    const jvpEval = directionalLogitDerivatives(model, params, moved, v, x32);
+    // the probed function is the training step's: logits with the rows' own statistics
+    const train = model.forward(refTree(params), x32.ref, { mode: "train", state: refTree(moved) });
+    expect(relDiff(jvpTrain.logits, toHost(train.logits))).toBeLessThan(1e-6);
+    train.logits.dispose();
+    disposeTree(train.state);
+    // a unit direction: ε = h/‖v‖ = h
+    expect(fdTrain.eps).toBeCloseTo(1e-5, 12);
+    // central differences in float64 against the float32 JVP: float32 rounding dominates
+    expect(relDiff(fdTrain.a, jvpTrain.a)).toBeLessThan(1e-5);
+    const rho = (a: Float64Array) => {
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const row = a.subarray(i * 10, i * 10 + 10);
+        m = Math.max(m, Math.max(...row) - Math.min(...row));
+      }
+      return Math.PI / m;
+    };
+    expect(Math.abs(rho(fdTrain.a) / rho(jvpTrain.a) - 1)).toBeLessThan(1e-5);
+    // another function than eval mode's (so the agreement above is not eval mode's)
+    expect(relDiff(jvpTrain.a, jvpEval.a)).toBeGreaterThan(1e-2);
+    // all rows in one call whatever the chunk: a chunk's own statistics would differ
+    const chunked = directionalLogitDerivatives(model, params, moved, v, x32, {
+      mode: "train",
+      chunk: 2,
+    });
+    expect(maxAbsDiff(chunked.a, jvpTrain.a)).toBe(0);
+    // neither the running statistics nor the weights move
+    expect(Array.from(flattenToHost(moved))).toEqual(stateBefore);
+    expect(Array.from(flattenToHost(params))).toEqual(paramsBefore);
+    expect(() =>
+      directionalLogitDerivatives(model, params, moved, v, x32, {
+        method: "fd",
+        eps: 1e-3,
+        fdStep: 1e-4,
+      }),
+    ).toThrow(/eps or fdStep/);
+    for (const t of [params, state, moved, v]) disposeTree(t);
+  });
 });
 
 describe("bad requests", () => {

@@ -20,6 +20,16 @@
  * Analysis `curvature` (runs `curvature-s<seed>`, the same training and snapshots): along the
  * same gradient and random directions, the curvature step 2/κ beside ρ_a
  * (`framework/curvature.ts`), as the paper's reference scripts compare them.
+ * The published protocol runs beside ours as the arm `arm: "published"` (reference script
+ * `experiments/randomdirs/run.py` of piyush314/ghosts-of-softmax): a linear model 64→K
+ * trained by plain SGD (lr 0.1, batch 64) for 30, 180 and 700 steps from one initialisation
+ * per seed; "the gradient" is the unit *ascent* direction +∇L/‖∇L‖ over the training split;
+ * 20 unit Gaussian directions; loss ratio and flip fraction both on the training split; r on
+ * logspace(−3, 0, 80) ∪ linspace(1.05, r_max, 120); loss onset = first r with ratio > 2. The
+ * reference takes r_max per direction from the curvature 2/κ (clamped to [15, 100], 35 when
+ * κ ≤ 0); without the curvature we use its fallback 35 for every direction: r_max only sets
+ * the spacing of the linear part (0.29 against the reference's 0.12–0.83), so onsets above
+ * 1.05 are located to within that. Our arm's cells are unchanged (their key `arm` is left out).
  *
  * @module
  */
@@ -46,6 +56,7 @@ import {
   atTrainedPoint,
   firstWhere,
   gradientDirection,
+  linGrid,
   logGrid,
   randomDirection,
   rhoAlong,
@@ -56,7 +67,7 @@ import {
   withTrained,
 } from "./framework/one-step.js";
 import { count, fraction, magnitude, radius, resultSchemaOf } from "./framework/schemas.js";
-import { type CellOf, experiment, type RunOutcome } from "./framework/spec.js";
+import { type CellOf, experiment, type Linked, type RunOutcome } from "./framework/spec.js";
 import { asFields, medianOf, quartiles } from "./framework/stats.js";
 import {
   type DataSpec,
@@ -95,8 +106,60 @@ const PROTOCOL = {
   rs: logGrid(0.01, 100, 41),
 };
 
-/** One run: one seed, its three snapshots and all their directions. */
-export type RandomRun = CellOf<typeof PROTOCOL, Record<never, never>>;
+// ---------------------------------------------------------------------------------------------
+// The published protocol's arm (its settings; its run and summary are further down)
+
+/** The published arm's r_max: the reference's value for a direction without finite curvature. */
+export const PUBLISHED_R_MAX = 35;
+/** The published r grid: logspace(−3, 0, 80) ∪ linspace(1.05, r_max, 120). */
+export const PUBLISHED_RS = [...logGrid(0.001, 1, 80), ...linGrid(1.05, PUBLISHED_R_MAX, 120)];
+/** The published snapshots: steps of SGD from the same initialisation. */
+export const PUBLISHED_SNAPSHOT_STEPS = [30, 180, 700];
+
+/** Settings of the published arm, replacing or adding to the protocol (none for ours). */
+export type ArmSettings = {
+  /** The model (ours: the MLP, not written into our cells). */
+  arch?: "linear";
+  /** Snapshot after this many steps each (ours: at test accuracies, `targets`). */
+  snapshotSteps?: number[];
+  /** "ascent": the gradient direction is +∇L/‖∇L‖ (ours: −∇L/‖∇L‖). */
+  gradientSign?: "ascent";
+  /** Split of the loss ratio and the flip fraction (ours: loss on train, flips on test). */
+  sweepSplit?: "train";
+  /** Loss onset rule: ratio > 2 (ours: ≥ 2). */
+  onsetRule?: "gt";
+  steps?: number;
+  batchSize?: number;
+  learningRate?: number;
+  weightDecay?: number;
+  rs?: number[];
+};
+
+/** The two arms: ours (`arm` left out of the cell) and the published protocol. */
+const GRID = { arm: [undefined, "published"] as (undefined | "published")[] };
+
+const LINKED: Linked<typeof GRID, ArmSettings> = {
+  axis: "arm",
+  values: {
+    undefined: {},
+    published: {
+      arch: "linear",
+      snapshotSteps: PUBLISHED_SNAPSHOT_STEPS,
+      gradientSign: "ascent",
+      sweepSplit: "train",
+      onsetRule: "gt",
+      steps: Math.max(...PUBLISHED_SNAPSHOT_STEPS),
+      batchSize: 64,
+      learningRate: 0.1,
+      // plain SGD: no weight decay, `weightDecay` only records it
+      weightDecay: 0,
+      rs: PUBLISHED_RS,
+    },
+  },
+};
+
+/** One run: one seed of one arm, its three snapshots and all their directions. */
+export type RandomRun = CellOf<typeof PROTOCOL, typeof GRID, ArmSettings>;
 
 /** A run of either kind: the sweeps (no `analysis`) or the curvature analysis. */
 type AnyRandomRun = RandomRun & { analysis?: "curvature" };
@@ -127,8 +190,26 @@ export type PhaseMeasurement = {
   random: DirectionSweeps;
 };
 
+/** What one run of our arm returns. */
+export type OursResult = { bestTestAccuracy: number; phases: PhaseMeasurement[] };
+
+/** One snapshot of the published arm. */
+export type PublishedPhase = {
+  phase: string;
+  /** SGD steps from the initialisation. */
+  steps: number;
+  testAccuracy: number;
+  /** Accuracy on the training split (the reference script reports this one). */
+  trainAccuracy: number;
+  gradient: DirectionSweeps;
+  random: DirectionSweeps;
+};
+
+/** What one run of the published arm returns (flips are on the training split). */
+export type PublishedResult = { published: true; phases: PublishedPhase[] };
+
 /** What one run returns. */
-export type RandomResult = { bestTestAccuracy: number; phases: PhaseMeasurement[] };
+export type RandomResult = OursResult | PublishedResult;
 
 /** Onsets of one phase × direction kind, medians and quartiles (random: pooled over seeds × directions). */
 export type OnsetRow = {
@@ -158,7 +239,21 @@ export type RandomCurvePoint = {
   flipQ75: number;
 };
 
-/** The summary written to `summary.json`. */
+/** The published arm in the summary: phases by step count, onsets and curves on its r grid. */
+export type PublishedSummary = {
+  phases: {
+    phase: string;
+    steps: number;
+    testAccuracy: number;
+    trainAccuracy: number;
+    seeds: number;
+  }[];
+  onsets: OnsetRow[];
+  curves: RandomCurvePoint[];
+  rMax: number;
+};
+
+/** The summary written to `summary.json` (`phases`, `onsets`, `curves`: our arm). */
 export type RandomSummary = {
   thresholds: { lossRatio: number; flip: number; nearOne: number[] };
   phases: {
@@ -173,6 +268,8 @@ export type RandomSummary = {
   curves: RandomCurvePoint[];
   /** The curvature analysis (2/κ beside ρ_a), when its runs were part of the plan. */
   curvature?: CurvatureSummary;
+  /** The published protocol's arm, when it was run. */
+  published?: PublishedSummary;
 };
 
 /** Where the phases lie on a data set: the paper's accuracies on digits, else relative. */
@@ -232,8 +329,7 @@ const directionSweepsSchema = resultSchemaOf<DirectionSweeps>()(
   }),
 );
 
-/** Shape and ranges of {@link RandomResult}, checked on every cached run file. */
-export const randomResultSchema = resultSchemaOf<RandomResult>()(
+const oursResultSchema = resultSchemaOf<OursResult>()(
   z.object({
     bestTestAccuracy: fraction,
     phases: z.array(
@@ -250,6 +346,26 @@ export const randomResultSchema = resultSchemaOf<RandomResult>()(
   }),
 );
 
+const publishedResultSchema = resultSchemaOf<PublishedResult>()(
+  z.object({
+    published: z.literal(true),
+    phases: z.array(
+      z.object({
+        phase: z.string().min(1),
+        steps: count,
+        testAccuracy: fraction,
+        trainAccuracy: fraction,
+        gradient: directionSweepsSchema,
+        random: directionSweepsSchema,
+      }),
+    ),
+  }),
+);
+
+/** Shape and ranges of {@link RandomResult}, checked on every cached run file. */
+export const randomResultSchema = resultSchemaOf<RandomResult>()(
+  z.union([publishedResultSchema, oursResultSchema]),
+);
 /** Either kind of run result, checked on every cached run file. */
 const anyRandomResultSchema = z.union([randomResultSchema, curvatureResultSchema]);
 
@@ -325,25 +441,287 @@ const inRange = (v: number) => v >= NEAR_ONE[0] && v <= NEAR_ONE[1];
 const fmt = (v: number) => formatNumber(v, 3);
 const rangeText = `r ∈ [${NEAR_ONE[0]}, ${NEAR_ONE[1]}]`;
 
+/** Which arm a claim part reads: ours (the summary's top level) or the published protocol's. */
+type ArmName = "ours" | "published";
+
+/** The onset rows of an arm (empty when the arm was not run). */
+function onsetsOf(s: RandomSummary, arm: ArmName): OnsetRow[] {
+  return arm === "ours" ? s.onsets : (s.published?.onsets ?? []);
+}
+
+/** How a claim part names its arm and its gradient direction. */
+const ARM_TEXT: Record<ArmName, string> = {
+  ours: "ours (MLP, AdamW; gradient = −∇L, descent)",
+  published: "published protocol (linear, SGD; gradient = +∇L, ascent)",
+};
+
 /** A verdict part: one metric's median onsets all lie within {@link NEAR_ONE}. */
-function turnsNearOne(metric: "onsetLoss" | "onsetFlip", name: string) {
+function turnsNearOne(metric: "onsetLoss" | "onsetFlip", name: string, arm: ArmName) {
   return claim<RandomSummary>(
-    `the ${name} turns near r ≈ 1 in every phase`,
+    `${ARM_TEXT[arm]}: the ${name} turns near r ≈ 1 in every phase`,
     (s) => {
-      if (s.onsets.length === 0) return null;
-      const far = s.onsets.filter((o) => !inRange(o[metric]));
-      const all = s.onsets.map((o) => o[metric]);
+      const onsets = onsetsOf(s, arm);
+      if (onsets.length === 0) return null;
+      const far = onsets.filter((o) => !inRange(o[metric]));
+      const all = onsets.map((o) => o[metric]);
       return {
         holds: far.length === 0,
         measured:
           far.length === 0
-            ? `every median ${name} onset lies in ${rangeText} (${fmt(minOf(all))} to ${fmt(maxOf(all))})`
-            : `${name} onsets outside ${rangeText}: ${far.map((o) => `${o.phase}/${o.kind} ${fmt(o[metric])}`).join(", ")}`,
+            ? `${arm}: every median ${name} onset lies in ${rangeText} (${fmt(minOf(all))} to ${fmt(maxOf(all))})`
+            : `${arm}: ${name} onsets outside ${rangeText}: ${far.map((o) => `${o.phase}/${o.kind} ${fmt(o[metric])}`).join(", ")}`,
       };
     },
     // the question of the experiment: is ρ_a the scale of a step in every direction and phase
     { essential: true },
   );
+}
+
+/** A verdict part: in every phase the gradient's median onsets are no later than the random directions'. */
+function gradientFirst(arm: ArmName) {
+  return claim<RandomSummary>(`${ARM_TEXT[arm]}: the gradient direction degrades earliest`, (s) => {
+    const onsets = onsetsOf(s, arm);
+    const phases = [...new Set(onsets.map((o) => o.phase))];
+    if (phases.length === 0) return null;
+    const pair = (p: string) => ({
+      g: onsets.find((o) => o.phase === p && o.kind === "gradient"),
+      r: onsets.find((o) => o.phase === p && o.kind === "random"),
+    });
+    const late = phases.filter((p) => {
+      const { g, r } = pair(p);
+      return !(g && r && g.onsetLoss <= r.onsetLoss && g.onsetFlip <= r.onsetFlip);
+    });
+    const vs = phases
+      .map((p) => {
+        const { g, r } = pair(p);
+        const vs = (k: "onsetLoss" | "onsetFlip") =>
+          `${fmt(g?.[k] ?? Number.NaN)} vs ${fmt(r?.[k] ?? Number.NaN)}`;
+        return `${p} loss ${vs("onsetLoss")}, flip ${vs("onsetFlip")}`;
+      })
+      .join("; ");
+    const dir = arm === "ours" ? "the descent gradient −∇L" : "the ascent gradient +∇L";
+    return {
+      holds: late.length === 0,
+      measured:
+        late.length === 0
+          ? `${arm}: ${dir} degrades no later than the random directions in every phase (onsets, gradient vs random: ${vs})`
+          : `${arm}: ${dir} does not degrade first in: ${late.join(", ")} (onsets, gradient vs random: ${vs})`,
+    };
+  });
+}
+
+/** Onsets and curves of one phase, per direction kind, pooled over seeds (and directions). */
+function directionRows(
+  phase: string,
+  mine: { gradient: DirectionSweeps; random: DirectionSweeps }[],
+  rs: readonly number[],
+): { onsets: OnsetRow[]; curves: RandomCurvePoint[] } {
+  const onsets: OnsetRow[] = [];
+  const curves: RandomCurvePoint[] = [];
+  for (const kind of ["gradient", "random"] as const) {
+    const sweeps = mine.map((m) => m[kind]);
+    onsets.push({
+      phase,
+      kind,
+      ...asFields("onsetLoss", quartiles(sweeps.flatMap((s) => s.onsetLoss))),
+      ...asFields("onsetFlip", quartiles(sweeps.flatMap((s) => s.onsetFlip))),
+      rhoA: medianOf(sweeps.flatMap((s) => s.rhoA)),
+      n: sweeps.reduce((a, s) => a + s.rhoA.length, 0),
+    });
+    rs.forEach((r, i) => {
+      curves.push({
+        phase,
+        kind,
+        r,
+        ...asFields("lossRatio", quartiles(sweeps.flatMap((s) => s.lossRatio.map((l) => l[i]!)))),
+        ...asFields("flip", quartiles(sweeps.flatMap((s) => s.flip.map((f) => f[i]!)))),
+      });
+    });
+  }
+  return { onsets, curves };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The published arm: run and summary
+
+/** Sweeps one direction (borrowed) under the published protocol: everything on the training split. */
+async function sweepPublished(p: TrainedPoint, direction: Params, rs: number[]) {
+  const rho = await rhoAlong(p.model, p.params, p.state, direction, p.train);
+  // the training split as the sweep's only split: its loss ratio and its flips
+  const sweep = await sweepAlongDirection(
+    p.model,
+    p.params,
+    p.state,
+    direction,
+    rs.map((r) => r * rho.rhoA),
+    { test: p.train },
+  );
+  const lossRatio = sweep.points.map((q) => q.testLossRatio);
+  const flip = sweep.points.map((q) => q.flipFraction);
+  return {
+    rhoA: rho.rhoA,
+    lossRatio,
+    flip,
+    onsetLoss: firstWhere(rs, (i) => !(lossRatio[i]! <= LOSS_RATIO_THRESHOLD)),
+    onsetFlip: firstWhere(rs, (i) => flip[i]! >= FLIP_THRESHOLD),
+    trainAccuracy: sweep.pre.test.accuracy,
+  };
+}
+
+/**
+ * One seed of the published arm: for each snapshot step count, SGD from the seed's
+ * initialisation (the run is deterministic, so the shorter runs are prefixes of the longest),
+ * then the ascent gradient and the random directions swept on the training split.
+ */
+async function runPublished(c: RandomRun, ctx: RunContext): Promise<PublishedResult> {
+  if (c.arch === undefined || c.snapshotSteps === undefined) {
+    throw new RangeError("random-directions: published arm without its model or snapshots");
+  }
+  const stages = c.snapshotSteps;
+  const phases: PublishedPhase[] = [];
+  for (let p = 0; p < stages.length; p++) {
+    const steps = stages[p]!;
+    const training = trainingFor(
+      ctx,
+      c.arch,
+      { seed: c.seed, steps, batchSize: c.batchSize },
+      { optimizer: { name: "sgd", learningRate: c.learningRate } },
+    );
+    phases.push(
+      await atTrainedPoint(training, async (at) => {
+        const grad = gradientDirection(at.model, at.params, at.state, at.train, {
+          ascent: c.gradientSign === "ascent",
+        });
+        const g = await withDirection(grad, (d) => sweepPublished(at, d.direction, c.rs));
+        const random = [];
+        for (let j = 0; j < c.randomDirections; j++) {
+          const made = randomDirection(at.params, c.seed * 100_000 + p * 1000 + j);
+          random.push(await withDirection(made, (d) => sweepPublished(at, d.direction, c.rs)));
+          ctx.onProgress((p + (j + 1) / c.randomDirections) / stages.length);
+        }
+        return {
+          phase: PHASES[p] ?? `phase${p}`,
+          steps,
+          testAccuracy: at.trained.final.testAccuracy,
+          trainAccuracy: g.trainAccuracy,
+          gradient: collect([g]),
+          random: collect(random),
+        };
+      }),
+    );
+  }
+  return { published: true, phases };
+}
+
+/** The published arm's part of the summary (null when none of its runs is in the plan). */
+function summarizePublished(
+  outcomes: { cell: AnyRandomRun; result: RandomResult | CurvatureResult }[],
+): PublishedSummary | null {
+  const runs = outcomes.filter((o) => o.cell.arm === "published");
+  const results = runs.flatMap((o) => ("published" in o.result ? [o.result] : []));
+  if (results.length === 0) return null;
+  const rs = runs[0]!.cell.rs;
+  const phases: PublishedSummary["phases"] = [];
+  const onsets: OnsetRow[] = [];
+  const curves: RandomCurvePoint[] = [];
+  results[0]!.phases.forEach(({ phase }, p) => {
+    const mine = results.map((r) => r.phases[p]!);
+    phases.push({
+      phase,
+      steps: medianOf(mine.map((m) => m.steps)),
+      testAccuracy: medianOf(mine.map((m) => m.testAccuracy)),
+      trainAccuracy: medianOf(mine.map((m) => m.trainAccuracy)),
+      seeds: mine.length,
+    });
+    const rows = directionRows(phase, mine, rs);
+    onsets.push(...rows.onsets);
+    curves.push(...rows.curves);
+  });
+  return { phases, onsets, curves, rMax: Math.max(...rs) };
+}
+
+/** The published arm's table (none when it was not run). */
+function publishedTables(s: RandomSummary) {
+  const pub = s.published;
+  if (pub === undefined) return [];
+  return [
+    {
+      title:
+        "Published protocol: onset r per phase and direction (linear 64→K, SGD lr 0.1, gradient = +∇L ascent, all on the training split)",
+      columns: [
+        "phase",
+        "steps",
+        "train acc (test acc)",
+        "direction",
+        "ρ_a",
+        "onset: loss ratio > 2",
+        "onset: flip ≥ 10%",
+        "paper",
+      ],
+      rows: pub.onsets.map((o) => {
+        const ph = pub.phases.find((p) => p.phase === o.phase);
+        return [
+          o.phase,
+          ph?.steps ?? null,
+          ph ? `${pct(ph.trainAccuracy)} (${pct(ph.testAccuracy)})` : null,
+          o.kind === "gradient" ? "gradient (+∇L)" : o.kind,
+          o.rhoA,
+          medianIqr({ median: o.onsetLoss, q25: o.onsetLossQ25, q75: o.onsetLossQ75, n: o.n }, fmt),
+          medianIqr({ median: o.onsetFlip, q25: o.onsetFlipQ25, q75: o.onsetFlipQ75, n: o.n }, fmt),
+          o.kind === "gradient" ? "turns near r ≈ 1, earliest" : "turns near r ≈ 1",
+        ];
+      }),
+      note: `The reference script's protocol (experiments/randomdirs/run.py): medians [25%, 75%] over seeds (gradient) and seeds × directions (random). Loss ratio and flips on the training split; onset = first r of logspace(−3, 0, 80) ∪ linspace(1.05, ${pub.rMax}, 120) with post/pre training loss > ${s.thresholds.lossRatio}, or ≥ ${pct(s.thresholds.flip, 0)} of training predictions changed; ∞ = never on the grid. r_max = ${pub.rMax} for every direction (the reference's value without finite curvature).`,
+    },
+  ];
+}
+
+/** The published arm's curves, as ours (none when it was not run). */
+function publishedFigures(s: RandomSummary): FigureSpec[] {
+  const pub = s.published;
+  if (pub === undefined) return [];
+  const common = {
+    data: pub.curves.map((c) => ({ ...c })),
+    x: "r",
+    color: "kind",
+    colorTitle: "direction",
+    facet: { field: "phase", columns: 3 },
+    logX: true,
+    xTitle: "r = τ / ρ_a",
+    width: 260,
+    height: 220,
+  };
+  const rule = { x: 1, label: "r = 1" };
+  return [
+    {
+      name: "published-loss-ratio",
+      title:
+        "Published protocol: loss ratio (training split) vs r, ascent gradient +∇L vs random directions",
+      spec: lineWithBand({
+        ...common,
+        y: "lossRatio",
+        lo: "lossRatioQ25",
+        hi: "lossRatioQ75",
+        logY: true,
+        yTitle: "post / pre training loss",
+        rule: [rule, { y: LOSS_RATIO_THRESHOLD, label: "2×" }],
+      }),
+    },
+    {
+      name: "published-flip-fraction",
+      title:
+        "Published protocol: fraction of training predictions flipped vs r, ascent gradient vs random",
+      spec: lineWithBand({
+        ...common,
+        y: "flip",
+        lo: "flipQ25",
+        hi: "flipQ75",
+        yTitle: "flip fraction (training split)",
+        yDomain: [0, 1],
+        rule: [rule, { y: FLIP_THRESHOLD, label: "10%" }],
+      }),
+    },
+  ];
 }
 
 /** One seed's snapshots are swept along the gradient and the random directions (module notes). */
@@ -353,7 +731,8 @@ export const randomDirections = experiment({
   claim:
     "Both metrics (loss ratio, flip fraction) turn near r ≈ 1 in every phase; the gradient direction degrades earliest.",
   protocol: PROTOCOL,
-  grid: {},
+  grid: GRID,
+  linked: LINKED,
   seeds: [0, 1, 2, 3, 4],
   quick: { seeds: [0], steps: 200, randomDirections: 4, rs: logGrid(0.01, 100, 17) },
   // the paper's absolute targets are digits accuracies; other data get relative ones
@@ -376,11 +755,15 @@ export const randomDirections = experiment({
     }
   },
   analyses: ["curvature"],
-  runKey: (c) => (c.analysis === "curvature" ? `curvature-s${c.seed}` : `s${c.seed}`),
+  // the curvature analysis measures our arm's MLP snapshots only
+  include: (c) => !(c.analysis === "curvature" && c.arm === "published"),
+  runKey: (c) =>
+    `${c.analysis === "curvature" ? "curvature-" : ""}${c.arm === "published" ? "pub-" : ""}s${c.seed}`,
   resultSchema: anyRandomResultSchema,
 
   async run(c, ctx) {
     if (c.analysis === "curvature") return curvatureRun(c, ctx);
+    if (c.arm === "published") return runPublished(c, ctx);
     return atTrainedPoint(await phasedTraining(c, ctx), async (point) => {
       const snaps = point.trained;
       const phases: PhaseMeasurement[] = [];
@@ -414,7 +797,9 @@ export const randomDirections = experiment({
 
   summarize(outcomes, { protocol: { rs } }) {
     const results = outcomes.flatMap((o) =>
-      o.cell.analysis === undefined ? [o.result as RandomResult] : [],
+      o.cell.analysis === undefined && o.cell.arm === undefined && !("published" in o.result)
+        ? [o.result as OursResult]
+        : [],
     );
     const phaseNames = results[0]?.phases.map((p) => p.phase) ?? [];
     const phases: RandomSummary["phases"] = [];
@@ -430,36 +815,18 @@ export const randomDirections = experiment({
         seedsReached: mine.filter((m) => m.reached).length,
         seeds: mine.length,
       });
-      for (const kind of ["gradient", "random"] as const) {
-        const sweeps = mine.map((m) => m[kind]);
-        onsets.push({
-          phase,
-          kind,
-          ...asFields("onsetLoss", quartiles(sweeps.flatMap((s) => s.onsetLoss))),
-          ...asFields("onsetFlip", quartiles(sweeps.flatMap((s) => s.onsetFlip))),
-          rhoA: medianOf(sweeps.flatMap((s) => s.rhoA)),
-          n: sweeps.reduce((a, s) => a + s.rhoA.length, 0),
-        });
-        rs.forEach((r, i) => {
-          curves.push({
-            phase,
-            kind,
-            r,
-            ...asFields(
-              "lossRatio",
-              quartiles(sweeps.flatMap((s) => s.lossRatio.map((l) => l[i]!))),
-            ),
-            ...asFields("flip", quartiles(sweeps.flatMap((s) => s.flip.map((f) => f[i]!)))),
-          });
-        });
-      }
+      const rows = directionRows(phase, mine, rs);
+      onsets.push(...rows.onsets);
+      curves.push(...rows.curves);
     });
+    const published = summarizePublished(outcomes);
     return {
       thresholds: { lossRatio: LOSS_RATIO_THRESHOLD, flip: FLIP_THRESHOLD, nearOne: [...NEAR_ONE] },
       phases,
       onsets,
       curves,
       ...curvatureSummary(outcomes),
+      ...(published === null ? {} : { published }),
     };
   },
 
@@ -501,6 +868,7 @@ export const randomDirections = experiment({
         note: `Medians [25%, 75%] over seeds (gradient) and over seeds × directions (random). Onset = first grid r with post/pre training loss ≥ ${s.thresholds.lossRatio}, or with ≥ ${pct(s.thresholds.flip, 0)} of test predictions changed; ∞ = never on the grid (r ≤ 100). A phase not reached uses the run's best snapshot.`,
       },
       ...(s.curvature ? [curvatureTable(s.curvature, "model")] : []),
+      ...publishedTables(s),
     ];
   },
 
@@ -553,38 +921,16 @@ export const randomDirections = experiment({
             shapeTitle: "phase",
           })
         : []),
+      ...publishedFigures(summary),
     ];
   },
 
   claims: [
-    turnsNearOne("onsetLoss", "loss ratio"),
-    turnsNearOne("onsetFlip", "flip fraction"),
-    claim<RandomSummary>("the gradient direction degrades earliest", (s) => {
-      const phases = [...new Set(s.onsets.map((o) => o.phase))];
-      if (phases.length === 0) return null;
-      const pair = (p: string) => ({
-        g: s.onsets.find((o) => o.phase === p && o.kind === "gradient"),
-        r: s.onsets.find((o) => o.phase === p && o.kind === "random"),
-      });
-      const late = phases.filter((p) => {
-        const { g, r } = pair(p);
-        return !(g && r && g.onsetLoss <= r.onsetLoss && g.onsetFlip <= r.onsetFlip);
-      });
-      const vs = phases
-        .map((p) => {
-          const { g, r } = pair(p);
-          const vs = (k: "onsetLoss" | "onsetFlip") =>
-            `${fmt(g?.[k] ?? Number.NaN)} vs ${fmt(r?.[k] ?? Number.NaN)}`;
-          return `${p} loss ${vs("onsetLoss")}, flip ${vs("onsetFlip")}`;
-        })
-        .join("; ");
-      return {
-        holds: late.length === 0,
-        measured:
-          late.length === 0
-            ? `the gradient degrades no later than the random directions in every phase (onsets, gradient vs random: ${vs})`
-            : `the gradient does not degrade first in: ${late.join(", ")} (onsets, gradient vs random: ${vs})`,
-      };
-    }),
+    turnsNearOne("onsetLoss", "loss ratio", "ours"),
+    turnsNearOne("onsetFlip", "flip fraction", "ours"),
+    gradientFirst("ours"),
+    turnsNearOne("onsetLoss", "loss ratio", "published"),
+    turnsNearOne("onsetFlip", "flip fraction", "published"),
+    gradientFirst("published"),
   ],
 });

@@ -368,10 +368,15 @@ export type GradientOptions = {
   chunk?: number;
   /** Overrides the model's configured temperature. */
   temperature?: number;
+  /**
+   * `true`: `v = +∇L/‖∇L‖`, the ascent direction (what the published random-directions
+   * protocol sweeps as "the gradient direction"). Default false: the descent direction.
+   */
+  ascent?: boolean;
 };
 
 /**
- * `v = −∇L/‖∇L‖`, the unit negative gradient of the mean cross-entropy over a whole sample
+ * `v = −∇L/‖∇L‖` (or `+∇L/‖∇L‖` with `ascent`), the unit negative gradient of the mean cross-entropy over a whole sample
  * set (typically the full training split). Borrows everything.
  *
  * @throws {OneStepError} if the gradient is zero or not finite.
@@ -426,7 +431,7 @@ export async function gradientDirection(
     total.release();
     throw new OneStepError(`gradientDirection: gradient norm is ${gradNorm}`);
   }
-  const direction = scaleTree(total.get(), -1 / gradNorm);
+  const direction = scaleTree(total.get(), (opts.ascent ? 1 : -1) / gradNorm);
   total.release();
   return { direction, gradNorm, loss };
 }
@@ -705,6 +710,24 @@ export function logGrid(min: number, max: number, points: number): number[] {
   const b = Math.log10(max);
   return Array.from({ length: points }, (_, i) =>
     Number((10 ** (a + ((b - a) * i) / (points - 1))).toPrecision(12)),
+  );
+}
+
+/**
+ * `points` values spaced evenly from `min` to `max` inclusive (numpy's `linspace`), rounded
+ * to 12 significant digits like {@link logGrid}.
+ *
+ * @throws {OneStepError} unless min < max (both finite) and points ≥ 2.
+ */
+export function linGrid(min: number, max: number, points: number): number[] {
+  if (!(Number.isFinite(min) && Number.isFinite(max) && max > min)) {
+    throw new OneStepError(`linGrid: need finite min < max, got ${min}, ${max}`);
+  }
+  if (!Number.isInteger(points) || points < 2) {
+    throw new OneStepError(`linGrid: need at least 2 points, got ${points}`);
+  }
+  return Array.from({ length: points }, (_, i) =>
+    Number((min + ((max - min) * i) / (points - 1)).toPrecision(12)),
   );
 }
 

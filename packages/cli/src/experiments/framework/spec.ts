@@ -59,9 +59,12 @@ import {
 /**
  * The axes of a grid: a name and its values each (every combination is run). Values are
  * JSON: usually numbers or strings, an object where a setting is one (e.g. a spike's
- * `{multiplier, at}` or `null` for none).
+ * `{multiplier, at}` or `null` for none). `undefined` is the setting left out: the cells of
+ * that value do not have the key at all, so an arm can be added beside committed runs
+ * (`arm: [undefined, "published"]`) without changing their run specs (the config records
+ * it as `null`).
  */
-export type Axes = { readonly [axis: string]: readonly JsonValue[] };
+export type Axes = { readonly [axis: string]: readonly (JsonValue | undefined)[] };
 
 /** No linked settings (see {@link Linked}). */
 export type NoLinked = Record<never, never>;
@@ -69,17 +72,31 @@ export type NoLinked = Record<never, never>;
 /**
  * Settings that follow from the value of one axis: `values[String(v)]` is part of every cell
  * whose `axis` is `v` (so of its run spec and run key's inputs), e.g. the model, optimizer
- * and step count of each of an experiment's two settings.
+ * and step count of each of an experiment's two settings. A linked setting may replace a
+ * protocol setting (e.g. another protocol's step count for its arm), never an axis or the seed.
  */
 export type Linked<G extends Axes, L extends JsonObject> = {
   axis: keyof G & string;
   values: { readonly [value: string]: L };
 };
 
+/**
+ * The settings of one grid point: an axis with an `undefined` value (see {@link Axes}) is an
+ * optional setting.
+ */
+export type PointOf<G extends Axes> = {
+  -readonly [K in keyof G as undefined extends G[K][number] ? never : K]: G[K][number];
+} & {
+  -readonly [K in keyof G as undefined extends G[K][number] ? K : never]?: Exclude<
+    G[K][number],
+    undefined
+  >;
+};
+
 /** One point of the grid with the protocol and a seed: the run spec every function sees. */
-export type CellOf<P extends JsonObject, G extends Axes, L extends JsonObject = NoLinked> = P & {
-  -readonly [K in keyof G]: G[K][number];
-} & L & { seed: number };
+export type CellOf<P extends JsonObject, G extends Axes, L extends JsonObject = NoLinked> = P &
+  PointOf<G> &
+  L & { seed: number };
 
 /**
  * Settings `--quick` (or a data kind, see {@link ExperimentSpec.byData}) replaces: any
@@ -305,10 +322,8 @@ function checkLinked<P extends JsonObject, G extends Axes, L extends JsonObject>
       );
     }
     for (const f of Object.keys(fields)) {
-      if (f in spec.protocol || f in spec.grid || f === "seed") {
-        throw new ExperimentDefinitionError(
-          `${spec.id}: linked setting ${f} is also a setting or an axis`,
-        );
+      if (f in spec.grid || f === "seed") {
+        throw new ExperimentDefinitionError(`${spec.id}: linked setting ${f} is also an axis`);
       }
     }
   }
@@ -327,7 +342,7 @@ function applyLayers<P extends JsonObject, G extends Axes, L extends JsonObject>
   layers: readonly (QuickOf<P, G, L> | undefined)[],
 ): Resolved<P, G, L> {
   const protocol: Record<string, unknown> = { ...spec.protocol };
-  const grid: Record<string, JsonValue[]> = {};
+  const grid: Record<string, (JsonValue | undefined)[]> = {};
   for (const [axis, values] of Object.entries(spec.grid)) grid[axis] = [...values];
   let seeds = spec.seeds;
   const linkedValues: Record<string, L> = { ...spec.linked?.values };
@@ -360,8 +375,12 @@ function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D ex
   derive?: (cell: CellOf<P, G, L>) => D,
 ): (CellOf<P, G, L> & D)[] {
   let points: Record<string, JsonValue>[] = [{}];
-  for (const [axis, values] of Object.entries(setup.grid) as [string, JsonValue[]][]) {
-    points = points.flatMap((p) => values.map((v) => ({ ...p, [axis]: v })));
+  for (const [axis, values] of Object.entries(setup.grid) as [
+    string,
+    (JsonValue | undefined)[],
+  ][]) {
+    // an `undefined` value leaves the key out (see {@link Axes})
+    points = points.flatMap((p) => values.map((v) => (v === undefined ? p : { ...p, [axis]: v })));
   }
   return points.flatMap((p) => {
     const extra = linked === undefined ? {} : linked.values[String(p[linked.axis])];
@@ -493,6 +512,13 @@ function checkAnalyses(spec: {
   }
 }
 
+/** The grid as the config records it: JSON, a left-out value (`undefined`) as `null`. */
+function recordedGrid(grid: { [axis: string]: readonly (JsonValue | undefined)[] }): JsonObject {
+  const out: JsonObject = {};
+  for (const [axis, values] of Object.entries(grid)) out[axis] = values.map((v) => v ?? null);
+  return out;
+}
+
 /** The definition made from a spec, with the spec's settings and a way to vary them. */
 export type SpecExperiment<
   P extends JsonObject,
@@ -552,7 +578,7 @@ export function experiment<
         settings: { protocol, grid },
         seeds,
         recorded: {
-          grid: grid as JsonObject,
+          grid: recordedGrid(grid),
           protocol,
           ...(linked === undefined ? {} : { linked: linked as JsonObject }),
           ...(spec.analyses === undefined ? {} : { analyses: [...spec.analyses] }),
