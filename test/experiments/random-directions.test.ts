@@ -54,6 +54,8 @@ describe("random-directions helpers", () => {
     expect(runs.map((r) => randomDirections.runKey(r))).toEqual([
       ...[0, 1, 2, 3, 4].map((s) => `s${s}`),
       ...[0, 1, 2, 3, 4].map((s) => `pub-s${s}`),
+      // the curvature analysis measures our arm only
+      ...[0, 1, 2, 3, 4].map((s) => `curvature-s${s}`),
     ]);
     expect(runs.slice(0, 5).every((r) => !("arm" in r) && !("arch" in r))).toBe(true);
     expect(runs[5]).toMatchObject({
@@ -174,7 +176,8 @@ describe("random-directions --quick", () => {
       expect(g[g.length - 1]!.lossRatio).toBeGreaterThan(LOSS_RATIO_THRESHOLD);
     }
     expect(existsSync(join(outcome.dir, "published-loss-ratio.svg"))).toBe(true);
-    expect(outcome.report.tables.map((t) => t.title)).toHaveLength(2);
+    // ours, the curvature quartiles, the published arm
+    expect(outcome.report.tables.map((t) => t.title)).toHaveLength(3);
     // the verdict names the direction each arm's gradient claim is about
     expect(outcome.report.verdict.sentence).toMatch(/descent gradient −∇L/);
     expect(outcome.report.verdict.sentence).toMatch(/ascent gradient \+∇L/);

@@ -100,7 +100,7 @@ describe("natural-instability verdict", () => {
     const v = verdict(claimed);
     expect(v.reproduced).toBe("yes");
     expect(v.sentence).toContain("every part of the claim holds");
-    expect(v.sentence).toContain("Fixed η = 0.5 ends at 50.0% vs best fixed 85.0%");
+    expect(v.sentence).toContain("Ours: fixed η = 0.5 ends at 50.0% vs best fixed 85.0%");
     expect(v.sentence).toContain("ρ-set r = 1 ends at 86.0% (best ρ-set: r = 1 at 86.0%)");
   });
 
@@ -111,18 +111,22 @@ describe("natural-instability verdict", () => {
       smallestFixedLr: { ...claimed.smallestFixedLr, seedsExceeding: 0 },
     });
     expect(quiet.reproduced).toBe("partly");
-    expect(quiet.sentence).toContain("not as claimed: even the smallest fixed η exceeds r = 1");
+    expect(quiet.sentence).toMatch(
+      /not as claimed: ours \([^)]*\): even the smallest fixed η exceeds r = 1/,
+    );
     // ρ-set at r = 1 falls 5 points short of the best fixed η
     const v = verdict(natural([0.8, 0.85, 0.82, 0.5], [0.8, 0.8, 0.84, 0.7], 1));
     expect(v.reproduced).toBe("no");
-    expect(v.sentence).toContain("not as claimed: ρ-set at r = 1 matches or beats");
+    expect(v.sentence).toMatch(/not as claimed: ours \([^)]*\): ρ-set at r = 1 matches or beats/);
   });
 
   it("is no when none holds", () => {
     // the most aggressive η is the best one, ρ-set lags, no step of the smallest η over r = 1
     const v = verdict(natural([0.5, 0.6, 0.7, 0.9], [0.5, 0.6, 0.6, 0.6], 0));
     expect(v.reproduced).toBe("no");
-    expect(v.sentence).toContain("the most aggressive fixed η ends below the best fixed η; ρ-set");
+    expect(v.sentence).toMatch(
+      /the most aggressive fixed η ends below the best fixed η; ours \([^)]*\): ρ-set/,
+    );
   });
 
   it("turns on its margins: ρ-set may tie the best fixed η, the aggressive η must lose 2 points", () => {
@@ -400,7 +404,7 @@ describe("random-directions verdict", () => {
   it("is partly when only the gradient-first part fails (the committed full-scale result)", () => {
     const v = verdict(onset("early", "gradient", 3, 4), onset("early", "random", 2, 3));
     expect(v.reproduced).toBe("partly");
-    expect(v.sentence).toContain("the gradient does not degrade first in: early");
+    expect(v.sentence).toContain("the descent gradient −∇L does not degrade first in: early");
   });
 
   it("is no when an onset lies outside r ∈ [0.1, 10], the essential part", () => {

@@ -239,6 +239,7 @@ describe("BatchNorm models", () => {
       method: "fd",
       mode: "train",
       fdStep: 1e-5,
+      dtype: "float64",
     });
     const jvpEval = directionalLogitDerivatives(model, params, moved, v, x32);
     // the probed function is the training step's: logits with the rows' own statistics

@@ -39,8 +39,21 @@ export const runRecordSchema = z.object({
 
 /** The first problem zod found, as `path: message`. */
 export function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  const path = issue.path.map(String).join(".");
+  return describeIssue(error.issues[0], []);
+}
+
+/**
+ * One issue as `path: message`. A result that matches no branch of a union (e.g. a run kind
+ * or an analysis) is described by the branch it came closest to (fewest issues), so the
+ * message still names the field that is wrong rather than "Invalid input".
+ */
+function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[]): string {
+  const at = [...prefix, ...issue.path];
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    const closest = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+    if (closest.length > 0) return describeIssue(closest[0]!, at);
+  }
+  const path = at.map(String).join(".");
   return path === "" ? issue.message : `${path}: ${issue.message}`;
 }
 
