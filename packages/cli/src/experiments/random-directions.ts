@@ -148,7 +148,7 @@ const LINKED: Linked<typeof GRID, ArmSettings> = {
       gradientSign: "ascent",
       sweepSplit: "train",
       onsetRule: "gt",
-      steps: Math.max(...PUBLISHED_SNAPSHOT_STEPS),
+      steps: maxOf(PUBLISHED_SNAPSHOT_STEPS),
       batchSize: 64,
       learningRate: 0.1,
       // plain SGD: no weight decay, `weightDecay` only records it
@@ -637,7 +637,7 @@ function summarizePublished(
     onsets.push(...rows.onsets);
     curves.push(...rows.curves);
   });
-  return { phases, onsets, curves, rMax: Math.max(...rs) };
+  return { phases, onsets, curves, rMax: maxOf(rs) };
 }
 
 /** The published arm's table (none when it was not run). */
