@@ -4,3 +4,4 @@ export * from "./directional.js";
 export * from "./network.js";
 export * from "./radius.js";
 export * from "./radius-callback.js";
+export * from "./step-slopes.js";

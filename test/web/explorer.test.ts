@@ -100,6 +100,25 @@ describe("ghost plane", () => {
     const s = await planeSample();
     expect(s.z).toHaveLength(10);
     expectSame(await dataValue("#out-rhoStar"), nearestGhost(s.z, s.a).modulus);
+    // Adam's first step and a random direction: the same digit and logits, other slopes.
+    for (const direction of ["adam", "random"]) {
+      await page.selectOption("#digit-direction", direction);
+      await page.click("#digit-load");
+      await page.waitForFunction(
+        (d) => {
+          const t = document.getElementById("digit-status")?.textContent ?? "";
+          return t.startsWith("error") || t.endsWith(`direction: ${d}`);
+        },
+        direction,
+        { timeout: 90_000 },
+      );
+      expect(await page.textContent("#digit-status")).toMatch(/^test digit #3: label \d/);
+      const other = await planeSample();
+      expect(other.z).toEqual(s.z);
+      expect(other.a).toHaveLength(10);
+      expect(other.a.every(Number.isFinite)).toBe(true);
+      expect(other.a).not.toEqual(s.a);
+    }
   });
 });
 

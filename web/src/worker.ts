@@ -7,18 +7,8 @@
  * A spike multiplies the learning rate through a host-side schedule the chain reads each step.
  */
 import type { Split } from "../../src/data/index.js";
-import {
-  disposeTree,
-  initEngine,
-  labelsToDevice,
-  logitsHost,
-  lossAndGrad,
-  refTree,
-  toDevice,
-  treeSize,
-  unflattenFromHost,
-} from "../../src/engine/index.js";
-import { buildModel, type Params } from "../../src/models/index.js";
+import { initEngine } from "../../src/engine/index.js";
+import { buildModel } from "../../src/models/index.js";
 import {
   adamDirection,
   type ControllerSpec,
@@ -30,11 +20,9 @@ import {
   type Schedule,
   scaleByLearningRate,
   sgdDirection,
-  treeGlobalNormHost,
 } from "../../src/optim/index.js";
-import { directionalLogitDerivatives } from "../../src/probe/index.js";
-import { type StepRecord, train } from "../../src/train/index.js";
-import { Rng } from "../../src/util/random.js";
+import { sampleStepSlopes } from "../../src/probe/index.js";
+import { type StepRecord, type TrainResult, train } from "../../src/train/index.js";
 import { loadDigitsSplit } from "./digits.js";
 import type { FromWorker, RunConfig, SampleResult, StepMessage, ToWorker } from "./protocol.js";
 
@@ -181,8 +169,12 @@ async function runTraining(config: RunConfig, digitsUrl: string): Promise<void> 
   });
 }
 
-/** The ghost plane's model: an MLP trained once per worker with Adam, kept for sampling. */
-let trained: Promise<{ params: Params; testAccuracy: number; split: Split }> | null = null;
+/**
+ * The ghost plane's model: an MLP trained once per worker with Adam. The training result is
+ * kept whole (it owns the trained params and state) for as long as the worker samples from
+ * it, so it is never released: the worker ends with the page or with a reset.
+ */
+let trained: Promise<{ result: TrainResult; split: Split }> | null = null;
 const planeModel = buildModel("mlp", { inputDim: 64, numClasses: 10 });
 
 function trainedModel(url: string) {
@@ -198,8 +190,7 @@ function trainedModel(url: string) {
       evalEvery: 0,
       probe: { every: 0 },
     });
-    disposeTree(result.state);
-    return { params: result.params, testAccuracy: result.finalTestAccuracy, split };
+    return { result, split };
   })();
   return trained;
 }
@@ -210,38 +201,26 @@ async function sample(
   kind: SampleResult["direction"],
   seed: number,
 ): Promise<SampleResult> {
-  const { params, testAccuracy, split } = await trainedModel(url);
+  const { result, split } = await trainedModel(url);
   const test = split.test;
   const i = Math.max(0, Math.min(test.n - 1, Math.floor(index)));
   const pixels = Array.from(test.x.subarray(i * test.d, (i + 1) * test.d));
-  const x = toDevice(pixels, [1, test.d], "float32");
-  let direction: Params;
-  if (kind === "random") {
-    direction = unflattenFromHost(params, new Rng(seed).normalArray(treeSize(params)));
-  } else {
-    // The direction a training step would take from here: the training-split gradient,
-    // as SGD (−g) or as Adam's first step (−g/(|g| + ε) after bias correction).
-    const xs = toDevice(split.train.x, [split.train.n, split.train.d], "float32");
-    const ys = labelsToDevice(split.train.y);
-    const lg = lossAndGrad(planeModel, params, {}, xs, ys, { mode: "eval" });
-    xs.dispose();
-    ys.dispose();
-    disposeTree(lg.state);
-    const link = kind === "adam" ? adamDirection() : sgdDirection();
-    const state = link.init(refTree(params));
-    const [update, next] = link.update(lg.grads, state, refTree(params));
-    disposeTree(next as Params);
-    direction = update as Params;
-  }
-  const norm = treeGlobalNormHost(refTree(direction));
-  const probe = directionalLogitDerivatives(planeModel, params, {}, direction, x);
-  disposeTree(direction);
-  const logits = Array.from(logitsHost(planeModel, params, {}, x));
-  x.dispose();
-  // Unit direction, descending: a step of length τ moves the logits by τ·a.
-  const sign = kind === "random" ? 1 : -1;
-  const slopes = Array.from(probe.a, (v) => (sign * v) / norm);
-  return { index: i, label: test.y[i], pixels, logits, slopes, direction: kind, testAccuracy };
+  // The direction a training step would take from here (the training-split gradient as SGD
+  // or as Adam's first step) or a seeded random one; unit length, descending.
+  const probe = sampleStepSlopes(planeModel, result.params, result.state, pixels, {
+    direction: kind === "gradient" ? "sgd" : kind,
+    gradientSet: split.train,
+    seed,
+  });
+  return {
+    index: i,
+    label: test.y[i],
+    pixels,
+    logits: Array.from(probe.logits),
+    slopes: Array.from(probe.slopes),
+    direction: kind,
+    testAccuracy: result.finalTestAccuracy,
+  };
 }
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {

@@ -8,8 +8,9 @@
  * Nothing here is a second implementation: the slopes and the set-level reduction are the
  * probe's (`directionalLogitDerivatives`, `RadiusEstimator`), the radius is the theory's
  * (`rhoAFromSpread`), the stepped forward pass is the engine's (`steppedLogitsHost`), the
- * training loop is `train()`. What is here is the one full-set gradient (chunked, the
- * size-weighted mean) and the bookkeeping of a sweep.
+ * training loop is `train()`, the full-set gradient and the seeded random direction are the
+ * probe's (`fullGradient`, `seededUnitDirection`, shared with the explorer). What is here is
+ * the normalising of directions and the bookkeeping of a sweep.
  *
  * Ownership follows `src/engine`: every function BORROWS its array arguments (params, state,
  * directions, device samples) and returns arrays the caller owns; lifetimes are kept by the
@@ -22,37 +23,34 @@
  */
 import type { Dataset } from "softmax-ghosts/data";
 import {
-  axpyTree,
   type DeviceArray,
   evaluateLogits,
   type FloatDType,
   floatDtypeOf,
   Holder,
   initEngine,
-  labelsToDevice,
-  lossAndGrad,
   normTree,
   Scope,
   scaleTree,
   scoped,
-  sliceRows,
   steppedLogitsHost,
   toDevice,
   treeLeaves,
   treeSize,
-  unflattenFromHost,
 } from "softmax-ghosts/engine";
 import type { Model, ModelState, Params } from "softmax-ghosts/models";
 import type { OptimizerSpec } from "softmax-ghosts/optim";
 import {
   type DirectionalOptions,
   directionalLogitDerivatives,
+  type FullGradientOptions,
+  fullGradient,
   type ProbeResult,
   RadiusEstimator,
+  seededUnitDirection,
 } from "softmax-ghosts/probe";
 import { quantile, rhoAFromSpread, spreads as spreadsOf } from "softmax-ghosts/theory";
 import { type ProbeOptions, type StepRecord, train } from "softmax-ghosts/train";
-import { Rng } from "softmax-ghosts/util";
 import { modelFor, runData } from "./training.js";
 import type { DataSplit, RunContext } from "./types.js";
 
@@ -356,18 +354,8 @@ export type GradientDirection = Direction & {
   loss: number;
 };
 
-/** Options of {@link gradientDirection}. */
-export type GradientOptions = {
-  /**
-   * Forward mode of the gradient (default `"eval"`: BatchNorm uses its running statistics,
-   * the same function every one-step measurement evaluates, so the direction is a descent
-   * direction of exactly that loss; `"train"` uses per-chunk batch statistics).
-   */
-  mode?: "eval" | "train";
-  /** Samples per device call (default 2048); the gradient is the size-weighted mean over chunks. */
-  chunk?: number;
-  /** Overrides the model's configured temperature. */
-  temperature?: number;
+/** Options of {@link gradientDirection}: those of the probe's `fullGradient`, and the sign. */
+export type GradientOptions = FullGradientOptions & {
   /**
    * `true`: `v = +∇L/‖∇L‖`, the ascent direction (what the published random-directions
    * protocol sweeps as "the gradient direction"). Default false: the descent direction.
@@ -389,51 +377,29 @@ export async function gradientDirection(
   opts: GradientOptions = {},
 ): Promise<GradientDirection> {
   await initEngine();
-  const dtype = paramsDtype(params);
-  const s = borrowSamples(samples, dtype);
-  const n = s.x.shape[0]!;
-  const chunk = Math.max(1, opts.chunk ?? 2048);
-  let sum: Holder<Params> | null = null;
-  let loss = 0;
-  try {
-    for (let start = 0; start < n; start += chunk) {
-      const end = Math.min(n, start + chunk);
-      scoped((scope) => {
-        const xb = scope.own(sliceRows(s.x, start, end));
-        const yb = scope.own(labelsToDevice(s.y.subarray(start, end)));
-        const lg = lossAndGrad(model, params, state, xb, yb, {
-          mode: opts.mode ?? "eval",
-          temperature: opts.temperature,
-        });
-        scope.own(lg.state);
-        const w = (end - start) / n;
-        loss += w * lg.loss;
-        // One chunk: the gradient is the sum (no copy).
-        if (sum === null && n === end - start) {
-          sum = new Holder(lg.grads);
-          return;
-        }
-        scope.own(lg.grads);
-        if (sum === null) sum = new Holder(scaleTree(lg.grads, w));
-        else sum.set(axpyTree(w, lg.grads, sum.get()));
-      });
-    }
-  } catch (err) {
-    (sum as Holder<Params> | null)?.release();
-    throw err;
-  } finally {
+  const s = borrowSamples(samples, paramsDtype(params));
+  if (s.x.shape[0] === 0) {
     s.release();
+    throw new OneStepError("gradientDirection: empty sample set");
   }
-  const total = sum as Holder<Params> | null;
-  if (total === null) throw new OneStepError("gradientDirection: empty sample set");
-  const gradNorm = normTree(total.get());
-  if (!(gradNorm > 0) || !Number.isFinite(gradNorm)) {
-    total.release();
-    throw new OneStepError(`gradientDirection: gradient norm is ${gradNorm}`);
-  }
-  const direction = scaleTree(total.get(), (opts.ascent ? 1 : -1) / gradNorm);
-  total.release();
-  return { direction, gradNorm, loss };
+  return scoped((scope) => {
+    let full: ReturnType<typeof fullGradient>;
+    try {
+      full = fullGradient(model, params, state, s.x, s.y, opts);
+    } finally {
+      s.release();
+    }
+    const grads = scope.own(full.grads);
+    const gradNorm = normTree(grads);
+    if (!(gradNorm > 0) || !Number.isFinite(gradNorm)) {
+      throw new OneStepError(`gradientDirection: gradient norm is ${gradNorm}`);
+    }
+    return {
+      direction: scaleTree(grads, (opts.ascent ? 1 : -1) / gradNorm),
+      gradNorm,
+      loss: full.loss,
+    };
+  });
 }
 
 /**
@@ -443,19 +409,8 @@ export async function gradientDirection(
  */
 export async function randomDirection(params: Params, seed: number): Promise<Direction> {
   await initEngine();
-  const m = treeSize(params);
-  if (m === 0) throw new OneStepError("randomDirection: params tree is empty");
-  const rng = new Rng(seed).fork("one-step/random-direction");
-  const values = new Float64Array(m);
-  let ss = 0;
-  for (let i = 0; i < m; i++) {
-    const z = rng.normal();
-    values[i] = z;
-    ss += z * z;
-  }
-  const inv = 1 / Math.sqrt(ss);
-  for (let i = 0; i < m; i++) values[i] *= inv;
-  return { direction: unflattenFromHost(params, values) };
+  if (treeSize(params) === 0) throw new OneStepError("randomDirection: params tree is empty");
+  return { direction: seededUnitDirection(params, seed) };
 }
 
 /**
