@@ -18,6 +18,9 @@
  *   quick overrides of their own.
  * - `derive`: settings computed from a cell and added to it (so to its run file).
  * - `include`: which cells run (leaves out combinations that make no sense).
+ * - `arms`: further sets of cells beside the grid, each the grid at settings of its own with
+ *   a few settings added to its cells (e.g. an arm under a published protocol: its own split
+ *   and evaluation), so their run files never collide with the grid's.
  * - `validate`: checks the resolved {@link Setup} against the data before anything runs;
  *   bad input throws `ExperimentInputError`.
  * - `cost`: a run's weight relative to the others, for the progress line's ETA.
@@ -110,6 +113,35 @@ export type DataSettings<P extends JsonObject, G extends Axes, L extends JsonObj
 /** No derived settings. */
 export type NoDerived = Record<never, never>;
 
+/** No arms' settings (see {@link Arm}). */
+export type NoArms = Record<never, never>;
+
+/**
+ * A further set of cells beside the grid (see {@link ExperimentSpec.arms}): the grid's
+ * settings with `settings` over them (protocol values, axes' values, seeds — as `quick` gives
+ * them; applied after `--quick`'s, so they define the arm), `add` set in every cell of the
+ * arm (names that are neither settings nor axes: grid cells lack them, so arm cells — and
+ * their run keys — differ from the grid's), and `quick`, applied last under `--quick`.
+ */
+export type Arm<
+  P extends JsonObject,
+  G extends Axes,
+  L extends JsonObject,
+  A extends JsonObject,
+> = {
+  settings?: QuickOf<P, G, L>;
+  add: A;
+  quick?: QuickOf<P, G, L>;
+};
+
+/** A cell of a spec with arms: a grid cell, or an arm's cell with its added settings. */
+export type ArmCellOf<
+  P extends JsonObject,
+  G extends Axes,
+  L extends JsonObject,
+  A extends JsonObject,
+> = CellOf<P, G, L> & Partial<A>;
+
 /** A result with the cell it was computed for. */
 export type RunOutcome<Cell, Result> = { cell: Cell; result: Result };
 
@@ -171,7 +203,8 @@ export type ExperimentSpec<
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
-> = SpecCore<CellOf<P, G, L> & D, Result, Summary, Setup<P, G>> & {
+  A extends JsonObject = NoArms,
+> = SpecCore<ArmCellOf<P, G, L, A> & D, Result, Summary, Setup<P, G>> & {
   /** Settings every run shares; part of every run spec. */
   protocol: P;
   /** The axes; runs are every combination, first axis outermost, seeds innermost. */
@@ -190,9 +223,15 @@ export type ExperimentSpec<
    * the sample set of a named estimator, or a probe interval that depends on the method.
    * Their names must not be protocol settings, axes or `seed`.
    */
-  derive?: (cell: CellOf<P, G, L>) => D;
+  derive?: (cell: ArmCellOf<P, G, L, A>) => D;
   /** Which cells run; `false` leaves a grid point out (e.g. a combination that makes no sense). */
-  include?: (cell: CellOf<P, G, L> & D) => boolean;
+  include?: (cell: ArmCellOf<P, G, L, A> & D) => boolean;
+  /**
+   * Further sets of cells, planned after the grid in this order (see {@link Arm}); they share
+   * the seeds (`--seeds` too), `derive`, `include` and the summary. `setup` (validate,
+   * summarize) describes the grid alone.
+   */
+  arms?: readonly Arm<P, G, L, A>[];
 };
 
 type SpecSettings<P extends JsonObject, G extends Axes, L extends JsonObject> = {
@@ -331,12 +370,19 @@ function applyLayers<P extends JsonObject, G extends Axes, L extends JsonObject>
 }
 
 /** Every combination of the grid's values, first axis outermost, then the seeds. */
-function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D extends JsonObject>(
+function expand<
+  P extends JsonObject,
+  G extends Axes,
+  L extends JsonObject,
+  D extends JsonObject,
+  A extends JsonObject = NoArms,
+>(
   id: string,
   setup: Setup<P, G>,
   linked: Linked<G, L> | undefined,
-  derive?: (cell: CellOf<P, G, L>) => D,
-): (CellOf<P, G, L> & D)[] {
+  derive?: (cell: ArmCellOf<P, G, L, A>) => D,
+  add?: A,
+): (ArmCellOf<P, G, L, A> & D)[] {
   let points: Record<string, JsonValue>[] = [{}];
   for (const [axis, values] of Object.entries(setup.grid) as [string, JsonValue[]][]) {
     points = points.flatMap((p) => values.map((v) => ({ ...p, [axis]: v })));
@@ -344,8 +390,8 @@ function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D ex
   return points.flatMap((p) => {
     const extra = linked === undefined ? {} : linked.values[String(p[linked.axis])];
     return setup.seeds.map((seed) => {
-      const cell = { ...setup.protocol, ...p, ...extra, seed } as CellOf<P, G, L>;
-      if (derive === undefined) return cell as CellOf<P, G, L> & D;
+      const cell = { ...setup.protocol, ...p, ...extra, ...add, seed } as ArmCellOf<P, G, L, A>;
+      if (derive === undefined) return cell as ArmCellOf<P, G, L, A> & D;
       const derived = derive(cell);
       for (const k of Object.keys(derived)) {
         if (k in cell) {
@@ -448,7 +494,8 @@ export type SpecExperiment<
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
-> = ExperimentDefinition<CellOf<P, G, L> & D, Result, Summary> & {
+  A extends JsonObject = NoArms,
+> = ExperimentDefinition<ArmCellOf<P, G, L, A> & D, Result, Summary> & {
   /** The full protocol, grid and seeds (before `--quick`). */
   readonly protocol: P;
   readonly grid: G;
@@ -457,12 +504,14 @@ export type SpecExperiment<
    * The same experiment with other full-protocol settings (as `quick` overrides are given),
    * e.g. a benchmark's smaller grid. Run keys, summaries and reports work unchanged.
    * `quick` replaces the spec's quick overrides for the variant (e.g. `{}`: a variant run
-   * with `--quick` is run at exactly these settings, as the demo does).
+   * with `--quick` is run at exactly these settings, as the demo does). A variant has the
+   * spec's arms unless `opts.arms` replaces them (`[]`: the grid alone).
    */
   withSettings(
     overrides: QuickOf<P, G, L>,
     quick?: QuickOf<P, G, L>,
-  ): SpecExperiment<P, G, Result, Summary, L, D>;
+    opts?: { arms?: readonly Arm<P, G, L, A>[] },
+  ): SpecExperiment<P, G, Result, Summary, L, D, A>;
 };
 
 /**
@@ -476,19 +525,40 @@ export function experiment<
   Summary extends JsonObject,
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
->(spec: ExperimentSpec<P, G, Result, Summary, L, D>): SpecExperiment<P, G, Result, Summary, L, D> {
+  A extends JsonObject = NoArms,
+>(
+  spec: ExperimentSpec<P, G, Result, Summary, L, D, A>,
+): SpecExperiment<P, G, Result, Summary, L, D, A> {
+  const arms = spec.arms ?? [];
   checkSettings(spec, [
     ["quick", spec.quick],
     ...Object.entries(spec.byData ?? {}).flatMap(([kind, s]) => [
       [`byData.${kind}.settings`, s?.settings ?? {}] as const,
       [`byData.${kind}.quick`, s?.quick ?? {}] as const,
     ]),
+    ...arms.flatMap((a, i) => [
+      [`arms[${i}].settings`, a.settings ?? {}] as const,
+      [`arms[${i}].quick`, a.quick ?? {}] as const,
+    ]),
   ]);
-  const def = define<CellOf<P, G, L> & D, Result, Summary, Setup<P, G>>(spec, {
+  arms.forEach((a, i) => {
+    if (a.settings?.seeds !== undefined || a.quick?.seeds !== undefined) {
+      throw new ExperimentDefinitionError(`${spec.id}: arms[${i}] share the seeds; set none`);
+    }
+    for (const k of Object.keys(a.add)) {
+      if (k in spec.protocol || k in spec.grid || k === "seed") {
+        throw new ExperimentDefinitionError(
+          `${spec.id}: arms[${i}].add.${k} is also a setting or an axis`,
+        );
+      }
+    }
+  });
+  const def = define<ArmCellOf<P, G, L, A> & D, Result, Summary, Setup<P, G>>(spec, {
     resolve(opts) {
       const forData = spec.byData?.[opts.data.kind];
       const quick = opts.quick ? [spec.quick, forData?.quick] : [];
       const { protocol, grid, seeds, linked } = applyLayers(spec, [forData?.settings, ...quick]);
+      const keep = (c: ArmCellOf<P, G, L, A> & D) => spec.include?.(c) ?? true;
       return {
         settings: { protocol, grid },
         seeds,
@@ -496,9 +566,22 @@ export function experiment<
           grid: grid as JsonObject,
           protocol,
           ...(linked === undefined ? {} : { linked: linked as JsonObject }),
+          ...(arms.length === 0 ? {} : { arms: arms as unknown as JsonObject[] }),
         },
-        cells: (setup) =>
-          expand(spec.id, setup, linked, spec.derive).filter((c) => spec.include?.(c) ?? true),
+        cells: (setup) => [
+          ...expand(spec.id, setup, linked, spec.derive).filter(keep),
+          ...arms.flatMap((arm) => {
+            const layers = [
+              forData?.settings,
+              ...quick,
+              arm.settings,
+              ...(opts.quick ? [arm.quick] : []),
+            ];
+            const r = applyLayers(spec, layers);
+            const armSetup = { ...setup, protocol: r.protocol, grid: r.grid };
+            return expand(spec.id, armSetup, r.linked, spec.derive, arm.add).filter(keep);
+          }),
+        ],
       };
     },
     read: (config) => ({
@@ -511,7 +594,7 @@ export function experiment<
     protocol: spec.protocol,
     grid: spec.grid,
     seeds: spec.seeds,
-    withSettings(overrides, quick) {
+    withSettings(overrides, quick, opts) {
       checkQuick(spec, overrides, "withSettings");
       if (quick !== undefined) checkQuick(spec, quick);
       const resolved = applyLayers(spec, [overrides]);
@@ -522,6 +605,7 @@ export function experiment<
         seeds: resolved.seeds,
         quick: quick ?? spec.quick,
         ...(resolved.linked === undefined ? {} : { linked: resolved.linked }),
+        arms: opts?.arms ?? spec.arms,
       });
     },
   };
