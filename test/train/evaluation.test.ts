@@ -29,7 +29,11 @@ async function run(
   return train({
     model: buildModel(arch, { inputDim: 64, numClasses: 10 }),
     data,
-    optimizer: { name: "adam", learningRate: 0.015, spike: { multiplier: 10000, at: 3, once: true } },
+    optimizer: {
+      name: "adam",
+      learningRate: 0.015,
+      spike: { multiplier: 10000, at: 3, once: true },
+    },
     controller,
     steps: 6,
     batchSize: "full",
