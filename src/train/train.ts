@@ -32,6 +32,7 @@ import {
   startRecord,
 } from "./step.js";
 
+export type { EvaluationMode } from "../engine/compute.js";
 export type { StepRecord, TrainResult } from "./record.js";
 
 /** How the loop measures the radius along each step. */
