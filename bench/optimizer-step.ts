@@ -24,7 +24,7 @@ const opt = jitChain(built.prefix, built.suffix);
 let state = initBorrowed(opt, params);
 const grads = treeScale(params, 0.01);
 // A small radius, so that ρ-clip binds and rescales every update (the spiked steps do).
-const extra = { radius: () => ({ rho: 1e-4 }) };
+const extra = { radius: () => ({ rho: 1e-4 }), grad: grads, gradNorm: 1, learningRate: 1e-3 };
 const n = Number(process.argv[2] ?? 400);
 const cpu: number[] = [];
 for (let i = 0; i < n; i++) {

@@ -33,7 +33,7 @@ export const archGridCase: BenchCase = {
     );
     if (archs.length === 0) throw new Error(`--match ${ctx.match} selects no architecture`);
     const settings: ArchGridSettings = { ...base, arch: archs };
-    const variant = archGrid.withSettings(settings);
+    const variant = archGrid.withSettings(settings, undefined, { arms: [] });
     const dist = freshDist();
     const repeats = ctx.repeats ?? 1;
     const runs = variant.plan({ quick: false, data: { kind: "digits" } }).runs.length;

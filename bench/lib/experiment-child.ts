@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     }) as unknown as typeof def;
   } else {
     const { archGrid } = await load<typeof ArchGridModule>(req.dist, "experiments/arch-grid");
-    def = archGrid.withSettings(req.settings) as unknown as typeof def;
+    def = archGrid.withSettings(req.settings, undefined, { arms: [] }) as unknown as typeof def;
   }
 
   let lastDone = Number.NaN;

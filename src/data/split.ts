@@ -82,3 +82,57 @@ export function stratifiedSplit(ds: Dataset, opts: SplitOptions): Split {
     testIndices,
   };
 }
+
+/**
+ * How a data set is cut into train and test: `"stratified"` ({@link stratifiedSplit}, seeded,
+ * per class) or `"head"` ({@link headSplit}: the first rows, unshuffled, seed ignored).
+ */
+export type SplitKind = "stratified" | "head";
+
+/**
+ * The published reference's split: the test split is the first `floor(n · testFraction)`
+ * rows in file order, the training split the rest — unshuffled, not stratified, and the same
+ * for every seed. For the digits set with `testFraction = 0.2`: rows 0–358 test, 359–1796
+ * training (the same 359 / 1438 sizes as {@link stratifiedSplit}, different rows). Class
+ * proportions follow whatever order the file has.
+ *
+ * @throws {DataError} if `testFraction` is not in [0, 1), or if either split would be empty.
+ */
+export function headSplit(ds: Dataset, opts: { testFraction?: number } = {}): Split {
+  const f = opts.testFraction ?? 0.2;
+  if (!(f >= 0 && f < 1)) {
+    throw new DataError(`headSplit: testFraction must be in [0, 1), got ${f}`);
+  }
+  const nTest = Math.floor(ds.n * f);
+  if ((nTest === 0 && f > 0) || nTest >= ds.n) {
+    throw new DataError(
+      `headSplit: a ${f} head split of ${ds.n} rows leaves ${nTest} test and ${ds.n - nTest} training rows`,
+    );
+  }
+  const testIndices = Int32Array.from({ length: nTest }, (_, i) => i);
+  const trainIndices = Int32Array.from({ length: ds.n - nTest }, (_, i) => nTest + i);
+  return {
+    train: subset(ds, trainIndices),
+    test: subset(ds, testIndices),
+    trainIndices,
+    testIndices,
+  };
+}
+
+/**
+ * {@link stratifiedSplit} or {@link headSplit} by `kind` (default `"stratified"`); the seed
+ * matters only to the stratified split.
+ */
+export function splitDataset(ds: Dataset, opts: SplitOptions & { kind?: SplitKind }): Split {
+  const kind = opts.kind ?? "stratified";
+  switch (kind) {
+    case "stratified":
+      return stratifiedSplit(ds, opts);
+    case "head":
+      return headSplit(ds, opts);
+    default:
+      throw new DataError(
+        `split must be "stratified" or "head", got ${JSON.stringify(kind as unknown)}`,
+      );
+  }
+}

@@ -315,8 +315,52 @@ export interface Evaluation {
 }
 
 /**
- * Eval-mode loss and accuracy against host labels, computed in chunks of `chunk` rows.
- * Borrows `params`, `state` and `x`.
+ * How an evaluation normalises BatchNorm layers (models without BatchNorm give the same
+ * numbers either way):
+ *
+ * - `"running-stats"` (default): eval mode, through the running statistics training kept —
+ *   per-sample, so the result does not depend on which rows are evaluated together;
+ * - `"batch-stats"`: the evaluated rows as ONE batch in train mode, each BatchNorm normalising
+ *   with that batch's own mean and variance — how a PyTorch script that never calls
+ *   `model.eval()` measures test accuracy. The updated running statistics this forward pass
+ *   computes are dropped: the evaluation never changes the state used for training.
+ */
+export type EvaluationMode = "running-stats" | "batch-stats";
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions extends LogitOptions {
+  /** Rows per compiled call for `"running-stats"` (default 1024; `"batch-stats"` is always one batch). */
+  chunk?: number;
+  /** BatchNorm's statistics: running (eval mode, default) or the evaluated batch's own. */
+  evaluation?: EvaluationMode;
+}
+
+/**
+ * Train-mode logits of `x` as one batch (BatchNorm on the batch's own statistics), the new
+ * running statistics dropped. Borrows everything.
+ */
+function batchStatsLogits(
+  model: Model,
+  params: Params,
+  state: ModelState,
+  x: JaxArray,
+  opts: LogitOptions,
+): JaxArray {
+  const fn = cachedJit(
+    model,
+    `logits:batch-stats:${temperatureKey(model, opts.temperature)}`,
+    () => {
+      return (p: Params, s: ModelState, xb: JaxArray) =>
+        model.apply(p, xb, { mode: "train", state: s, temperature: opts.temperature });
+    },
+  );
+  return fn(refTree(params), refTree(state), x.ref) as JaxArray;
+}
+
+/**
+ * Loss and accuracy against host labels: in eval mode computed in chunks of `chunk` rows, or
+ * with `evaluation: "batch-stats"` as one train-mode batch (see {@link EvaluationMode}).
+ * Borrows `params`, `state` and `x`; never changes them.
  */
 export function evaluate(
   model: Model,
@@ -324,11 +368,20 @@ export function evaluate(
   state: ModelState,
   x: JaxArray,
   labels: ArrayLike<number>,
-  opts: LogitOptions & { chunk?: number } = {},
+  opts: EvaluateOptions = {},
 ): Evaluation {
   const n = x.shape[0]!;
   if (labels.length !== n) throw new Error(`evaluate: ${labels.length} labels for ${n} samples`);
   const k = model.config.numClasses;
+  const evaluation = opts.evaluation ?? "running-stats";
+  if (evaluation === "batch-stats") {
+    return evaluateLogits(takeToHost(batchStatsLogits(model, params, state, x, opts)), labels, k);
+  }
+  if (evaluation !== "running-stats") {
+    throw new RangeError(
+      `evaluate: evaluation must be "running-stats" or "batch-stats", got ${JSON.stringify(evaluation)}`,
+    );
+  }
   const chunk = Math.max(1, opts.chunk ?? 1024);
   const z = new Float64Array(n * k);
   for (let start = 0; start < n; start += chunk) {

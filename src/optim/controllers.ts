@@ -13,6 +13,7 @@ import { treeGlobalNormHost } from "../engine/tree.js";
 import {
   type ArrayTree,
   type ControlExtra,
+  type GradientExtra,
   type GradientTransformation,
   link,
   type RadiusExtra,
@@ -56,6 +57,11 @@ export interface ControlReport {
   tau: number;
   /** Which radius bound, when reported by the callback. */
   binding?: string;
+  /**
+   * `rhoClipGrad` only: the step length it compares with the radius, `lr·‖g‖` (the gradient
+   * step's length, not the update's); `rho` is then the radius along the gradient.
+   */
+  gradientStep?: number;
 }
 
 /** ‖p‖: precomputed by a fused prefix (`extra.updateNorm`) or read from the device. */
@@ -134,6 +140,77 @@ export function rhoClip(options: RhoClipOptions = {}): GradientTransformation<Co
       scale: s,
       tau: s * norm,
       binding,
+    });
+    return s < 1 ? op.scaleTreeByHost(updates, s) : updates;
+  });
+}
+
+/** What {@link rhoClipGrad} reads from `extra`: the radius callback and the raw gradient. */
+export type GradientControllerExtra = ControllerExtra & GradientExtra;
+
+function gradientFrom(extra: Partial<GradientExtra> | undefined, who: string): GradientExtra {
+  const e = extra ?? {};
+  if (typeof e.grad !== "object" || e.grad === null || typeof e.gradNorm !== "number") {
+    throw new Error(`${who}: the training loop must pass extra.grad and extra.gradNorm`);
+  }
+  if (
+    !(typeof e.learningRate === "number" && e.learningRate > 0 && Number.isFinite(e.learningRate))
+  ) {
+    throw new Error(
+      `${who}: needs extra.learningRate, a positive learning rate (build the optimizer from a spec ` +
+        `with a learning rate), got ${String(e.learningRate)}`,
+    );
+  }
+  return e as GradientExtra;
+}
+
+/**
+ * ρ-clip as the published reference controls Adam: the radius is measured along the
+ * normalised gradient direction −g/‖g‖ (not along the update), compared with the gradient
+ * step's length `τ_g = lr·‖g‖`, and the update the optimizer proposes — Adam's — is
+ * multiplied by `s = min(1, rMax·ρ(g/‖g‖)/τ_g)`, i.e. Adam's learning rate is rescaled by
+ * `s`. The step actually taken, `s·‖p‖`, is therefore NOT bounded by ρ along itself: Adam's
+ * step differs from the gradient step in direction and length (early in training ‖p‖ ≈
+ * lr·√dim ≫ lr·‖g‖ is common). {@link rhoClip} is the variant that bounds the real step.
+ *
+ * Any convergence radius is symmetric under flipping the direction (F(θ − t·v) is F(θ + t·v)
+ * at −t), so the callback is given `g` itself with norm ‖g‖; the radius is that along −g.
+ * A zero gradient (or step) is passed through unchanged, as is an infinite radius.
+ * Reported `tau` is the length of the update returned; `gradientStep` is `τ_g`.
+ */
+export function rhoClipGrad(
+  options: RhoClipOptions = {},
+): GradientTransformation<GradientControllerExtra> {
+  const rMax = options.rMax ?? 1;
+  if (!(rMax > 0) || !Number.isFinite(rMax)) {
+    throw new RangeError(`rhoClipGrad: rMax must be a positive finite number, got ${rMax}`);
+  }
+  const kind = options.radius ?? "output";
+  return statelessLink<GradientControllerExtra>((updates, extra) => {
+    const { grad, gradNorm, learningRate } = gradientFrom(extra, "rhoClipGrad");
+    const norm = updateNorm(updates, extra);
+    const gradientStep = learningRate * gradNorm;
+    if (!(gradNorm > 0) || !(norm > 0)) {
+      reportControl(extra, {
+        controller: "rhoClipGrad",
+        proposedNorm: norm,
+        rho: Number.POSITIVE_INFINITY,
+        scale: 1,
+        tau: norm,
+        gradientStep,
+      });
+      return updates;
+    }
+    const { rho, binding } = radiusFrom(extra, "rhoClipGrad")(grad, gradNorm, kind);
+    const s = Math.min(1, (rMax * rho) / gradientStep);
+    reportControl(extra, {
+      controller: "rhoClipGrad",
+      proposedNorm: norm,
+      rho,
+      scale: s,
+      tau: s * norm,
+      binding,
+      gradientStep,
     });
     return s < 1 ? op.scaleTreeByHost(updates, s) : updates;
   });

@@ -60,11 +60,13 @@ export {
   type ControllerExtra,
   type ControllerRadius,
   type ControlReport,
+  type GradientControllerExtra,
   type RadiusCallback,
   type RadiusKind,
   type RhoClipOptions,
   type RhoSetOptions,
   rhoClip,
+  rhoClipGrad,
   rhoSet,
 } from "./controllers.js";
 export type { LossAwareExtra, LossExtra } from "./loss-extra.js";
@@ -113,6 +115,7 @@ export type {
   ControlExtra,
   EmptyState,
   ExtraArg,
+  GradientExtra,
   GradientTransformation,
   OptState,
   RadiusExtra,

@@ -6,8 +6,8 @@
  */
 import { adamDirection, adamwDirection, sgdDirection } from "./alias.js";
 import { chain } from "./combine.js";
-import type { ControllerExtra } from "./controllers.js";
-import { allRadii, rhoClip, rhoSet } from "./controllers.js";
+import type { GradientControllerExtra } from "./controllers.js";
+import { allRadii, rhoClip, rhoClipGrad, rhoSet } from "./controllers.js";
 import { constantSchedule, type Schedule, spikeSchedule } from "./schedules.js";
 import { clipByGlobalNorm, scaleByLearningRate } from "./transforms.js";
 import type { GradientTransformation } from "./types.js";
@@ -46,17 +46,19 @@ export type ControllerSpec =
   | { name: "none" }
   | { name: "grad-clip"; maxNorm?: number }
   | { name: "rho-clip"; rMax?: number }
+  /** The published reference's ρ-clip: radius along −g/‖g‖ against lr·‖g‖ (see `rhoClipGrad`). */
+  | { name: "rho-clip-grad"; rMax?: number }
   | { name: "rho-set"; rTarget: number; maxLearningRate?: number }
   | { name: "all-radii"; mode: "set" | "clip"; rTarget?: number; rMax?: number };
 
 /** A built optimizer: the chain plus the base learning rate per step (for telemetry). */
 export interface BuiltOptimizer {
   /** The whole chain: `chain(prefix, suffix)`, or `prefix` alone (needs the radius when `needsRadius`). */
-  transform: GradientTransformation<ControllerExtra>;
+  transform: GradientTransformation<GradientControllerExtra>;
   /** The device-only links (optimizer direction, clipping, learning rate): jittable. */
   prefix: GradientTransformation;
   /** The host-side controller link placed last, if any. */
-  suffix: GradientTransformation<ControllerExtra> | null;
+  suffix: GradientTransformation<GradientControllerExtra> | null;
   /** Base learning rate the chain uses at a step (NaN for ρ-set, which has none). */
   learningRateAt: (step: number) => number;
   /** Whether the chain asks the training loop for a radius every step. */
@@ -112,6 +114,8 @@ function describe(spec: OptimizerSpec, controller: ControllerSpec): string {
       return `${base} + grad-clip(${controller.maxNorm ?? 1})`;
     case "rho-clip":
       return `${base} + rho-clip(rMax=${controller.rMax ?? 1})`;
+    case "rho-clip-grad":
+      return `${base} + rho-clip-grad(rMax=${controller.rMax ?? 1})`;
     case "rho-set":
       return `${spec.name} direction + rho-set(r=${controller.rTarget})`;
     case "all-radii":
@@ -130,7 +134,7 @@ export function buildOptimizer(
   const dir = direction(spec);
   const built = (
     prefix: GradientTransformation,
-    suffix: GradientTransformation<ControllerExtra> | null,
+    suffix: GradientTransformation<GradientControllerExtra> | null,
     learningRateAt: (step: number) => number,
   ): BuiltOptimizer => ({
     transform: suffix === null ? prefix : chain(prefix, suffix),
@@ -158,6 +162,8 @@ export function buildOptimizer(
       return built(chain(clipByGlobalNorm(controller.maxNorm ?? 1), withLr), null, lr);
     case "rho-clip":
       return built(withLr, rhoClip({ rMax: controller.rMax }), lr);
+    case "rho-clip-grad":
+      return built(withLr, rhoClipGrad({ rMax: controller.rMax }), lr);
     case "all-radii":
       return built(withLr, allRadii({ mode: "clip", rMax: controller.rMax }), lr);
     default:

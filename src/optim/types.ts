@@ -46,6 +46,22 @@ export type RadiusExtra = {
   readonly radius: RadiusCallback;
 };
 
+/**
+ * The step's raw gradient and learning rate, for links that judge the step by the gradient
+ * rather than by the update they receive (the published ρ-controller, `rhoClipGrad`).
+ */
+export type GradientExtra = {
+  /** ∇f(θ) of the batch, the chain's input (borrowed). */
+  readonly grad: ArrayTree;
+  /** ‖∇f(θ)‖. */
+  readonly gradNorm: number;
+  /**
+   * The optimizer spec's learning rate at this step, spikes included (NaN when the chain was
+   * not built from a spec, or has no learning rate, as ρ-set).
+   */
+  readonly learningRate: number;
+};
+
 /** Optional listener a controller-like link reports to. */
 export type ControlExtra = {
   /** Receives what a controller (ρ-clip, ρ-set, Armijo, Polyak) did this step. */
@@ -68,7 +84,7 @@ export type UpdateNormExtra = {
 export type UpdateExtra = ControlExtra & UpdateNormExtra & { readonly [key: string]: unknown };
 
 /** Everything the training loop passes to its chain on every step. */
-export type TrainingExtra = UpdateExtra & RadiusExtra & LossExtra;
+export type TrainingExtra = UpdateExtra & RadiusExtra & LossExtra & GradientExtra;
 
 /** The `extra` parameter: optional when `E` has no required key, required otherwise. */
 // biome-ignore lint/complexity/noBannedTypes: `{}` is the "nothing required" test.

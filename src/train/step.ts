@@ -218,6 +218,8 @@ export function propose(
     },
     loss: lg.loss,
     gradNorm: lg.gradNorm,
+    grad: lg.grads,
+    learningRate: run.learningRateAt(step),
     lossAt: (u) =>
       scoped((s) =>
         batchLoss(

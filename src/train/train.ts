@@ -8,7 +8,7 @@
 import { batchIterator } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
 import { labelsToDevice, toDevice } from "../engine/arrays.js";
-import { evaluate, type LossAndGrad } from "../engine/compute.js";
+import { type EvaluationMode, evaluate, type LossAndGrad } from "../engine/compute.js";
 import { initEngine } from "../engine/runtime.js";
 import { Holder, Scope } from "../engine/scope.js";
 import type { Model, ModelState, Params } from "../models/types.js";
@@ -33,6 +33,7 @@ import {
   startRecord,
 } from "./step.js";
 
+export type { EvaluationMode } from "../engine/compute.js";
 export type { StepRecord, TrainResult } from "./record.js";
 
 /** How the loop measures the radius along each step. */
@@ -85,6 +86,13 @@ export interface TrainOptions {
   batchSize?: number | "full";
   /** Evaluate on the test split every this many steps, and after the last (default 10; 0 = last only). */
   evalEvery?: number;
+  /**
+   * How test evaluations normalise BatchNorm (default `"running-stats"`: eval mode).
+   * `"batch-stats"` evaluates the whole test split as one train-mode batch on its own
+   * statistics, as a script that never calls `model.eval()` does; the running statistics
+   * that pass computes are dropped, so training is the same either way (see `EvaluationMode`).
+   */
+  evaluation?: EvaluationMode;
   /** Seed of initialisation and batch order (default 0). */
   seed?: number;
   /** Radius measurement. */
@@ -127,6 +135,12 @@ function checkOptions(o: TrainOptions): void {
   if (o.data.train.numClasses > o.model.config.numClasses) {
     throw new RangeError(
       `model has ${o.model.config.numClasses} classes but the data has ${o.data.train.numClasses}`,
+    );
+  }
+  const ev = o.evaluation;
+  if (ev !== undefined && ev !== "running-stats" && ev !== "batch-stats") {
+    throw new RangeError(
+      `evaluation must be "running-stats" or "batch-stats", got ${JSON.stringify(ev)}`,
     );
   }
   if (isTransform(o.optimizer) && o.controller && !isTransform(o.controller)) {
@@ -317,7 +331,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (skipped) skippedSteps++;
       const isLast = step === options.steps - 1;
       if (isLast || (evalEvery > 0 && (step + 1) % evalEvery === 0)) {
-        const ev = evaluate(model, run.params.get(), run.state.get(), xTest, testSet.y);
+        const ev = evaluate(model, run.params.get(), run.state.get(), xTest, testSet.y, {
+          evaluation: options.evaluation,
+        });
         record.testAccuracy = ev.accuracy;
         record.testLoss = ev.loss;
         last = { accuracy: ev.accuracy, loss: ev.loss };

@@ -94,6 +94,8 @@ describe("demo table", () => {
       arch: arch as "transformer" | "mlp-ln",
       spike: 10000,
       method: method as "plain" | "grad-clip" | "rho-clip",
+      split: "stratified" as const,
+      evaluation: "running-stats" as const,
       medianFinalTestAcc: acc as number,
       q25: acc as number,
       q75: acc as number,

@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
   classCounts,
+  headSplit,
   loadDigits,
   loadIris,
   makeDataset,
+  splitDataset,
   stratifiedSplit,
+  subset,
 } from "../../src/data/index.js";
 
 const digits = loadDigits();
@@ -82,6 +85,44 @@ describe("stratifiedSplit", () => {
     expect(() => stratifiedSplit(digits, { seed: 0, testFraction: -0.1 })).toThrow(/testFraction/);
     expect(() => stratifiedSplit(digits, { seed: 0, testFraction: Number.NaN })).toThrow(
       /testFraction/,
+    );
+  });
+});
+
+describe("headSplit (the published reference's split)", () => {
+  it("puts the first floor(n·f) rows in the test split, unshuffled, the rest in training", () => {
+    const s = headSplit(digits, { testFraction: 0.2 });
+    expect(s.test.n).toBe(359);
+    expect(s.train.n).toBe(1438);
+    expect(Array.from(s.testIndices)).toEqual(Array.from({ length: 359 }, (_, i) => i));
+    expect(s.trainIndices[0]).toBe(359);
+    expect(s.trainIndices.at(-1)).toBe(1796);
+    // rows are the source's rows, in order
+    expect(Array.from(s.test.x.subarray(0, 64))).toEqual(Array.from(digits.x.subarray(0, 64)));
+    expect(Array.from(s.train.y.subarray(0, 5))).toEqual(Array.from(digits.y.subarray(359, 364)));
+  });
+
+  it("is the same whatever the seed (splitDataset), unlike the stratified split", () => {
+    const a = splitDataset(digits, { kind: "head", seed: 0 });
+    const b = splitDataset(digits, { kind: "head", seed: 7 });
+    expect(Array.from(a.testIndices)).toEqual(Array.from(b.testIndices));
+    const st = splitDataset(digits, { seed: 0 });
+    expect(Array.from(st.testIndices)).toEqual(
+      Array.from(stratifiedSplit(digits, { seed: 0 }).testIndices),
+    );
+    expect(Array.from(st.testIndices)).not.toEqual(Array.from(a.testIndices));
+  });
+
+  it("says what is wrong with a fraction or a set too small to split", () => {
+    expect(() => headSplit(digits, { testFraction: 1 })).toThrow(
+      "headSplit: testFraction must be in [0, 1), got 1",
+    );
+    const tiny = subset(digits, Int32Array.from([0, 1, 2]));
+    expect(() => headSplit(tiny, { testFraction: 0.2 })).toThrow(
+      "headSplit: a 0.2 head split of 3 rows leaves 0 test and 3 training rows",
+    );
+    expect(() => splitDataset(digits, { kind: "tail" as never, seed: 0 })).toThrow(
+      'split must be "stratified" or "head", got "tail"',
     );
   });
 });

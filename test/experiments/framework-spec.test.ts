@@ -119,6 +119,57 @@ describe("experiment(): the plan", () => {
   });
 });
 
+describe("experiment(): arms beside the grid", () => {
+  // the toy's cell type has no arms' settings: read the added one untyped
+  const variantOf = (r: object) => (r as { variant?: string }).variant;
+  const arms = [
+    { settings: { arch: ["b"], method: ["z"] }, add: { variant: "v1" }, quick: { steps: 3 } },
+    { settings: { method: ["y"] }, add: { variant: "v2" } },
+  ];
+
+  it("plans each arm after the grid with its settings and added fields; grid cells lack them", () => {
+    const plan = toy({ arms, include: undefined }).plan({ quick: false, data: DIGITS });
+    expect(plan.runs).toHaveLength(6 * 3 + 3 + 2 * 3);
+    expect(plan.runs.slice(0, 18).every((r) => !("variant" in r))).toBe(true);
+    expect(plan.runs[18]).toEqual({
+      steps: 10,
+      lr: 0.1,
+      arch: "b",
+      method: "z",
+      variant: "v1",
+      seed: 0,
+    });
+    expect(plan.runs.slice(21).map((r) => `${r.arch}-${r.method}-${variantOf(r)}`)).toEqual([
+      ...Array(3).fill("a-y-v2"),
+      ...Array(3).fill("b-y-v2"),
+    ]);
+  });
+
+  it("under --quick the spec's overrides apply first, then the arm's settings, then its quick", () => {
+    const plan = toy({ arms, include: undefined }).plan({ quick: true, seeds: [5], data: DIGITS });
+    // the grid's quick keeps method x; the arm's own settings define its method
+    expect(plan.runs.filter((r) => variantOf(r) === "v1")).toEqual([
+      { steps: 3, lr: 0.1, arch: "b", method: "z", variant: "v1", seed: 5 },
+    ]);
+    expect(plan.runs.filter((r) => variantOf(r) === "v2").map((r) => r.steps)).toEqual([2, 2]);
+  });
+
+  it("applies include to arm cells, and withSettings can drop the arms", () => {
+    const plan = toy({ arms }).plan({ quick: false, data: DIGITS });
+    expect(plan.runs.some((r) => variantOf(r) === "v1")).toBe(false); // b-z is excluded
+    const bare = toy({ arms }).withSettings({}, undefined, { arms: [] });
+    expect(bare.plan({ quick: false, data: DIGITS }).runs).toHaveLength(15);
+  });
+
+  it("rejects an added field that is a setting, an arm with seeds, a misspelt arm override", () => {
+    expect(() => toy({ arms: [{ add: { steps: 1 } }] })).toThrow(/arms\[0\]\.add\.steps/);
+    expect(() => toy({ arms: [{ settings: { seeds: [1] }, add: {} }] })).toThrow(/share the seeds/);
+    expect(() => toy({ arms: [{ settings: { stpes: 1 }, add: {} }] })).toThrow(
+      /arms\[0\]\.settings\.stpes/,
+    );
+  });
+});
+
 describe("experiment(): summary and report", () => {
   it("summarises from the config as written to summary.json, groups in grid order", async () => {
     const def = toy();

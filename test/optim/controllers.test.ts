@@ -8,7 +8,9 @@ import {
   findState,
   type RadiusCallback,
   rhoClip,
+  rhoClipGrad,
   rhoSet,
+  scale,
   sgd,
 } from "../../src/optim/index.js";
 import { fromJax, randomRef, rng, toJax } from "./helpers.js";
@@ -156,5 +158,104 @@ describe("rhoSet", () => {
       radius: fixedRadius(1e9).cb,
     });
     expect(norm(fromJax(u))).toBeCloseTo(0.01 * norm(g), 5);
+  });
+});
+
+describe("rhoClipGrad (the published controller)", () => {
+  /** Adam's first update by hand: m̂ = g, v̂ = g², so p = −lr·g/(|g| + ε). */
+  const firstAdamStep = (g: Float64Array[], lr: number) =>
+    g.map((leaf) => leaf.map((x) => (-lr * x) / (Math.abs(x) + 1e-8)));
+
+  it("measures ρ along the gradient, compares it with lr·‖g‖ and rescales Adam's update", () => {
+    // small gradients, as late in training: Adam's step (≈ lr·√26) is ≈ 10× lr·‖g‖
+    const g = randomRef(rng(21), undefined, 0.1);
+    const lr = 0.4;
+    const gNorm = norm(g);
+    const rho = 0.05;
+    const seen: { p: Float64Array[]; norm: number }[] = [];
+    const reports: ControlReport[] = [];
+    const opt = chain(adamDirection(), scale(-lr), rhoClipGrad({ rMax: 0.5 }));
+    const gDev = toJax(g);
+    const [u] = opt.update(toJax(g), opt.init(toJax(randomRef(rng(22)))), undefined, {
+      radius: (p, n) => {
+        seen.push({ p: fromJax(p), norm: n });
+        return { rho, binding: "output" };
+      },
+      onControl: (r: ControlReport) => reports.push(r),
+      grad: gDev,
+      gradNorm: gNorm,
+      learningRate: lr,
+    });
+    // the radius was asked along g (with ‖g‖), not along Adam's update
+    expect(seen).toHaveLength(1);
+    expect(seen[0].norm).toBe(gNorm);
+    expect(seen[0].p).toEqual(g);
+    const s = (0.5 * rho) / (lr * gNorm);
+    expect(s).toBeLessThan(1);
+    const adamStep = firstAdamStep(g, lr);
+    const out = fromJax(u);
+    out.forEach((leaf, i) => {
+      leaf.forEach((v, j) => {
+        expect(v).toBeCloseTo(s * adamStep[i][j], 6);
+      });
+    });
+    expect(reports[0].controller).toBe("rhoClipGrad");
+    expect(reports[0].scale).toBeCloseTo(s, 9);
+    expect(reports[0].gradientStep).toBeCloseTo(lr * gNorm, 9);
+    // the applied step is s·‖Adam's step‖, which is NOT rMax·ρ: the published clip does not
+    // bound the step it takes (here ‖p‖/(lr·‖g‖) ≈ √26/‖g‖ times longer than rMax·ρ)
+    expect(reports[0].tau).toBeCloseTo(s * norm(adamStep), 6);
+    expect(reports[0].tau).toBeGreaterThan(5 * 0.5 * rho);
+  });
+
+  it("leaves the update alone while lr·‖g‖ ≤ rMax·ρ, even when Adam's step is longer than ρ", () => {
+    const g = randomRef(rng(23), undefined, 1e-3);
+    const lr = 0.1;
+    const gNorm = norm(g);
+    const rho = 2 * lr * gNorm; // ρ above τ_g but far below Adam's ‖p‖ ≈ lr·√dim
+    const opt = chain(adamDirection(), scale(-lr), rhoClipGrad());
+    const [u] = opt.update(toJax(g), opt.init(toJax(g)), undefined, {
+      radius: fixedRadius(rho).cb,
+      grad: toJax(g),
+      gradNorm: gNorm,
+      learningRate: lr,
+    });
+    const adamStep = firstAdamStep(g, lr);
+    expect(norm(adamStep)).toBeGreaterThan(rho);
+    fromJax(u).forEach((leaf, i) => {
+      leaf.forEach((v, j) => {
+        expect(v).toBeCloseTo(adamStep[i][j], 6);
+      });
+    });
+  });
+
+  it("passes a zero gradient through and names what the loop must pass", () => {
+    const zero = randomRef(rng(24)).map((l) => l.map(() => 0));
+    const { cb, calls } = fixedRadius(1);
+    const opt = rhoClipGrad();
+    const [u] = opt.update(toJax(zero), opt.init(toJax(zero)), undefined, {
+      radius: cb,
+      grad: toJax(zero),
+      gradNorm: 0,
+      learningRate: 0.1,
+    });
+    expect(calls).toHaveLength(0);
+    expect(norm(fromJax(u))).toBe(0);
+    const g = randomRef(rng(25));
+    expect(() =>
+      opt.update(toJax(g), opt.init(toJax(g)), undefined, {
+        radius: cb,
+        grad: toJax(g),
+        gradNorm: 1,
+        learningRate: Number.NaN,
+      }),
+    ).toThrow("rhoClipGrad: needs extra.learningRate, a positive learning rate");
+    // @ts-expect-error extra.grad is required by rhoClipGrad's type
+    expect(() => opt.update(toJax(g), opt.init(toJax(g)), undefined, { radius: cb })).toThrow(
+      "rhoClipGrad: the training loop must pass extra.grad and extra.gradNorm",
+    );
+    expect(() => rhoClipGrad({ rMax: -1 })).toThrow(
+      "rhoClipGrad: rMax must be a positive finite number, got -1",
+    );
   });
 });

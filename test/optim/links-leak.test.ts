@@ -20,6 +20,7 @@ import {
   identity,
   initBorrowed,
   rhoClip,
+  rhoClipGrad,
   rhoSet,
   scale,
   scaleByAdam,
@@ -49,10 +50,19 @@ const tree = (seed: number): ArrayTree => ({
 });
 
 /** Everything the training loop would pass, with a radius that makes the controllers scale. */
+let gradient: ArrayTree = {};
+beforeAll(() => {
+  gradient = tree(5);
+});
 const extra: TrainingExtra = {
   radius: (_p, norm) => ({ rho: norm / 3, binding: "output" }),
   loss: 1,
   gradNorm: 1,
+  get grad() {
+    return gradient;
+  },
+  // large enough that rhoClipGrad's τ_g = lr·‖g‖ = 10 exceeds ρ = 1/3, so it scales
+  learningRate: 10,
   lossAt: () => 0.5,
   gradDot: () => -1,
   gain: 0.5,
@@ -70,6 +80,8 @@ const links: [string, () => GradientTransformation<TrainingExtra>][] = [
   ["addDecayedWeights", () => addDecayedWeights({ weightDecay: 0.1, mask: { w: true, b: false } })],
   ["clipByGlobalNorm", () => clipByGlobalNorm(0.1)],
   ["rhoClip", () => rhoClip({ rMax: 1 })],
+  ["rhoClipGrad", () => rhoClipGrad({ rMax: 1 })],
+  ["jitChain(adam, rhoClipGrad)", () => jitChain(chain(scaleByAdam(), scale(-0.1)), rhoClipGrad())],
   ["rhoSet", () => rhoSet({ rTarget: 0.5 })],
   ["allRadii", () => allRadii({ mode: "set", rTarget: 0.5 })],
   ["armijo", () => armijo()],

@@ -8,16 +8,32 @@
  * evaluated with BatchNorm's running statistics, which lag far behind fast full-batch Adam
  * steps (momentum 0.1), so its eval-mode test loss can exceed 10 while training goes well.
  *
+ * Beside the grid (our protocol), arms at the 10000× spike: the published protocol
+ * (`split: "head"`: the first 20% of the rows as the test block, the same for every seed;
+ * `evaluation: "batch-stats"`: the test rows as one batch through BatchNorm in training mode)
+ * with the published controller `rho-clip-grad` beside plain Adam and gradient clipping (and
+ * our ρ-clip on MLP+LN, where it is cheap), docs/science.md §5. Grid cells carry neither
+ * setting (absent: stratified split, running statistics), so the committed runs keep their
+ * keys and specs.
+ *
  * @module
  */
 
+import type { SplitKind } from "softmax-ghosts/data";
+import type { EvaluationMode } from "softmax-ghosts/engine";
 import type { ControllerSpec } from "softmax-ghosts/optim";
 import { z } from "zod";
-import { claim } from "./framework/claims.js";
-import { accuracyAxis, bandLines } from "./framework/figures.js";
+import { type Claim, claim, verdictOf } from "./framework/claims.js";
+import { accuracyAxis, bandLines, bars } from "./framework/figures.js";
 import { finalAccuracyCell, pct } from "./framework/format.js";
 import { anyNumber, count, fraction, nonNegative, radius } from "./framework/schemas.js";
-import { type CellOf, experiment, type QuickOf } from "./framework/spec.js";
+import {
+  type Arm,
+  type CellOf,
+  experiment,
+  type NoLinked,
+  type QuickOf,
+} from "./framework/spec.js";
 import {
   DIVERGED_LOSS,
   diverged,
@@ -29,10 +45,19 @@ import {
   roundSig,
 } from "./framework/stats.js";
 import { msPerStep, runData, trainRun } from "./framework/training.js";
-import { ExperimentInputError, type FigureSpec, type ReportTable } from "./framework/types.js";
+import {
+  ExperimentInputError,
+  type FigureSpec,
+  type ReportTable,
+  type Verdict,
+} from "./framework/types.js";
 
-/** The three arms: plain Adam, gradient-norm clipping before Adam, ρ-clip after Adam. */
-export type ArchGridMethod = "plain" | "grad-clip" | "rho-clip";
+/**
+ * The methods: plain Adam, gradient-norm clipping before Adam, ρ-clip after Adam (ours: the
+ * applied step bounded by ρ along itself), and the published controller `rho-clip-grad`
+ * (ρ along −g/‖g‖ against lr·‖g‖, Adam's learning rate rescaled: `rhoClipGrad` in src/optim).
+ */
+export type ArchGridMethod = "plain" | "grad-clip" | "rho-clip" | "rho-clip-grad";
 
 /** The architectures of the grid. */
 export type ArchGridArch = "transformer" | "mlp-ln" | "cnn-bn";
@@ -71,8 +96,45 @@ const PROTOCOL: ArchGridProtocol = {
 
 const ARCHS: ArchGridArch[] = ["transformer", "mlp-ln", "cnn-bn"];
 const METHODS: ArchGridMethod[] = ["plain", "grad-clip", "rho-clip"];
+const ALL_METHODS: ArchGridMethod[] = [...METHODS, "rho-clip-grad"];
 
 const GRID = { arch: ARCHS, spike: [10, 100, 1000, 10000], method: METHODS };
+
+/** What an arm adds to its cells (absent from the grid's: stratified split, running statistics). */
+export type ArchGridArmSettings = {
+  /** `"head"`: the published split (see `headSplit`). */
+  split: SplitKind;
+  /** `"batch-stats"`: the published evaluation (see `EvaluationMode`). */
+  evaluation: EvaluationMode;
+};
+
+const PUBLISHED_PROTOCOL: ArchGridArmSettings = { split: "head", evaluation: "batch-stats" };
+
+/** The published protocol's methods: the published controller first, then the baselines. */
+const PUBLISHED_METHODS: ArchGridMethod[] = ["rho-clip-grad", "plain", "grad-clip"];
+
+/**
+ * The arms, at the published headline spike only, in the order they run (MLP+LN, cheap, then
+ * CNN+BN, the question): the published protocol with the published controller and the two
+ * baselines on every architecture, and our ρ-clip under it where that is cheap (MLP+LN).
+ * Sized to the CPU budget of the full-scale run (≈ 50 core-minutes at the committed
+ * per-step times); our split with batch-stats evaluation for CNN+BN would be the next arm
+ * (`add: {split: "stratified", evaluation: "batch-stats"}`).
+ */
+const ARMS: Arm<ArchGridProtocol, typeof GRID, NoLinked, ArchGridArmSettings>[] = [
+  {
+    settings: { arch: ["mlp-ln"], spike: [10000], method: [...PUBLISHED_METHODS, "rho-clip"] },
+    add: PUBLISHED_PROTOCOL,
+  },
+  {
+    settings: { arch: ["cnn-bn"], spike: [10000], method: PUBLISHED_METHODS },
+    add: PUBLISHED_PROTOCOL,
+  },
+  {
+    settings: { arch: ["transformer"], spike: [10000], method: PUBLISHED_METHODS },
+    add: PUBLISHED_PROTOCOL,
+  },
+];
 
 /**
  * A step's relative cost per architecture, for the progress line's ETA. Measured on the demo
@@ -86,7 +148,8 @@ const ARCH_COST: Record<ArchGridArch, number> = { transformer: 14, "mlp-ln": 1, 
  * radius telemetry interval (ρ-clip: every step; the others only at the spike step, which
  * records r at the spike at a fraction of the cost).
  */
-export type ArchGridRun = CellOf<typeof PROTOCOL, typeof GRID> & { probeEvery: number };
+export type ArchGridRun = CellOf<typeof PROTOCOL, typeof GRID> &
+  Partial<ArchGridArmSettings> & { probeEvery: number };
 
 /**
  * What a variant of the grid may change (`archGrid.withSettings`, as the demo and the
@@ -137,6 +200,10 @@ export type ArchGridRow = FinalAccuracy & {
   arch: ArchGridArch;
   spike: number;
   method: ArchGridMethod;
+  /** The split of the row's runs: `"stratified"` (ours) or `"head"` (the published). */
+  split: SplitKind;
+  /** How their test accuracy was measured: `"running-stats"` (ours) or `"batch-stats"` (the published). */
+  evaluation: EvaluationMode;
   /** Seeds whose final training loss is past `DIVERGED_LOSS` (or not finite). */
   diverged: number;
   seeds: number;
@@ -146,7 +213,7 @@ export type ArchGridRow = FinalAccuracy & {
   rAtSpike: number;
 };
 
-/** Training loss per step at the largest spike: medians and quartiles over seeds. */
+/** Training loss per step at the largest spike (our protocol): medians and quartiles over seeds. */
 export type ArchGridLossPoint = {
   arch: ArchGridArch;
   method: ArchGridMethod;
@@ -171,8 +238,15 @@ export type ArchGridSummary = {
   divergenceLoss: number;
 };
 
-/** Published median final test accuracy at 10000× (docs/science.md §5). */
-export const PUBLISHED_10000: Record<ArchGridArch, Record<ArchGridMethod, number>> = {
+/**
+ * Published median final test accuracy at 10000× (docs/science.md §5). "rho-clip" is the
+ * published ρ-controller's number — the controller `rho-clip-grad` reproduces; our protocol's
+ * claims compare our ρ-clip with it.
+ */
+export const PUBLISHED_10000: Record<
+  ArchGridArch,
+  Record<"plain" | "grad-clip" | "rho-clip", number>
+> = {
   transformer: { plain: 0.318, "grad-clip": 0.387, "rho-clip": 0.953 },
   "mlp-ln": { plain: 0.446, "grad-clip": 0.515, "rho-clip": 0.939 },
   "cnn-bn": { plain: 0.134, "grad-clip": 0.103, "rho-clip": 0.716 },
@@ -193,6 +267,37 @@ const METHOD_LABEL: Record<ArchGridMethod, string> = {
   plain: "plain Adam",
   "grad-clip": "grad clip ‖g‖≤1",
   "rho-clip": "ρ-clip",
+  "rho-clip-grad": "published ρ-controller",
+};
+
+/** The paper's number for a method at 10000× (its ρ-controller's for both ρ methods). */
+function paperAcc(arch: ArchGridArch, m: ArchGridMethod): number | undefined {
+  return PUBLISHED_10000[arch]?.[m === "rho-clip-grad" ? "rho-clip" : m];
+}
+
+/** Which protocol a row (or run) was measured under. */
+export function protocolOf(r: {
+  split?: SplitKind;
+  evaluation?: EvaluationMode;
+}): ArchGridProtocolName {
+  const head = r.split === "head";
+  const batch = r.evaluation === "batch-stats";
+  if (head) return batch ? "published" : "head-running-stats";
+  return batch ? "ours-batch-stats" : "ours";
+}
+
+/**
+ * The protocol of a run, from its split and evaluation: ours (stratified seeded split,
+ * BatchNorm running statistics), the published one (head split, batch statistics), ours with
+ * the published evaluation only, or the head split with running statistics (not planned).
+ */
+export type ArchGridProtocolName = "ours" | "published" | "ours-batch-stats" | "head-running-stats";
+
+const PROTOCOL_LABEL: Record<ArchGridProtocolName, string> = {
+  ours: "our protocol",
+  published: "the published protocol",
+  "ours-batch-stats": "our split, batch-stats evaluation",
+  "head-running-stats": "head split, running-stats evaluation",
 };
 
 function controllerOf(run: ArchGridRun): ControllerSpec {
@@ -203,6 +308,8 @@ function controllerOf(run: ArchGridRun): ControllerSpec {
       return { name: "grad-clip", maxNorm: run.maxGradNorm };
     case "rho-clip":
       return { name: "rho-clip", rMax: run.rMax };
+    case "rho-clip-grad":
+      return { name: "rho-clip-grad", rMax: run.rMax };
   }
 }
 
@@ -224,54 +331,109 @@ function row(
   s: ArchGridSummary,
   arch: ArchGridArch,
   method: ArchGridMethod,
+  protocol: ArchGridProtocolName = "ours",
   spike = s.headlineSpike,
 ): ArchGridRow | undefined {
-  return s.table.find((r) => r.arch === arch && r.method === method && r.spike === spike);
+  return s.table.find(
+    (r) =>
+      r.arch === arch && r.method === method && r.spike === spike && protocolOf(r) === protocol,
+  );
 }
 
-/** ρ-clip's and the baselines' median final accuracy at the largest spike on `arch`. */
-function headline(s: ArchGridSummary, arch: ArchGridArch) {
-  const rho = row(s, arch, "rho-clip")?.medianFinalTestAcc;
+/**
+ * How a protocol's claims read the table: which protocol's rows, and which ρ method stands
+ * for the paper's ρ-controller (ours: our ρ-clip; published: the published controller).
+ */
+type ClaimSide = { protocol: ArchGridProtocolName; rho: ArchGridMethod; suffix: string };
+
+const OURS: ClaimSide = { protocol: "ours", rho: "rho-clip", suffix: "" };
+const PUBLISHED_SIDE: ClaimSide = {
+  protocol: "published",
+  rho: "rho-clip-grad",
+  suffix: " (published protocol and controller)",
+};
+
+/** The ρ method's and the baselines' median final accuracy at the largest spike on `arch`. */
+function headline(s: ArchGridSummary, arch: ArchGridArch, side: ClaimSide = OURS) {
+  const rho = row(s, arch, side.rho, side.protocol)?.medianFinalTestAcc;
   const others = (["plain", "grad-clip"] as const)
-    .map((m) => row(s, arch, m)?.medianFinalTestAcc)
+    .map((m) => row(s, arch, m, side.protocol)?.medianFinalTestAcc)
     .filter((x): x is number => x !== undefined);
   return rho === undefined || others.length === 0 ? undefined : { rho, others };
 }
 
-/** The claim on one architecture: ρ-clip beats both baselines by {@link WIN_MARGIN}. */
-function winsOn(arch: ArchGridArch) {
+/** The claim on one architecture: the ρ method beats both baselines by {@link WIN_MARGIN}. */
+function winsOn(arch: ArchGridArch, side: ClaimSide = OURS) {
   return claim<ArchGridSummary>(
-    `ρ-clip beats plain Adam and gradient clipping on ${ARCH_LABEL[arch]}`,
+    `ρ-clip beats plain Adam and gradient clipping on ${ARCH_LABEL[arch]}${side.suffix}`,
     (s) => {
-      const h = headline(s, arch);
+      const h = headline(s, arch, side);
       if (h === undefined) return null;
       const pub = PUBLISHED_10000[arch];
+      const under = side.protocol === "ours" ? "" : ` under ${PROTOCOL_LABEL[side.protocol]}`;
       return {
         holds: h.rho >= Math.max(...h.others) + WIN_MARGIN,
         measured:
-          `at ${s.headlineSpike}× ${ARCH_LABEL[arch]} ends at ${h.others.map((x) => pct(x)).join(" / ")} / ` +
-          `${pct(h.rho)} (plain / clip / ρ-clip; paper ${pct(pub.plain)} / ${pct(pub["grad-clip"])} / ` +
-          `${pct(pub["rho-clip"])})`,
+          `at ${s.headlineSpike}×${under} ${ARCH_LABEL[arch]} ends at ${h.others.map((x) => pct(x)).join(" / ")} / ` +
+          `${pct(h.rho)} (plain / clip / ${METHOD_LABEL[side.rho]}; paper ${pct(pub.plain)} / ` +
+          `${pct(pub["grad-clip"])} / ${pct(pub["rho-clip"])})`,
       };
     },
     { essential: true },
   );
 }
 
-/** The claim on one architecture: ρ-clip within {@link RHO_CLIP_SLACK} of the paper's accuracy. */
-function reachesPaperOn(arch: ArchGridArch) {
+/** The claim on one architecture: the ρ method within {@link RHO_CLIP_SLACK} of the paper's accuracy. */
+function reachesPaperOn(arch: ArchGridArch, side: ClaimSide = OURS) {
   const paper = PUBLISHED_10000[arch]["rho-clip"];
   return claim<ArchGridSummary>(
-    `ρ-clip reaches the paper's ${pct(paper)} on ${ARCH_LABEL[arch]} (within ${Math.round(RHO_CLIP_SLACK * 100)} points)`,
+    `ρ-clip reaches the paper's ${pct(paper)} on ${ARCH_LABEL[arch]} (within ${Math.round(RHO_CLIP_SLACK * 100)} points)${side.suffix}`,
     (s) => {
-      const h = headline(s, arch);
+      const h = headline(s, arch, side);
       if (h === undefined) return null;
       return {
         holds: h.rho >= paper - RHO_CLIP_SLACK,
-        measured: `ρ-clip on ${ARCH_LABEL[arch]} ${pct(h.rho)} vs the paper's ${pct(paper)}`,
+        measured: `${METHOD_LABEL[side.rho]} on ${ARCH_LABEL[arch]} ${pct(h.rho)} vs the paper's ${pct(paper)}`,
       };
     },
   );
+}
+
+/** The claim's parts as measured under one protocol (see {@link ClaimSide}). */
+function claimsUnder(side: ClaimSide): Claim<ArchGridSummary>[] {
+  return [
+    ...ARCHS.map((a) => winsOn(a, side)),
+    ...ARCHS.map((a) => reachesPaperOn(a, side)),
+    // says nothing by itself: only where the ρ method and a baseline were compared
+    claim<ArchGridSummary>("at the paper's 10000× spike", (s) =>
+      ARCHS.some((a) => headline(s, a, side) !== undefined)
+        ? { holds: s.headlineSpike === 10000, measured: `the largest spike is ${s.headlineSpike}×` }
+        : null,
+    ),
+  ];
+}
+
+/** The claim under our protocol (the experiment's verdict) and under the published one. */
+export const ARCH_GRID_CLAIMS = {
+  ours: claimsUnder(OURS),
+  published: claimsUnder(PUBLISHED_SIDE),
+} as const;
+
+/**
+ * The verdict: the one rule (`verdictOf`) under our protocol, and — where the published arm
+ * was run — under the published protocol, both in the sentence. `reproduced` is our
+ * protocol's; the published protocol's stands in the report's verdict table.
+ */
+export function archGridVerdict(s: ArchGridSummary): Verdict {
+  const ours = verdictOf(ARCH_GRID_CLAIMS.ours, s);
+  const published = verdictOf(ARCH_GRID_CLAIMS.published, s);
+  if (published.reproduced === "n/a") return ours;
+  return {
+    reproduced: ours.reproduced,
+    sentence:
+      `Our protocol (${ours.reproduced}): ${ours.sentence} ` +
+      `Published protocol (${published.reproduced}): ${published.sentence}`,
+  };
 }
 
 /** The experiment. */
@@ -302,7 +464,9 @@ export const archGrid = experiment({
     divergence: `final full-batch training loss > ${DIVERGED_LOSS} (or not finite)`,
     probe: { sampleSet: "train", aggregate: "max", method: "jvp" },
   },
-  derive: (c) => ({ probeEvery: c.method === "rho-clip" ? 1 : c.spikeAt }),
+  // ρ methods probe every step; the rest only at the spike (telemetry)
+  derive: (c) => ({ probeEvery: c.method.startsWith("rho-clip") ? 1 : c.spikeAt }),
+  arms: ARMS,
   validate({ protocol: p, grid, data }) {
     const bad = (msg: string) => new ExperimentInputError(`arch-grid: ${msg}`);
     if (data.kind === "cifar10") {
@@ -314,8 +478,8 @@ export const archGrid = experiment({
     if (unknownArch.length > 0) {
       throw bad(`architectures must be among ${ARCHS.join(", ")}, got ${grid.arch.join(", ")}`);
     }
-    if (grid.method.some((m) => !METHODS.includes(m))) {
-      throw bad(`methods must be among ${METHODS.join(", ")}, got ${grid.method.join(", ")}`);
+    if (grid.method.some((m) => !ALL_METHODS.includes(m))) {
+      throw bad(`methods must be among ${ALL_METHODS.join(", ")}, got ${grid.method.join(", ")}`);
     }
     if (grid.spike.some((x) => !(x > 0 && Number.isFinite(x)))) {
       throw bad(`spikes must be positive numbers, got ${grid.spike.join(", ")}`);
@@ -324,17 +488,27 @@ export const archGrid = experiment({
       throw bad(`the spike step ${p.spikeAt} must be an integer below the ${p.steps} steps`);
     }
   },
-  runKey: (c) => `${c.arch}-x${c.spike}-${c.method}-s${c.seed}-n${c.steps}`,
-  cost: (c) => ARCH_COST[c.arch] * (c.method === "rho-clip" ? 1.3 : 1) * c.steps,
+  runKey: (c) => {
+    const protocol = protocolOf(c);
+    const tag = protocol === "ours" ? "" : `-${protocol}`;
+    return `${c.arch}-x${c.spike}-${c.method}${tag}-s${c.seed}-n${c.steps}`;
+  },
+  cost: (c) => ARCH_COST[c.arch] * (c.method.startsWith("rho-clip") ? 1.3 : 1) * c.steps,
   resultSchema: archGridResultSchema,
 
   async run(c, ctx) {
-    checkArchFits(c.arch, runData(ctx, { seed: c.seed, testFraction: c.testFraction }).train.d);
+    const split = c.split;
+    checkArchFits(
+      c.arch,
+      runData(ctx, { seed: c.seed, testFraction: c.testFraction, split }).train.d,
+    );
     const out = await trainRun(
       {
         arch: c.arch,
         seed: c.seed,
         testFraction: c.testFraction,
+        split,
+        evaluation: c.evaluation,
         trainSubset: c.trainSubset,
         testSubset: c.testSubset,
         optimizer: {
@@ -376,13 +550,15 @@ export const archGrid = experiment({
       method: g.runs[0].cell.method,
       msPerStep: roundSig(medianOf(g.results.map((r) => r.msPerStep)), 4),
     }));
-    const cells = groupRuns(outcomes, ["arch", "spike", "method"]);
+    const cells = groupRuns(outcomes, ["arch", "spike", "method", "split", "evaluation"]);
     const table: ArchGridRow[] = cells.map(({ runs, results }) => {
-      const { arch, spike, method } = runs[0].cell;
+      const { arch, spike, method, split, evaluation } = runs[0].cell;
       return {
         arch,
         spike,
         method,
+        split: split ?? "stratified",
+        evaluation: evaluation ?? "running-stats",
         ...finalAccuracy(results.map((g) => g.finalTestAcc)),
         diverged: results.filter((g) => diverged(g.lastTrainLoss)).length,
         seeds: results.length,
@@ -392,7 +568,9 @@ export const archGrid = experiment({
       };
     });
     const lossCurves: ArchGridLossPoint[] = cells
-      .filter((g) => g.runs[0].cell.spike === headlineSpike)
+      .filter(
+        (g) => g.runs[0].cell.spike === headlineSpike && protocolOf(g.runs[0].cell) === "ours",
+      )
       .flatMap(({ runs, results }) => {
         const { arch, method } = runs[0].cell;
         return quantilesPerStep(results.map((g) => g.trainLoss)).flatMap((q, step) =>
@@ -424,16 +602,8 @@ export const archGrid = experiment({
   tables: (s) => archGridTables(s),
   figures: (s) => archGridFigures(s),
 
-  claims: [
-    ...ARCHS.map(winsOn),
-    ...ARCHS.map(reachesPaperOn),
-    // says nothing by itself: only where ρ-clip and a baseline were compared
-    claim<ArchGridSummary>("at the paper's 10000× spike", (s) =>
-      ARCHS.some((a) => headline(s, a) !== undefined)
-        ? { holds: s.headlineSpike === 10000, measured: `the largest spike is ${s.headlineSpike}×` }
-        : null,
-    ),
-  ],
+  claims: ARCH_GRID_CLAIMS.ours,
+  verdict: archGridVerdict,
 });
 
 /** Final accuracy vs spike per architecture, and the loss curves at the largest spike. */
@@ -442,7 +612,8 @@ export function archGridFigures(summary: ArchGridSummary): FigureSpec[] {
     arch: ARCH_LABEL[r.arch],
     method: METHOD_LABEL[r.method],
   });
-  const accRows = summary.table.map((r) => ({
+  const ours = summary.table.filter((r) => protocolOf(r) === "ours");
+  const accRows = ours.map((r) => ({
     ...labels(r),
     spike: r.spike,
     acc: r.medianFinalTestAcc,
@@ -458,7 +629,7 @@ export function archGridFigures(summary: ArchGridSummary): FigureSpec[] {
     band: ["q25", "q75"],
     colorTitle: "method",
   } as const;
-  return [
+  const figures = [
     bandLines(
       "accuracy-vs-spike",
       `Final test accuracy after a one-step learning-rate spike at step ${summary.spikeAt} ` +
@@ -493,12 +664,80 @@ export function archGridFigures(summary: ArchGridSummary): FigureSpec[] {
       },
     ),
   ];
+  const compared = protocolRows(summary);
+  if (compared.length === 0) return figures;
+  const barRows = compared.flatMap(({ arch, method, byProtocol }) =>
+    byProtocol.map(({ protocol, r }) => ({
+      cell: `${ARCH_LABEL[arch]}: ${METHOD_LABEL[method]}`,
+      protocol: PROTOCOL_LABEL[protocol],
+      acc: r.medianFinalTestAcc,
+      q25: r.q25,
+      q75: r.q75,
+      paper: paperAcc(arch, method) ?? null,
+    })),
+  );
+  figures.push(
+    bars(
+      "protocols",
+      `Final test accuracy at ${summary.headlineSpike}× under each protocol ` +
+        "(median over seeds, IQR; black tick: the paper)",
+      barRows,
+      {
+        x: "cell",
+        y: "acc",
+        group: "protocol",
+        band: ["q25", "q75"],
+        ref: "paper",
+        xTitle: "architecture: method",
+        groupTitle: "protocol",
+        ...accuracyAxis("final test accuracy"),
+        width: 720,
+      },
+    ),
+  );
+  return figures;
+}
+
+/** The protocols in the order of the comparison table: the published first, ours last. */
+const PROTOCOL_ORDER: ArchGridProtocolName[] = [
+  "published",
+  "ours-batch-stats",
+  "head-running-stats",
+  "ours",
+];
+
+/**
+ * Each (architecture, method) measured at the headline spike under a protocol other than
+ * ours, with its rows under every protocol that has one — the comparison's rows.
+ */
+function protocolRows(s: ArchGridSummary) {
+  const at = s.table.filter((r) => r.spike === s.headlineSpike);
+  const pairs = new Map<string, { arch: ArchGridArch; method: ArchGridMethod }>();
+  for (const r of at) {
+    if (protocolOf(r) !== "ours") pairs.set(`${r.arch}/${r.method}`, r);
+  }
+  const archOrder = (a: ArchGridArch) => ARCHS.indexOf(a);
+  const methodOrder = (m: ArchGridMethod) => ALL_METHODS.indexOf(m);
+  return [...pairs.values()]
+    .sort(
+      (a, b) =>
+        archOrder(a.arch) - archOrder(b.arch) || methodOrder(a.method) - methodOrder(b.method),
+    )
+    .map(({ arch, method }) => ({
+      arch,
+      method,
+      byProtocol: PROTOCOL_ORDER.flatMap((protocol) => {
+        const r = row(s, arch, method, protocol);
+        return r === undefined ? [] : [{ protocol, r }];
+      }),
+    }));
 }
 
 /** The report's tables: ours at the largest spike beside the paper, then the whole grid. */
 export function archGridTables(s: ArchGridSummary): ReportTable[] {
-  const archs = [...new Set(s.table.map((r) => r.arch))];
-  const methods = [...new Set(s.table.map((r) => r.method))];
+  const ours = s.table.filter((r) => protocolOf(r) === "ours");
+  const archs = [...new Set(ours.map((r) => r.arch))];
+  const methods = [...new Set(ours.map((r) => r.method))];
   const headlineTable: ReportTable = {
     title: `Median final test accuracy at the ${s.headlineSpike}× spike: ours (paper at 10000×)`,
     columns: ["architecture", ...methods.map((m) => METHOD_LABEL[m])],
@@ -510,7 +749,7 @@ export function archGridTables(s: ArchGridSummary): ReportTable[] {
           ours !== undefined && ours.diverged > 0
             ? `, ${ours.diverged}/${ours.seeds} diverged`
             : "";
-        return `${pct(ours?.medianFinalTestAcc)}${div} (${pct(PUBLISHED_10000[arch]?.[m])})`;
+        return `${pct(ours?.medianFinalTestAcc)}${div} (${pct(paperAcc(arch, m))})`;
       }),
     ]),
     note:
@@ -518,11 +757,12 @@ export function archGridTables(s: ArchGridSummary): ReportTable[] {
       `${s.divergenceLoss} or not finite. Paper numbers in brackets are for 10000×, 200 steps, 5 seeds.`,
   };
   const full: ReportTable = {
-    title: "Every cell of the grid",
+    title: "Every cell of the grid and the arms",
     columns: [
       "architecture",
       "spike",
       "method",
+      "protocol",
       "final test acc, median [IQR]",
       "diverged",
       "final training loss",
@@ -533,6 +773,7 @@ export function archGridTables(s: ArchGridSummary): ReportTable[] {
       ARCH_LABEL[r.arch],
       `${r.spike}×`,
       METHOD_LABEL[r.method],
+      PROTOCOL_LABEL[protocolOf(r)],
       finalAccuracyCell(r),
       `${r.diverged}/${r.seeds}`,
       r.medianFinalTrainLoss,
@@ -542,8 +783,55 @@ export function archGridTables(s: ArchGridSummary): ReportTable[] {
     note:
       "Losses are medians over seeds: training loss on the full training split in train mode at the last step, " +
       "test loss in eval mode after it (CNN+BN: BatchNorm running statistics, which lag behind fast full-batch steps). " +
-      "r at spike = τ/ρ_a of the spiked step (ρ_a over the training split along the applied step); ρ-clip caps it at 1.",
+      "r at spike = τ/ρ_a of the spiked step (ρ_a over the training split along the applied step; for the published " +
+      "ρ-controller along the gradient, with τ the step it applied); ρ-clip caps it at 1. Batch-stats rows: test " +
+      "accuracy and loss with BatchNorm on the test rows' own statistics (train mode, running statistics untouched).",
   };
+  const compared = protocolRows(s);
+  const protocolTables: ReportTable[] =
+    compared.length === 0
+      ? []
+      : [
+          {
+            title: `Published protocol beside ours at ${s.headlineSpike}×: median final test accuracy [IQR]`,
+            columns: [
+              "architecture",
+              "method",
+              "paper (published protocol)",
+              ...PROTOCOL_ORDER.filter((p) =>
+                compared.some((c) => c.byProtocol.some((b) => b.protocol === p)),
+              ).map((p) => `ours, ${PROTOCOL_LABEL[p]}`),
+            ],
+            rows: compared.map(({ arch, method, byProtocol }) => [
+              ARCH_LABEL[arch],
+              METHOD_LABEL[method],
+              method === "rho-clip" ? "—" : pct(paperAcc(arch, method)),
+              ...PROTOCOL_ORDER.filter((p) =>
+                compared.some((c) => c.byProtocol.some((b) => b.protocol === p)),
+              ).map((p) => {
+                const r = byProtocol.find((b) => b.protocol === p)?.r;
+                if (r === undefined) return null;
+                const div = r.diverged > 0 ? `, ${r.diverged}/${r.seeds} diverged` : "";
+                return `${finalAccuracyCell(r)}${div}`;
+              }),
+            ]),
+            note:
+              "The published protocol: the first 20% of the rows as the test block (unshuffled, the same for every " +
+              "seed) and test accuracy with BatchNorm in training mode on the test rows as one batch; the published " +
+              "ρ-controller measures ρ along −g/‖g‖, compares it with lr·‖g‖ and rescales Adam's learning rate, so " +
+              "the step it takes is not bounded by ρ. Ours: a seeded stratified split per seed, BatchNorm's running " +
+              "statistics, ρ-clip bounding Adam's actual step. The paper's ρ number is its controller's; it has no " +
+              "number for our ρ-clip.",
+          },
+          {
+            title: "Verdict under each protocol (one rule: framework/claims.ts)",
+            columns: ["protocol", "reproduced", "measured"],
+            rows: (["ours", "published"] as const).map((p) => {
+              const v = verdictOf(ARCH_GRID_CLAIMS[p], s);
+              return [PROTOCOL_LABEL[p], v.reproduced, v.sentence];
+            }),
+          },
+        ];
   const timing: ReportTable = {
     title: "Median wall time of one full-batch step (ms)",
     columns: ["architecture", ...methods.map((m) => METHOD_LABEL[m])],
@@ -555,5 +843,5 @@ export function archGridTables(s: ArchGridSummary): ReportTable[] {
     ]),
     note: "ρ-clip adds one forward-mode JVP over the training split per step; the others probe only at the spike step (telemetry).",
   };
-  return [headlineTable, full, timing];
+  return [headlineTable, ...protocolTables, full, timing];
 }

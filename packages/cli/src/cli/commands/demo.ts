@@ -57,10 +57,11 @@ export const DEMO_ARCH_GRID = {
 } satisfies ArchGridSettings;
 
 /**
- * The arch-grid experiment at the demo's settings; run with `--quick` (as the demo runs
- * everything) it keeps exactly these settings, the whole data split included.
+ * The arch-grid experiment at the demo's settings, without the published-protocol arms; run
+ * with `--quick` (as the demo runs everything) it keeps exactly these settings, the whole
+ * data split included.
  */
-export const demoArchGrid = archGrid.withSettings(DEMO_ARCH_GRID, {});
+export const demoArchGrid = archGrid.withSettings(DEMO_ARCH_GRID, {}, { arms: [] });
 
 /** The two architectures of the demo's phase transition (from the experiment's quick plan). */
 export const DEMO_PHASE_ARCHS: readonly string[] = ["mlp", "mlp-ln"];
@@ -135,6 +136,7 @@ const METHOD_HEAD: Record<ArchGridMethod, string> = {
   plain: "plain Adam",
   "grad-clip": "grad clip ‖g‖≤1",
   "rho-clip": "ρ-clip",
+  "rho-clip-grad": "published ρ-controller",
 };
 
 const ARCH_NAME: Record<string, string> = {

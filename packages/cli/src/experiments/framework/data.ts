@@ -12,7 +12,8 @@ import {
   loadCifar10,
   loadCsv,
   loadDigits,
-  stratifiedSplit,
+  type SplitKind,
+  splitDataset,
 } from "softmax-ghosts/data";
 import { encodeJson } from "./json.js";
 import type { DataSpec, DataSplit } from "./types.js";
@@ -56,10 +57,16 @@ export function describeData(spec: DataSpec): string {
 }
 
 /** The signature of {@link RunContext.loadData}, with its cache. */
-export type DataLoader = (spec: DataSpec, seed: number, testFraction?: number) => DataSplit;
+export type DataLoader = (
+  spec: DataSpec,
+  seed: number,
+  testFraction?: number,
+  split?: SplitKind,
+) => DataSplit;
 
 /**
- * A loader with its own caches: whole data sets by spec, splits by (spec, seed, fraction).
+ * A loader with its own caches: whole data sets by spec, splits by (spec, seed, fraction,
+ * kind).
  * One per thread; the runner makes one for in-thread runs and each worker makes its own.
  */
 export function createDataLoader(): DataLoader {
@@ -90,15 +97,15 @@ export function createDataLoader(): DataLoader {
     return set;
   }
 
-  return (spec, seed, testFraction = 0.2) => {
-    const key = encodeJson({ spec, seed, testFraction }, "data request", 0);
+  return (spec, seed, testFraction = 0.2, kind = "stratified") => {
+    const key = encodeJson({ spec, seed, testFraction, kind }, "data request", 0);
     let split = splits.get(key);
     if (split === undefined) {
       const whole = loadWhole(spec);
       if ("train" in whole) {
         split = whole; // CIFAR-10 has a fixed split
       } else {
-        const s = stratifiedSplit(whole, { seed, testFraction });
+        const s = splitDataset(whole, { kind, seed, testFraction });
         split = { train: s.train, test: s.test };
         if (spec.kind === "csv" && spec.standardize) {
           const st = fitStandardizer(split.train);

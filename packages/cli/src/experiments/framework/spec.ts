@@ -21,6 +21,9 @@
  * - `analyses`: further measurements of the same grid, each a run per cell with
  *   `analysis: <name>` added to its spec (the spec's own runs carry no such field, so adding
  *   an analysis later leaves every committed run file found).
+ * - `arms`: further sets of cells beside the grid, each the grid at settings of its own with
+ *   a few settings added to its cells (e.g. an arm under a published protocol: its own split
+ *   and evaluation), so their run files never collide with the grid's.
  * - `validate`: checks the resolved {@link Setup} against the data before anything runs;
  *   bad input throws `ExperimentInputError`.
  * - `cost`: a run's weight relative to the others, for the progress line's ETA.
@@ -138,6 +141,35 @@ export type AnalysisField<A extends string> = [A] extends [never]
   ? Record<never, never>
   : { analysis?: A };
 
+/** No arms' settings (see {@link Arm}). */
+export type NoArms = Record<never, never>;
+
+/**
+ * A further set of cells beside the grid (see {@link ExperimentSpec.arms}): the grid's
+ * settings with `settings` over them (protocol values, axes' values, seeds — as `quick` gives
+ * them; applied after `--quick`'s, so they define the arm), `add` set in every cell of the
+ * arm (names that are neither settings nor axes: grid cells lack them, so arm cells — and
+ * their run keys — differ from the grid's), and `quick`, applied last under `--quick`.
+ */
+export type Arm<
+  P extends JsonObject,
+  G extends Axes,
+  L extends JsonObject,
+  R extends JsonObject,
+> = {
+  settings?: QuickOf<P, G, L>;
+  add: R;
+  quick?: QuickOf<P, G, L>;
+};
+
+/** A cell of a spec with arms: a grid cell, or an arm's cell with its added settings. */
+export type ArmCellOf<
+  P extends JsonObject,
+  G extends Axes,
+  L extends JsonObject,
+  R extends JsonObject,
+> = CellOf<P, G, L> & Partial<R>;
+
 /** A result with the cell it was computed for. */
 export type RunOutcome<Cell, Result> = { cell: Cell; result: Result };
 
@@ -200,7 +232,8 @@ export type ExperimentSpec<
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
   A extends string = never,
-> = SpecCore<CellOf<P, G, L> & D & AnalysisField<A>, Result, Summary, Setup<P, G>> & {
+  R extends JsonObject = NoArms,
+> = SpecCore<ArmCellOf<P, G, L, R> & D & AnalysisField<A>, Result, Summary, Setup<P, G>> & {
   /** Settings every run shares; part of every run spec. */
   protocol: P;
   /** The axes; runs are every combination, first axis outermost, seeds innermost. */
@@ -221,9 +254,9 @@ export type ExperimentSpec<
    * {@link analyses}) are derived with their `analysis` field, so an analysis can carry
    * settings of its own that the spec's own runs lack.
    */
-  derive?: (cell: CellOf<P, G, L> & AnalysisField<A>) => D;
+  derive?: (cell: ArmCellOf<P, G, L, R> & AnalysisField<A>) => D;
   /** Which cells run; `false` leaves a grid point out (e.g. a combination that makes no sense). */
-  include?: (cell: CellOf<P, G, L> & D & AnalysisField<A>) => boolean;
+  include?: (cell: ArmCellOf<P, G, L, R> & D & AnalysisField<A>) => boolean;
   /**
    * Further analyses of the grid, e.g. a measurement added after the spec's runs were
    * committed: each name adds, after the spec's own runs, one run per cell whose spec is that
@@ -232,6 +265,12 @@ export type ExperimentSpec<
    * `runKey`, `run` and `summarize` tell the runs apart by `cell.analysis`.
    */
   analyses?: readonly A[];
+  /**
+   * Further sets of cells, planned after the grid and its analyses in this order (see
+   * {@link Arm}); they share the seeds (`--seeds` too), `derive`, `include` and the summary.
+   * `setup` (validate, summarize) describes the grid alone.
+   */
+  arms?: readonly Arm<P, G, L, R>[];
 };
 
 type SpecSettings<P extends JsonObject, G extends Axes, L extends JsonObject> = {
@@ -367,13 +406,15 @@ function applyLayers<P extends JsonObject, G extends Axes, L extends JsonObject>
   };
 }
 
-/** Every combination of the grid's values, first axis outermost, then the seeds. */
-function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D extends JsonObject>(
-  id: string,
+/**
+ * Every combination of the grid's values, first axis outermost, then the seeds; `add` (an
+ * arm's added settings) set in every cell.
+ */
+function expand<P extends JsonObject, G extends Axes, L extends JsonObject, R extends JsonObject>(
   setup: Setup<P, G>,
   linked: Linked<G, L> | undefined,
-  derive?: (cell: CellOf<P, G, L>) => D,
-): (CellOf<P, G, L> & D)[] {
+  add?: R,
+): ArmCellOf<P, G, L, R>[] {
   let points: Record<string, JsonValue>[] = [{}];
   for (const [axis, values] of Object.entries(setup.grid) as [
     string,
@@ -385,8 +426,7 @@ function expand<P extends JsonObject, G extends Axes, L extends JsonObject, D ex
   return points.flatMap((p) => {
     const extra = linked === undefined ? {} : linked.values[String(p[linked.axis])];
     return setup.seeds.map((seed) => {
-      const cell = { ...setup.protocol, ...p, ...extra, seed } as CellOf<P, G, L>;
-      return withDerived(id, cell, derive);
+      return { ...setup.protocol, ...p, ...extra, ...add, seed } as ArmCellOf<P, G, L, R>;
     });
   });
 }
@@ -528,7 +568,8 @@ export type SpecExperiment<
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
   A extends string = never,
-> = ExperimentDefinition<CellOf<P, G, L> & D & AnalysisField<A>, Result, Summary> & {
+  R extends JsonObject = NoArms,
+> = ExperimentDefinition<ArmCellOf<P, G, L, R> & D & AnalysisField<A>, Result, Summary> & {
   /** The full protocol, grid and seeds (before `--quick`). */
   readonly protocol: P;
   readonly grid: G;
@@ -537,12 +578,14 @@ export type SpecExperiment<
    * The same experiment with other full-protocol settings (as `quick` overrides are given),
    * e.g. a benchmark's smaller grid. Run keys, summaries and reports work unchanged.
    * `quick` replaces the spec's quick overrides for the variant (e.g. `{}`: a variant run
-   * with `--quick` is run at exactly these settings, as the demo does).
+   * with `--quick` is run at exactly these settings, as the demo does). A variant has the
+   * spec's arms unless `opts.arms` replaces them (`[]`: the grid alone).
    */
   withSettings(
     overrides: QuickOf<P, G, L>,
     quick?: QuickOf<P, G, L>,
-  ): SpecExperiment<P, G, Result, Summary, L, D, A>;
+    opts?: { arms?: readonly Arm<P, G, L, R>[] },
+  ): SpecExperiment<P, G, Result, Summary, L, D, A, R>;
 };
 
 /**
@@ -557,23 +600,42 @@ export function experiment<
   L extends JsonObject = NoLinked,
   D extends JsonObject = NoDerived,
   A extends string = never,
+  R extends JsonObject = NoArms,
 >(
-  spec: ExperimentSpec<P, G, Result, Summary, L, D, A>,
-): SpecExperiment<P, G, Result, Summary, L, D, A> {
+  spec: ExperimentSpec<P, G, Result, Summary, L, D, A, R>,
+): SpecExperiment<P, G, Result, Summary, L, D, A, R> {
   checkAnalyses(spec);
+  const arms = spec.arms ?? [];
   checkSettings(spec, [
     ["quick", spec.quick],
     ...Object.entries(spec.byData ?? {}).flatMap(([kind, s]) => [
       [`byData.${kind}.settings`, s?.settings ?? {}] as const,
       [`byData.${kind}.quick`, s?.quick ?? {}] as const,
     ]),
+    ...arms.flatMap((a, i) => [
+      [`arms[${i}].settings`, a.settings ?? {}] as const,
+      [`arms[${i}].quick`, a.quick ?? {}] as const,
+    ]),
   ]);
-  type Cell = CellOf<P, G, L> & D & AnalysisField<A>;
+  arms.forEach((a, i) => {
+    if (a.settings?.seeds !== undefined || a.quick?.seeds !== undefined) {
+      throw new ExperimentDefinitionError(`${spec.id}: arms[${i}] share the seeds; set none`);
+    }
+    for (const k of Object.keys(a.add)) {
+      if (k in spec.protocol || k in spec.grid || k === "seed") {
+        throw new ExperimentDefinitionError(
+          `${spec.id}: arms[${i}].add.${k} is also a setting or an axis`,
+        );
+      }
+    }
+  });
+  type Cell = ArmCellOf<P, G, L, R> & D & AnalysisField<A>;
   const def = define<Cell, Result, Summary, Setup<P, G>>(spec, {
     resolve(opts) {
       const forData = spec.byData?.[opts.data.kind];
       const quick = opts.quick ? [spec.quick, forData?.quick] : [];
       const { protocol, grid, seeds, linked } = applyLayers(spec, [forData?.settings, ...quick]);
+      const keep = (c: Cell) => spec.include?.(c) ?? true;
       return {
         settings: { protocol, grid },
         seeds,
@@ -582,15 +644,28 @@ export function experiment<
           protocol,
           ...(linked === undefined ? {} : { linked: linked as JsonObject }),
           ...(spec.analyses === undefined ? {} : { analyses: [...spec.analyses] }),
+          ...(arms.length === 0 ? {} : { arms: arms as unknown as JsonObject[] }),
         },
         cells: (setup) => {
-          const own = expand(spec.id, setup, linked) as (CellOf<P, G, L> & AnalysisField<A>)[];
+          const own = expand<P, G, L, R>(setup, linked) as (ArmCellOf<P, G, L, R> &
+            AnalysisField<A>)[];
           const further = (spec.analyses ?? []).flatMap((analysis) =>
             own.map((c) => ({ ...c, analysis })),
           );
-          return [...own, ...further]
+          const armCells = arms.flatMap((arm) => {
+            const layers = [
+              forData?.settings,
+              ...quick,
+              arm.settings,
+              ...(opts.quick ? [arm.quick] : []),
+            ];
+            const r = applyLayers(spec, layers);
+            const armSetup = { ...setup, protocol: r.protocol, grid: r.grid };
+            return expand<P, G, L, R>(armSetup, r.linked, arm.add);
+          });
+          return [...own, ...further, ...armCells]
             .map((c) => withDerived(spec.id, c, spec.derive) as Cell)
-            .filter((c) => spec.include?.(c) ?? true);
+            .filter(keep);
         },
       };
     },
@@ -604,7 +679,7 @@ export function experiment<
     protocol: spec.protocol,
     grid: spec.grid,
     seeds: spec.seeds,
-    withSettings(overrides, quick) {
+    withSettings(overrides, quick, opts) {
       checkQuick(spec, overrides, "withSettings");
       if (quick !== undefined) checkQuick(spec, quick);
       const resolved = applyLayers(spec, [overrides]);
@@ -615,6 +690,7 @@ export function experiment<
         seeds: resolved.seeds,
         quick: quick ?? spec.quick,
         ...(resolved.linked === undefined ? {} : { linked: resolved.linked }),
+        arms: opts?.arms ?? spec.arms,
       });
     },
   };
@@ -738,7 +814,6 @@ export function experimentInParts<
           Object.entries(setup.parts).flatMap(([name, p]) => {
             const seeded = spec.parts[name].seeded !== false;
             const cells = expand(
-              spec.id,
               {
                 ...setup,
                 // an unseeded part runs once per grid point: one pass, its seed dropped

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { batchesPerEpoch, type Dataset, randomSubset } from "softmax-ghosts/data";
+import { batchesPerEpoch, type Dataset, randomSubset, type SplitKind } from "softmax-ghosts/data";
 import { scaleTree, scoped, toDevice, trainModeState, treeSize } from "softmax-ghosts/engine";
 import {
   buildModel,
@@ -143,6 +143,12 @@ export type RunDataOptions = {
   seed: number;
   /** Fraction of each class held out for testing (default 0.2). */
   testFraction?: number;
+  /**
+   * `"stratified"` (default): the seeded stratified split; `"head"`: the published
+   * reference's split — the first `testFraction` of the rows, unshuffled, the same for every
+   * seed (`headSplit`).
+   */
+  split?: SplitKind;
   /** Train on a seeded random subset of this many training rows (`null`: all). */
   trainSubset?: number | null;
   /** Evaluate on a seeded random subset of this many test rows (`null`: all). */
@@ -151,7 +157,10 @@ export type RunDataOptions = {
 
 /** The data of a run: the context's seeded split, optionally cut to seeded subsets. */
 export function runData(ctx: RunContext, o: RunDataOptions): DataSplit {
-  const split = ctx.loadData(ctx.data, o.seed, o.testFraction);
+  const split =
+    o.split === undefined
+      ? ctx.loadData(ctx.data, o.seed, o.testFraction)
+      : ctx.loadData(ctx.data, o.seed, o.testFraction, o.split);
   return {
     train: subsetOf(split.train, o.trainSubset ?? null, o.seed, 1),
     test: subsetOf(split.test, o.testSubset ?? null, o.seed, 2),
@@ -176,7 +185,11 @@ export function classesOf(data: DataSplit): number {
   return Math.max(data.train.numClasses, data.test.numClasses);
 }
 
-/** A training run of an experiment: `train()`'s options, with the model named, not built. */
+/**
+ * A training run of an experiment: `train()`'s options, with the model named, not built —
+ * `evaluation` among them (`"batch-stats"`: test accuracy with BatchNorm on the test rows' own
+ * statistics, never touching the trained state; see `EvaluationMode`).
+ */
 export type TrainingRun = Omit<TrainOptions, "model" | "data" | "onStep"> &
   RunDataOptions & {
     /** Architecture name (see `buildModel`). */
@@ -225,11 +238,12 @@ export async function trainRun(run: TrainingRun, ctx: RunContext): Promise<Train
     afterTraining,
     seed,
     testFraction,
+    split,
     trainSubset,
     testSubset,
     ...options
   } = run;
-  const data = runData(ctx, { seed, testFraction, trainSubset, testSubset });
+  const data = runData(ctx, { seed, testFraction, split, trainSubset, testSubset });
   const numClasses = Math.max(classesOf(data), minClasses ?? 1);
   const shared = modelFor(arch, data.train.d, numClasses);
   const model = calibrateBatchNorm ? withCalibratedBatchNorm(shared, data.train) : shared;

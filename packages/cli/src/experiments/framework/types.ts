@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Dataset } from "softmax-ghosts/data";
+import type { Dataset, SplitKind } from "softmax-ghosts/data";
 import type { Weights } from "softmax-ghosts/engine";
 import type { TopLevelSpec } from "vega-lite";
 import type { ZodType } from "zod";
@@ -75,14 +75,15 @@ export type RunContext = {
   data: DataSpec;
   /**
    * Loads `spec` and splits it: a stratified split seeded by `seed` with `testFraction`
-   * (default 0.2) of each class in the test part; for `csv` with `standardize`, a
+   * (default 0.2) of each class in the test part (`split: "head"`: the first `testFraction`
+   * of the rows, unshuffled, whatever the seed — `headSplit`); for `csv` with `standardize`, a
    * standardiser fitted on the training part and applied to both. CIFAR-10 keeps its own
    * split (`seed` and `testFraction` are ignored). Results are cached per thread: calling
    * it again with the same arguments returns the same objects — do not mutate them.
    *
    * @throws {DataError} if the data cannot be read (the run fails with exit status 2).
    */
-  loadData(spec: DataSpec, seed: number, testFraction?: number): DataSplit;
+  loadData(spec: DataSpec, seed: number, testFraction?: number, split?: SplitKind): DataSplit;
   /** Reports the completed fraction (0..1) of this run; cheap, call it as often as you like. */
   onProgress(fraction: number): void;
   /**
