@@ -37,6 +37,12 @@ export {
   withFeatures,
 } from "./dataset.js";
 export { type NpyArray, NpyError, parseNpy, parseNpz } from "./npy.js";
-export { type Split, type SplitOptions, stratifiedSplit } from "./split.js";
+export {
+  type RandomSplitOptions,
+  randomSplit,
+  type Split,
+  type SplitOptions,
+  stratifiedSplit,
+} from "./split.js";
 export { applyStandardizer, fitStandardizer, type Standardizer } from "./standardize.js";
 export { describeDataset, minRowsPerClass, splitWarnings } from "./summary.js";

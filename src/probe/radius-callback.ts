@@ -14,8 +14,18 @@ import { type Dataset, gatherRows } from "../data/dataset.js";
 import type { DeviceArray as JaxArray } from "../engine/arrays.js";
 import { toDevice } from "../engine/arrays.js";
 import type { Model, ModelState, Params } from "../models/types.js";
-import type { ControllerRadius, RadiusCallback, RadiusKind } from "../optim/controllers.js";
-import { type DirectionalOptions, directionalLogitDerivatives, ProbeError } from "./directional.js";
+import {
+  bindingRadius,
+  type ControllerRadius,
+  type RadiusCallback,
+  type RadiusKind,
+} from "../optim/controllers.js";
+import {
+  type DirectionalOptions,
+  directionalLogitDerivatives,
+  type FfnQuantileOptions,
+  ProbeError,
+} from "./directional.js";
 import { hasInternals, probeNetwork } from "./network.js";
 import {
   type ProbeResult,
@@ -25,7 +35,7 @@ import {
 } from "./radius.js";
 
 /** Options of a {@link RadiusProbe}: which samples, how reduced, how differentiated. */
-export interface RadiusProbeOptions extends RadiusOptions {
+export interface RadiusProbeOptions extends RadiusOptions, FfnQuantileOptions {
   /** Exact forward-mode JVP (`"jvp"`, default) or central finite differences (`"fd"`). */
   method?: DirectionalOptions["method"];
   /** Samples per device call (bounds memory on large sample sets). */
@@ -63,7 +73,7 @@ export interface RadiusMeasurement extends RadiusReport {
  */
 export class RadiusProbe {
   private readonly estimator: RadiusEstimator;
-  private readonly directional: DirectionalOptions;
+  private readonly directional: DirectionalOptions & FfnQuantileOptions;
   private resident: JaxArray | null = null;
   private lastMeasurement: RadiusMeasurement | null = null;
 
@@ -83,7 +93,14 @@ export class RadiusProbe {
       );
     }
     this.estimator = new RadiusEstimator(samples.n, { labels: samples.y, ...options });
-    this.directional = { method: options.method ?? "jvp", chunk: options.chunk };
+    this.directional = {
+      method: options.method ?? "jvp",
+      chunk: options.chunk,
+      ...(options.ffnQuantile === undefined ? {} : { ffnQuantile: options.ffnQuantile }),
+      ...(options.ffnQuantileMethod === undefined
+        ? {}
+        : { ffnQuantileMethod: options.ffnQuantileMethod }),
+    };
   }
 
   /** What the last callback measured (null before the first call). */
@@ -145,7 +162,7 @@ export class RadiusProbe {
     if (!(norm > 0) || !Number.isFinite(norm)) {
       throw new ProbeError(`RadiusProbe: the update norm must be positive and finite, got ${norm}`);
     }
-    const all = kind === "all" && hasInternals(this.model);
+    const all = kind !== "output" && hasInternals(this.model);
     let internal = { rhoAttention: Number.POSITIVE_INFINITY, rhoFfn: Number.POSITIVE_INFINITY };
     const probe = (indices: Int32Array | null): ProbeResult => {
       const x = this.samplesFor(indices);
@@ -171,12 +188,11 @@ export class RadiusProbe {
       }
     };
     const report = this.estimator.estimate(probe, rows);
-    const candidates: [string, number][] = [
-      ["output", report.driven],
-      ["attention", internal.rhoAttention],
-      ["ffn", internal.rhoFfn],
-    ];
-    const [binding, rho] = candidates.reduce((a, b) => (b[1] < a[1] ? b : a));
+    const [binding, rho] = bindingRadius(kind, {
+      output: report.driven,
+      attention: internal.rhoAttention,
+      ffn: internal.rhoFfn,
+    });
     this.lastMeasurement = { ...report, rho, binding, kind, proposedNorm: norm };
     return { rho, binding };
   }

@@ -4,6 +4,7 @@ import {
   loadDigits,
   loadIris,
   makeDataset,
+  randomSplit,
   stratifiedSplit,
 } from "../../src/data/index.js";
 
@@ -83,5 +84,39 @@ describe("stratifiedSplit", () => {
     expect(() => stratifiedSplit(digits, { seed: 0, testFraction: Number.NaN })).toThrow(
       /testFraction/,
     );
+  });
+});
+
+describe("randomSplit", () => {
+  it("splits digits 70/30 by one permutation: ⌊n·f⌋ = 539 test rows, disjoint and covering", () => {
+    const s = randomSplit(digits, { seed: 42, testFraction: 0.3 });
+    expect([s.test.n, s.train.n]).toEqual([539, 1258]);
+    const all = new Set([...s.trainIndices, ...s.testIndices]);
+    expect(all.size).toBe(digits.n);
+    // in the original order, the rows of the source
+    expect(Array.from(s.testIndices)).toEqual(Array.from(s.testIndices).sort((a, b) => a - b));
+    const i = s.testIndices[5]!;
+    expect(Array.from(s.test.x.subarray(5 * 64, 6 * 64))).toEqual(
+      Array.from(digits.x.subarray(i * 64, (i + 1) * 64)),
+    );
+    expect(s.test.y[5]).toBe(digits.y[i]);
+  });
+
+  it("is deterministic for a seed, differs across seeds, and is not the stratified split", () => {
+    const a = randomSplit(digits, { seed: 42, testFraction: 0.3 });
+    const b = randomSplit(digits, { seed: 42, testFraction: 0.3 });
+    const c = randomSplit(digits, { seed: 43, testFraction: 0.3 });
+    expect(Array.from(a.testIndices)).toEqual(Array.from(b.testIndices));
+    expect(Array.from(a.testIndices)).not.toEqual(Array.from(c.testIndices));
+    // class proportions hold only on average: some class is off its exact share by more than one row
+    const counts = classCounts(a.test);
+    const whole = classCounts(digits);
+    const off = Array.from(counts).some((n, k) => Math.abs(n - whole[k]! * 0.3) > 1);
+    expect(off).toBe(true);
+  });
+
+  it("rejects a fraction outside [0, 1) and an empty test split", () => {
+    expect(() => randomSplit(digits, { seed: 0, testFraction: 1 })).toThrow(/testFraction/);
+    expect(() => randomSplit(digits, { seed: 0, testFraction: 1e-4 })).toThrow(/empty/);
   });
 });

@@ -12,10 +12,11 @@ import {
   loadCifar10,
   loadCsv,
   loadDigits,
+  randomSplit,
   stratifiedSplit,
 } from "softmax-ghosts/data";
 import { encodeJson } from "./json.js";
-import type { DataSpec, DataSplit } from "./types.js";
+import type { DataSpec, DataSplit, SplitKind } from "./types.js";
 
 /** Reads the CIFAR-10 data set from a folder (see {@link registerCifar10Loader}). */
 export type Cifar10Loader = (dir: string) => DataSplit;
@@ -56,7 +57,12 @@ export function describeData(spec: DataSpec): string {
 }
 
 /** The signature of {@link RunContext.loadData}, with its cache. */
-export type DataLoader = (spec: DataSpec, seed: number, testFraction?: number) => DataSplit;
+export type DataLoader = (
+  spec: DataSpec,
+  seed: number,
+  testFraction?: number,
+  split?: SplitKind,
+) => DataSplit;
 
 /**
  * A loader with its own caches: whole data sets by spec, splits by (spec, seed, fraction).
@@ -90,15 +96,25 @@ export function createDataLoader(): DataLoader {
     return set;
   }
 
-  return (spec, seed, testFraction = 0.2) => {
-    const key = encodeJson({ spec, seed, testFraction }, "data request", 0);
+  return (spec, seed, testFraction = 0.2, kind = "stratified") => {
+    // the stratified split's key keeps its old form: one cache entry per request either way
+    const key = encodeJson(
+      kind === "stratified"
+        ? { spec, seed, testFraction }
+        : { spec, seed, testFraction, split: kind },
+      "data request",
+      0,
+    );
     let split = splits.get(key);
     if (split === undefined) {
       const whole = loadWhole(spec);
       if ("train" in whole) {
         split = whole; // CIFAR-10 has a fixed split
       } else {
-        const s = stratifiedSplit(whole, { seed, testFraction });
+        const s =
+          kind === "random"
+            ? randomSplit(whole, { seed, testFraction })
+            : stratifiedSplit(whole, { seed, testFraction });
         split = { train: s.train, test: s.test };
         if (spec.kind === "csv" && spec.standardize) {
           const st = fitStandardizer(split.train);

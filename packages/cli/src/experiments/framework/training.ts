@@ -17,6 +17,7 @@ import {
   treeSize,
 } from "softmax-ghosts/engine";
 import {
+  type ArchitectureOptions,
   buildModel,
   type Model,
   ModelConfigError,
@@ -26,7 +27,7 @@ import {
 import type { OptimizerSpec } from "softmax-ghosts/optim";
 import { type StepRecord, type TrainOptions, train } from "softmax-ghosts/train";
 import { median } from "../../report/stats.js";
-import { type DataSplit, ExperimentInputError, type RunContext } from "./types.js";
+import { type DataSplit, ExperimentInputError, type RunContext, type SplitKind } from "./types.js";
 
 const models = new Map<string, Model>();
 
@@ -42,16 +43,19 @@ export function modelFor(
   arch: string,
   inputDim: number,
   numClasses: number,
-  options: { temperature?: number } = {},
+  options: { temperature?: number } & ArchitectureOptions = {},
 ): Model {
-  const t = options.temperature;
-  const key = `${arch}:${inputDim}:${numClasses}${t === undefined ? "" : `:T${t}`}`;
+  const { temperature: t, ...arch0 } = options;
+  const extra = Object.keys(arch0).length === 0 ? "" : `:${JSON.stringify(arch0)}`;
+  const key = `${arch}:${inputDim}:${numClasses}${t === undefined ? "" : `:T${t}`}${extra}`;
   let model = models.get(key);
   if (model === undefined) {
     try {
       model = buildModel(
         arch,
-        t === undefined ? { inputDim, numClasses } : { inputDim, numClasses, temperature: t },
+        t === undefined
+          ? { inputDim, numClasses, ...arch0 }
+          : { inputDim, numClasses, temperature: t, ...arch0 },
       );
     } catch (err) {
       if (err instanceof ModelConfigError) {
@@ -145,10 +149,14 @@ function subsetOf(ds: Dataset, m: number | null, seed: number, salt: number): Da
 
 /** Which data a run trains and evaluates on. */
 export type RunDataOptions = {
-  /** Seed of the stratified split and of the subsets. */
+  /** Seed of the stratified split (unless `splitSeed` is given) and of the subsets. */
   seed: number;
   /** Fraction of each class held out for testing (default 0.2). */
   testFraction?: number;
+  /** `"random"`: one seeded permutation of all rows instead of the stratified split. */
+  split?: SplitKind;
+  /** Seed of the split, when it is not the run's (a protocol whose split is the same for every seed). */
+  splitSeed?: number;
   /** Train on a seeded random subset of this many training rows (`null`: all). */
   trainSubset?: number | null;
   /** Evaluate on a seeded random subset of this many test rows (`null`: all). */
@@ -157,7 +165,7 @@ export type RunDataOptions = {
 
 /** The data of a run: the context's seeded split, optionally cut to seeded subsets. */
 export function runData(ctx: RunContext, o: RunDataOptions): DataSplit {
-  const split = ctx.loadData(ctx.data, o.seed, o.testFraction);
+  const split = ctx.loadData(ctx.data, o.splitSeed ?? o.seed, o.testFraction, o.split);
   return {
     train: subsetOf(split.train, o.trainSubset ?? null, o.seed, 1),
     test: subsetOf(split.test, o.testSubset ?? null, o.seed, 2),
@@ -189,6 +197,8 @@ export type TrainingRun = Omit<TrainOptions, "model" | "data" | "onStep"> &
     arch: string;
     /** Calibrate BatchNorm's running statistics at initialisation (see {@link withCalibratedBatchNorm}). */
     calibrateBatchNorm?: boolean;
+    /** Options of the architecture (e.g. the transformer's attention biases); default none. */
+    modelOptions?: ArchitectureOptions;
     /** Smallest number of classes the model is built for (default 1). */
     minClasses?: number;
     /** Sees every step's record (after progress has been reported). */
@@ -231,13 +241,16 @@ export async function trainRun(run: TrainingRun, ctx: RunContext): Promise<Train
     afterTraining,
     seed,
     testFraction,
+    split,
+    splitSeed,
     trainSubset,
     testSubset,
+    modelOptions,
     ...options
   } = run;
-  const data = runData(ctx, { seed, testFraction, trainSubset, testSubset });
+  const data = runData(ctx, { seed, testFraction, split, splitSeed, trainSubset, testSubset });
   const numClasses = Math.max(classesOf(data), minClasses ?? 1);
-  const shared = modelFor(arch, data.train.d, numClasses);
+  const shared = modelFor(arch, data.train.d, numClasses, modelOptions);
   const model = calibrateBatchNorm ? withCalibratedBatchNorm(shared, data.train) : shared;
   let result: Awaited<ReturnType<typeof train>>;
   try {
