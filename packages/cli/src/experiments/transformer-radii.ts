@@ -375,6 +375,15 @@ const LABEL: Record<TransformerRadiiMethod, string> = {
   "published-output": "published: output-only",
 };
 
+/** What a published method is, whichever protocol runs it. */
+const ROLE: Record<PublishedMethod, string> = {
+  "published-fixed-16x": "fixed 16×",
+  "published-fixed-1x": "fixed 1×",
+  "published-all-radii": "all-radii",
+  "published-attn-out": "attn-out (min of ρ_out, ρ_attn)",
+  "published-output": "output-only",
+};
+
 /** Our method that a published one corresponds to (attn-out has none). */
 const OURS_OF: Record<PublishedMethod, OurMethod | null> = {
   "published-fixed-16x": "fixed-16x",
@@ -1106,7 +1115,7 @@ function protocolsTable(summary: TransformerRadiiSummary): ReportTable {
     title: "The published protocol beside ours (median over the seeds run)",
     columns: ["method", "published protocol", "our protocol"],
     rows: PUBLISHED_METHODS.map((m) => [
-      LABEL[m].replace(/^published: /, ""),
+      ROLE[m],
       cell(row(m)),
       cell(row(OURS_OF[m])),
     ]),
