@@ -1114,11 +1114,7 @@ function protocolsTable(summary: TransformerRadiiSummary): ReportTable {
   return {
     title: "The published protocol beside ours (median over the seeds run)",
     columns: ["method", "published protocol", "our protocol"],
-    rows: PUBLISHED_METHODS.map((m) => [
-      ROLE[m],
-      cell(row(m)),
-      cell(row(OURS_OF[m])),
-    ]),
+    rows: PUBLISHED_METHODS.map((m) => [ROLE[m], cell(row(m)), cell(row(OURS_OF[m]))]),
     note:
       "Published protocol: random 70/30 split (seed 42 for every seed), full-batch AdamW " +
       "(decay 1e-4 at the controller's rate), base LR 2e-3, 1,201 steps, all radii over the " +
