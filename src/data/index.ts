@@ -39,6 +39,8 @@ export {
 export { type NpyArray, NpyError, parseNpy, parseNpz } from "./npy.js";
 export {
   headSplit,
+  type RandomSplitOptions,
+  randomSplit,
   type Split,
   type SplitKind,
   type SplitOptions,

@@ -85,9 +85,10 @@ export function stratifiedSplit(ds: Dataset, opts: SplitOptions): Split {
 
 /**
  * How a data set is cut into train and test: `"stratified"` ({@link stratifiedSplit}, seeded,
- * per class) or `"head"` ({@link headSplit}: the first rows, unshuffled, seed ignored).
+ * per class), `"head"` ({@link headSplit}: the first rows, unshuffled, seed ignored) or
+ * `"random"` ({@link randomSplit}: one seeded permutation of all rows, classes ignored).
  */
-export type SplitKind = "stratified" | "head";
+export type SplitKind = "stratified" | "head" | "random";
 
 /**
  * The published reference's split: the test split is the first `floor(n · testFraction)`
@@ -119,9 +120,48 @@ export function headSplit(ds: Dataset, opts: { testFraction?: number } = {}): Sp
   };
 }
 
+/** Options of {@link randomSplit}. */
+export interface RandomSplitOptions {
+  /** Fraction of all rows put in the test split, in [0, 1) (default 0.2). */
+  testFraction?: number;
+  /** Seed of the permutation; the same seed always gives the same split. */
+  seed: number;
+}
+
 /**
- * {@link stratifiedSplit} or {@link headSplit} by `kind` (default `"stratified"`); the seed
- * matters only to the stratified split.
+ * Splits `ds` by one seeded permutation of all rows, ignoring the classes: the first
+ * `⌊n · testFraction⌋` permuted rows are the test split, the rest the training split — the
+ * plain random split of the published scripts (class proportions hold only on average; use
+ * {@link stratifiedSplit} unless a protocol asks for this one). Both splits list their
+ * samples in the original order. Deterministic for a given seed.
+ *
+ * For the digits set with `testFraction = 0.3` this gives 539 test and 1258 training rows.
+ *
+ * @throws {DataError} if `testFraction` is not in [0, 1), or the test split would be empty.
+ */
+export function randomSplit(ds: Dataset, opts: RandomSplitOptions): Split {
+  const f = opts.testFraction ?? 0.2;
+  if (!(f >= 0 && f < 1)) {
+    throw new DataError(`randomSplit: testFraction must be in [0, 1), got ${f}`);
+  }
+  const nTest = Math.floor(ds.n * f);
+  if (nTest === 0 && f > 0) {
+    throw new DataError(`randomSplit: a ${f} test split of ${ds.n} rows is empty`);
+  }
+  const perm = new Rng(opts.seed).fork("randomSplit").permutation(ds.n);
+  const testIndices = Int32Array.from(perm.subarray(0, nTest)).sort();
+  const trainIndices = Int32Array.from(perm.subarray(nTest)).sort();
+  return {
+    train: subset(ds, trainIndices),
+    test: subset(ds, testIndices),
+    trainIndices,
+    testIndices,
+  };
+}
+
+/**
+ * {@link stratifiedSplit}, {@link headSplit} or {@link randomSplit} by `kind` (default
+ * `"stratified"`); the head split ignores the seed.
  */
 export function splitDataset(ds: Dataset, opts: SplitOptions & { kind?: SplitKind }): Split {
   const kind = opts.kind ?? "stratified";
@@ -130,9 +170,11 @@ export function splitDataset(ds: Dataset, opts: SplitOptions & { kind?: SplitKin
       return stratifiedSplit(ds, opts);
     case "head":
       return headSplit(ds, opts);
+    case "random":
+      return randomSplit(ds, opts);
     default:
       throw new DataError(
-        `split must be "stratified" or "head", got ${JSON.stringify(kind as unknown)}`,
+        `split must be "stratified", "head" or "random", got ${JSON.stringify(kind as unknown)}`,
       );
   }
 }

@@ -82,14 +82,17 @@ const F32 = jaxDtype("float32");
 export function dense(p: Params, x: JaxArray): JaxArray {
   const w = leaf(p, "w");
   const out = w.shape[1]!;
-  if (out % 4 === 0 || w.dtype !== F32) return op.add(op.matmul(x, w), leaf(p, "b"));
+  // a layer without bias (only the transformer's optional bias-free projections) has no "b"
+  const hasBias = p["b"] !== undefined;
+  const plus = (y: JaxArray) => (hasBias ? op.add(y, leaf(p, "b")) : y);
+  if (out % 4 === 0 || w.dtype !== F32) return plus(op.matmul(x, w));
   // jax-js 0.1.25 vectorises a float32 matmul only when the output width is a multiple of 4;
   // a 10-class head otherwise runs ~8× slower (1437×128 @ 128×10: 2.1 ms against 0.26 ms
   // at width 12). Widen W with zero columns by a matmul against [I | 0] (exact, and a
   // separate kernel, so the wide product sees a materialised operand), then drop them.
   const wide = Math.ceil(out / 4) * 4;
   const widened = op.matmul(w, op.eye(out, wide, F32));
-  return op.add(op.slice(op.matmul(x, widened), [], [0, out]), leaf(p, "b"));
+  return plus(op.slice(op.matmul(x, widened), [], [0, out]));
 }
 
 /**
@@ -242,21 +245,27 @@ export function selfAttention(
 // ---------------------------------------------------------------------------------------------
 // Initialisers (PyTorch defaults)
 
-/** Linear layer in→out: W [in, out] and b [out] ~ U(±1/√in) (kaiming-uniform with a = √5). */
+/**
+ * Linear layer in→out: W [in, out] and b [out] ~ U(±1/√in) (kaiming-uniform with a = √5).
+ * `bias: false` leaves b out (W is drawn from the same stream either way).
+ */
 export function initDense(
   seed: number,
   path: string,
   fanIn: number,
   fanOut: number,
   dtype: FloatDType,
+  options: { bias?: boolean } = {},
 ): Params {
   const bound = 1 / Math.sqrt(fanIn);
+  const w = toDevice(
+    new Rng(seed).fork(`${path}.w`).uniformArray(fanIn * fanOut, -bound, bound),
+    [fanIn, fanOut],
+    dtype,
+  );
+  if (options.bias === false) return { w };
   return {
-    w: toDevice(
-      new Rng(seed).fork(`${path}.w`).uniformArray(fanIn * fanOut, -bound, bound),
-      [fanIn, fanOut],
-      dtype,
-    ),
+    w,
     b: toDevice(
       new Rng(seed).fork(`${path}.b`).uniformArray(fanOut, -bound, bound),
       [fanOut],

@@ -13,6 +13,8 @@ import type { Model, ModelConfig } from "./types.js";
 export interface ArchitectureOptions {
   /** Transformer only: number of equal tokens the input is cut into. */
   tokens?: TransformerOptions["tokens"];
+  /** Transformer only: biases of the q/k/v/o projections (default true). */
+  attentionBias?: TransformerOptions["attentionBias"];
 }
 
 /** Builds a model for a given input width and class count. */
@@ -29,10 +31,12 @@ export const MODEL_REGISTRY = {
   cnn: buildCnn,
   "mlp-ln": buildMlpLn,
   "cnn-bn": buildCnnBn,
-  transformer: (config: ModelConfig & ArchitectureOptions) =>
-    config.tokens === undefined
-      ? buildTransformer(config)
-      : buildTransformer(config, { tokens: config.tokens }),
+  transformer: (config: ModelConfig & ArchitectureOptions) => {
+    const options: TransformerOptions = {};
+    if (config.tokens !== undefined) options.tokens = config.tokens;
+    if (config.attentionBias !== undefined) options.attentionBias = config.attentionBias;
+    return buildTransformer(config, options);
+  },
   "resnet-small": buildResNetSmall,
   resnet18: buildResNet18,
 } as const satisfies Record<string, ModelBuilder>;

@@ -5,7 +5,9 @@
  *
  * Initialisation: every Linear (embedding, q/k/v/o projections, FFN, head) uses the PyTorch
  * nn.Linear default U(±1/√fan_in) for weight and bias; CLS and positions ~ N(0, 0.02²)
- * (the ViT/BERT convention); LayerNorm γ = 1, β = 0.
+ * (the ViT/BERT convention); LayerNorm γ = 1, β = 0. With `attentionBias: false` the q/k/v/o
+ * projections have weights only (the published reference's attention); their weights are
+ * drawn exactly as with biases, so the two variants share every other parameter.
  */
 import type { DeviceArray as JaxArray } from "../engine/arrays.js";
 import * as op from "../engine/ops.js";
@@ -35,11 +37,17 @@ export interface TransformerOptions {
   blocks?: number;
   /** FFN hidden width as a multiple of d (default 4). */
   ffnMult?: number;
+  /**
+   * Whether the q/k/v/o projections have biases (default true). `false` is the published
+   * reference's attention (`nn.Linear(…, bias=False)`).
+   */
+  attentionBias?: boolean;
 }
 
 /**
  * Parameters: embed {w [f, d], b}, cls [d], pos [tokens+1, d], block1 … blockN each
- * {ln1, attn {q, k, v, o}, ln2, fc1 {w [d, 4d]}, fc2 {w [4d, d]}}, lnf, head {w [d, classes]}.
+ * {ln1, attn {q, k, v, o} (each {w, b}, or {w} without attention biases), ln2, fc1 {w [d, 4d]},
+ * fc2 {w [4d, d]}}, lnf, head {w [d, classes]}.
  */
 export function buildTransformer(config: ModelConfig, options: TransformerOptions = {}): Model {
   const cfg = resolveConfig(config);
@@ -65,6 +73,9 @@ export function buildTransformer(config: ModelConfig, options: TransformerOption
   const heads = options.heads ?? 4;
   const nBlocks = options.blocks ?? 2;
   const ffn = (options.ffnMult ?? 4) * d;
+  const attentionBias = options.attentionBias ?? true;
+  const projection = (seed: number, path: string): Params =>
+    initDense(seed, path, d, d, cfg.dtype, { bias: attentionBias });
   if (d % heads !== 0)
     throw new ModelConfigError(`transformer: d = ${d} not divisible by ${heads} heads`);
 
@@ -79,10 +90,10 @@ export function buildTransformer(config: ModelConfig, options: TransformerOption
       params[p] = {
         ln1: initNormAffine(d, cfg.dtype),
         attn: {
-          q: initDense(seed, `${p}.attn.q`, d, d, cfg.dtype),
-          k: initDense(seed, `${p}.attn.k`, d, d, cfg.dtype),
-          v: initDense(seed, `${p}.attn.v`, d, d, cfg.dtype),
-          o: initDense(seed, `${p}.attn.o`, d, d, cfg.dtype),
+          q: projection(seed, `${p}.attn.q`),
+          k: projection(seed, `${p}.attn.k`),
+          v: projection(seed, `${p}.attn.v`),
+          o: projection(seed, `${p}.attn.o`),
         },
         ln2: initNormAffine(d, cfg.dtype),
         fc1: initDense(seed, `${p}.fc1`, d, ffn, cfg.dtype),

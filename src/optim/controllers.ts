@@ -24,8 +24,39 @@ import {
 /** What a ρ-controller link reads from `extra`: the radius callback (required). */
 export type ControllerExtra = UpdateExtra & RadiusExtra;
 
-/** Which radii a controller asks for: the output softmax only, or all of them (transformers). */
-export type RadiusKind = "output" | "all";
+/**
+ * Which radii a controller asks for: the output softmax only, all of them (transformers:
+ * output, attention and FFN), or the two softmax radii, output and attention, without the FFN
+ * kink (`"output-attention"`: the published reference's "attn-out" controller).
+ */
+export type RadiusKind = "output" | "all" | "output-attention";
+
+/** A radius a controller can be bound by. */
+export type RadiusName = "output" | "attention" | "ffn";
+
+/** The radii whose minimum drives a controller of each {@link RadiusKind}. */
+export const RADII_OF_KIND: Readonly<Record<RadiusKind, readonly RadiusName[]>> = {
+  output: ["output"],
+  all: ["output", "attention", "ffn"],
+  "output-attention": ["output", "attention"],
+};
+
+/**
+ * The smallest of the radii `kind` asks for and its name (the first one on a tie, output
+ * before attention before FFN). `radii` holds the measured ones; a radius the kind asks for
+ * but that was not measured counts as +∞.
+ */
+export function bindingRadius(
+  kind: RadiusKind,
+  radii: Partial<Record<RadiusName, number>>,
+): [binding: RadiusName, rho: number] {
+  let best: [RadiusName, number] = ["output", radii.output ?? Number.POSITIVE_INFINITY];
+  for (const name of RADII_OF_KIND[kind]) {
+    const rho = radii[name] ?? Number.POSITIVE_INFINITY;
+    if (rho < best[1]) best = [name, rho];
+  }
+  return best;
+}
 
 /** A radius estimate along a direction, and which bound produced it. */
 export interface ControllerRadius {
@@ -104,7 +135,7 @@ export function statelessLink<E extends UpdateExtra = UpdateExtra>(
 export interface RhoClipOptions {
   /** Largest allowed normalised step `r = τ/ρ` (default 1, the theory's boundary; 0.5 is a conservative start). */
   rMax?: number;
-  /** `"output"` (default) or `"all"` (the all-radii controller for transformers). */
+  /** `"output"` (default), `"all"` (the all-radii controller) or `"output-attention"`. */
   radius?: RadiusKind;
 }
 
@@ -220,13 +251,20 @@ export function rhoClipGrad(
 export interface RhoSetOptions {
   /** Target normalised step `r = τ/ρ` (e.g. 0.5–2). */
   rTarget: number;
-  /** `"output"` (default) or `"all"` (the all-radii controller). */
+  /** `"output"` (default), `"all"` (the all-radii controller) or `"output-attention"`. */
   radius?: RadiusKind;
   /**
    * Learning-rate cap, used also when the radius is infinite (all slopes equal); default
    * Infinity, in which case such a step is left at zero length rather than made infinite.
    */
   maxLearningRate?: number;
+  /**
+   * Decoupled weight decay `wd` applied with the chosen rate (default 0): the step is
+   * `−η·(u + wd·θ)` with η set from the radius along `u` alone — PyTorch's `AdamW` whose
+   * learning rate the controller sets each step. (AdamW's own direction link would put
+   * `wd·θ` inside `u`, so inside the probed direction.)
+   */
+  weightDecay?: number;
 }
 
 /**
@@ -243,7 +281,15 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation<Controlle
   const cap = options.maxLearningRate ?? Number.POSITIVE_INFINITY;
   if (!(cap > 0)) throw new RangeError(`rhoSet: maxLearningRate must be positive, got ${cap}`);
   const kind = options.radius ?? "output";
-  return statelessLink<ControllerExtra>((updates, extra) => {
+  const wd = options.weightDecay ?? 0;
+  if (!(wd >= 0) || !Number.isFinite(wd)) {
+    throw new RangeError(`rhoSet: weightDecay must be a finite number >= 0, got ${wd}`);
+  }
+  const setStep = <U extends ArrayTree>(
+    updates: U,
+    params: ArrayTree | undefined,
+    extra: ControllerExtra | undefined,
+  ): U => {
     const norm = updateNorm(updates, extra);
     if (!(norm > 0)) {
       reportControl(extra, {
@@ -266,7 +312,18 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation<Controlle
       tau: eta * norm,
       binding,
     });
-    return op.scaleTreeByHost(updates, -eta);
+    if (wd === 0) return op.scaleTreeByHost(updates, -eta);
+    if (params === undefined) throw new Error("rhoSet: weightDecay needs the parameters");
+    const decayed = op.map((u, p) => op.add(u, op.mul(p, wd)), updates, params);
+    return op.scaleTreeByHost(decayed, -eta);
+  };
+  if (wd === 0) return statelessLink<ControllerExtra>((u, extra) => setStep(u, undefined, extra));
+  return link<ControllerExtra>({
+    init: () => ({}),
+    update: (updates, _state, params, ...rest) => [
+      setStep(updates, params, rest[0] as ControllerExtra | undefined),
+      {},
+    ],
   });
 }
 
@@ -274,6 +331,13 @@ export function rhoSet(options: RhoSetOptions): GradientTransformation<Controlle
 export interface AllRadiiOptions {
   /** `"set"`: schedule-free (needs `rTarget`); `"clip"`: safety clip (uses `rMax`). */
   mode: "set" | "clip";
+  /**
+   * Which radii: `"all"` (default: ρ_out, ρ_attn, ρ_ffn) or `"output-attention"` (ρ_out and
+   * ρ_attn only: the published reference's "attn-out" controller).
+   */
+  radii?: "all" | "output-attention";
+  /** `"set"` mode: decoupled weight decay applied with the chosen rate (see {@link RhoSetOptions}). */
+  weightDecay?: number;
   /** Target r for `"set"` mode. */
   rTarget?: number;
   /** Cap on r for `"clip"` mode (default 1). */
@@ -284,14 +348,27 @@ export interface AllRadiiOptions {
 
 /**
  * The all-radii controller for transformers: ρ-set or ρ-clip driven by
- * `ρ_net = min(ρ_out, ρ_attn, ρ_ffn)` (docs/science.md §3). The callback reports which one binds.
+ * `ρ_net = min(ρ_out, ρ_attn, ρ_ffn)` (docs/science.md §3), or by `min(ρ_out, ρ_attn)` with
+ * `radii: "output-attention"`. The callback reports which one binds.
  */
 export function allRadii(options: AllRadiiOptions): GradientTransformation<ControllerExtra> {
-  if (options.mode === "clip") return rhoClip({ rMax: options.rMax, radius: "all" });
+  const radius = options.radii ?? "all";
+  if (radius !== "all" && radius !== "output-attention") {
+    throw new RangeError(
+      `allRadii: radii must be "all" or "output-attention", got ${JSON.stringify(radius)}`,
+    );
+  }
+  if (options.mode === "clip") {
+    if (options.weightDecay !== undefined) {
+      throw new RangeError("allRadii: weightDecay belongs to the optimizer in mode 'clip'");
+    }
+    return rhoClip({ rMax: options.rMax, radius });
+  }
   if (options.rTarget === undefined) throw new RangeError("allRadii: mode 'set' needs rTarget");
   return rhoSet({
     rTarget: options.rTarget,
     maxLearningRate: options.maxLearningRate,
-    radius: "all",
+    radius,
+    ...(options.weightDecay === undefined ? {} : { weightDecay: options.weightDecay }),
   });
 }

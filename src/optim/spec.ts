@@ -41,7 +41,12 @@ export interface OptimizerSpec {
   spike?: SpikeSpec;
 }
 
-/** What sits around the optimizer: nothing, gradient clipping, or a ρ-controller. */
+/**
+ * What sits around the optimizer: nothing, gradient clipping, or a ρ-controller. In set mode
+ * (`rho-set`, `all-radii` set) with `adamw`, the radius is measured along Adam's direction
+ * alone and the decay is applied with the controller's rate: `θ ← θ − η·(m̂/(√v̂+ε) + wd·θ)`,
+ * PyTorch's AdamW whose learning rate is set every step.
+ */
 export type ControllerSpec =
   | { name: "none" }
   | { name: "grad-clip"; maxNorm?: number }
@@ -49,7 +54,14 @@ export type ControllerSpec =
   /** The published reference's ρ-clip: radius along −g/‖g‖ against lr·‖g‖ (see `rhoClipGrad`). */
   | { name: "rho-clip-grad"; rMax?: number }
   | { name: "rho-set"; rTarget: number; maxLearningRate?: number }
-  | { name: "all-radii"; mode: "set" | "clip"; rTarget?: number; rMax?: number };
+  | {
+      name: "all-radii";
+      mode: "set" | "clip";
+      rTarget?: number;
+      rMax?: number;
+      /** `"all"` (default) or `"output-attention"`: min(ρ_out, ρ_attn), the reference's attn-out. */
+      radii?: "all" | "output-attention";
+    };
 
 /** A built optimizer: the chain plus the base learning rate per step (for telemetry). */
 export interface BuiltOptimizer {
@@ -118,10 +130,12 @@ function describe(spec: OptimizerSpec, controller: ControllerSpec): string {
       return `${base} + rho-clip-grad(rMax=${controller.rMax ?? 1})`;
     case "rho-set":
       return `${spec.name} direction + rho-set(r=${controller.rTarget})`;
-    case "all-radii":
+    case "all-radii": {
+      const name = controller.radii === "output-attention" ? "output-attention radii" : "all-radii";
       return controller.mode === "set"
-        ? `${spec.name} direction + all-radii set(r=${controller.rTarget})`
-        : `${base} + all-radii clip(rMax=${controller.rMax ?? 1})`;
+        ? `${spec.name} direction + ${name} set(r=${controller.rTarget})`
+        : `${base} + ${name} clip(rMax=${controller.rMax ?? 1})`;
+    }
   }
 }
 
@@ -147,11 +161,23 @@ export function buildOptimizer(
   const setMode =
     controller.name === "rho-set" || (controller.name === "all-radii" && controller.mode === "set");
   if (setMode) {
+    // AdamW under a controller: the decay follows the chosen rate, outside the probed direction
+    const decay = spec.name === "adamw" ? { weightDecay: spec.weightDecay ?? 1e-4 } : {};
+    const setDir = spec.name === "adamw" ? direction({ ...spec, name: "adam" }) : dir;
     const link =
       controller.name === "rho-set"
-        ? rhoSet({ rTarget: controller.rTarget, maxLearningRate: controller.maxLearningRate })
-        : allRadii({ mode: "set", rTarget: controller.rTarget });
-    return built(dir, link, () => Number.NaN);
+        ? rhoSet({
+            rTarget: controller.rTarget,
+            maxLearningRate: controller.maxLearningRate,
+            ...decay,
+          })
+        : allRadii({
+            mode: "set",
+            rTarget: controller.rTarget,
+            ...(controller.radii === undefined ? {} : { radii: controller.radii }),
+            ...decay,
+          });
+    return built(setDir, link, () => Number.NaN);
   }
   const lr = schedule(spec);
   const withLr = chain(dir, scaleByLearningRate(lr));
@@ -165,7 +191,15 @@ export function buildOptimizer(
     case "rho-clip-grad":
       return built(withLr, rhoClipGrad({ rMax: controller.rMax }), lr);
     case "all-radii":
-      return built(withLr, allRadii({ mode: "clip", rMax: controller.rMax }), lr);
+      return built(
+        withLr,
+        allRadii({
+          mode: "clip",
+          rMax: controller.rMax,
+          ...(controller.radii === undefined ? {} : { radii: controller.radii }),
+        }),
+        lr,
+      );
     default:
       throw new RangeError(`unknown controller '${(controller as { name: string }).name}'`);
   }

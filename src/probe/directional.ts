@@ -38,6 +38,7 @@ import {
 } from "../engine/directional.js";
 import { normAndMaxAbs, normTree } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
+import { quantile } from "../theory/spread.js";
 
 /** Thrown for invalid probe requests (shape mismatch, bad options). */
 export class ProbeError extends Error {
@@ -216,7 +217,10 @@ export interface InternalDerivatives extends DirectionalResult {
   attentionSpread: Float64Array;
   /** Per sample: min over blocks, tokens and hidden units of |h|/|ḣ| (FFN pre-activations). */
   ffnRatioMin: Float64Array;
-  /** The `ffnQuantile`-quantile of |h|/|ḣ| over every FFN entry of every sample (ρ_ffn). */
+  /**
+   * The `ffnQuantile`-quantile of |h|/|ḣ| over every FFN entry of every sample (ρ_ffn), read
+   * by `ffnQuantileMethod`.
+   */
   ffnRatioQuantile: number;
   /** The quantile level used (default 0.01). */
   ffnQuantileLevel: number;
@@ -225,15 +229,54 @@ export interface InternalDerivatives extends DirectionalResult {
 }
 
 /**
- * The quantile (type 1: the ⌈q·m⌉-th smallest) of a sample, NaN treated as +∞. O(m) average
- * (quickselect on a copy).
+ * How {@link quantileOf} reads a level between order statistics: `"inverted-cdf"` (type 1,
+ * the ⌈q·m⌉-th smallest: always a sample value; our default) or `"linear"` (type 7, numpy's
+ * and `torch.quantile`'s default: interpolated between neighbours, as `theory`'s `quantile`).
  */
-export function quantileOf(values: Float64Array, q: number): number {
+export type QuantileMethod = "inverted-cdf" | "linear";
+
+/** How the FFN ratios |h|/|ḣ| reduce to ρ_ffn. */
+export interface FfnQuantileOptions {
+  /** Quantile level of ρ_ffn (default 0.01). */
+  ffnQuantile?: number;
+  /** How the level is read between order statistics (default `"inverted-cdf"`). */
+  ffnQuantileMethod?: QuantileMethod;
+}
+
+/**
+ * The quantile of a sample at level q, NaN treated as +∞: type 1 (the ⌈q·m⌉-th smallest) or,
+ * with `method: "linear"`, type 7 (equal to `theory`'s `quantile` of the same values). O(m)
+ * average (quickselect on a copy).
+ */
+export function quantileOf(
+  values: Float64Array,
+  q: number,
+  method: QuantileMethod = "inverted-cdf",
+): number {
   const m = values.length;
   if (m === 0) return Number.NaN;
   if (!(q >= 0 && q <= 1)) throw new ProbeError(`quantile level must be in [0, 1], got ${q}`);
   const a = Float64Array.from(values, (v) => (Number.isNaN(v) ? Infinity : v));
-  const target = Math.min(m - 1, Math.max(0, Math.ceil(q * m) - 1));
+  if (method === "linear") {
+    const h = (m - 1) * q;
+    const j = Math.floor(h);
+    const lo = selectInPlace(a, j);
+    if (j >= m - 1 || h === j) return lo;
+    // selection leaves every later entry ≥ a[j]: the next order statistic is their minimum
+    let hi = Infinity;
+    for (let i = j + 1; i < m; i++) if (a[i]! < hi) hi = a[i]!;
+    // the same interpolation (and its infinity rules) as theory's quantile
+    return quantile([lo, hi], h - j);
+  }
+  return selectInPlace(a, Math.min(m - 1, Math.max(0, Math.ceil(q * m) - 1)));
+}
+
+/**
+ * The `target`-th smallest entry of `a` (0-based, no NaN), rearranging `a` so that no later
+ * entry is smaller (quickselect).
+ */
+function selectInPlace(a: Float64Array, target: number): number {
+  const m = a.length;
   let lo = 0;
   let hi = m - 1;
   while (lo < hi) {
@@ -272,12 +315,18 @@ export function transformerInternalDerivatives(
   state: ModelState,
   direction: Params,
   x: JaxArray,
-  opts: DirectionalOptions & { ffnQuantile?: number } = {},
+  opts: DirectionalOptions & FfnQuantileOptions = {},
 ): InternalDerivatives {
   const r = resolve(model, params, direction, x, opts);
   const level = opts.ffnQuantile ?? 0.01;
   if (!(level >= 0 && level <= 1)) {
     throw new ProbeError(`ffnQuantile must be in [0, 1], got ${level}`);
+  }
+  const quantileMethod = opts.ffnQuantileMethod ?? "inverted-cdf";
+  if (quantileMethod !== "inverted-cdf" && quantileMethod !== "linear") {
+    throw new ProbeError(
+      `ffnQuantileMethod must be "inverted-cdf" or "linear", got ${JSON.stringify(quantileMethod)}`,
+    );
   }
   const k = model.config.numClasses;
   const n = x.shape[0]!;
@@ -318,7 +367,7 @@ export function transformerInternalDerivatives(
     dtype: r.dtype,
     attentionSpread,
     ffnRatioMin,
-    ffnRatioQuantile: quantileOf(pooled, level),
+    ffnRatioQuantile: quantileOf(pooled, level, quantileMethod),
     ffnQuantileLevel: level,
     ffnCount: total,
   };

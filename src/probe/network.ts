@@ -1,11 +1,16 @@
 /**
  * The all-radii probe for transformers (docs/science.md §3): one pass gives the output-logit slopes
  * (for ρ_out) and the derivatives of the pre-softmax attention scores and the FFN
- * pre-activations, reduced to ρ_attn = π/Δ_attn and ρ_ffn = the 1% quantile of |h|/|ḣ|.
+ * pre-activations, reduced to ρ_attn = π/Δ_attn and ρ_ffn = the 1% quantile of |h|/|ḣ| (type 1
+ * by default; `ffnQuantileMethod: "linear"` interpolates, as the published reference does).
  */
 import type { DeviceArray as JaxArray } from "../engine/arrays.js";
 import type { Model, ModelState, Params } from "../models/types.js";
-import { type DirectionalOptions, transformerInternalDerivatives } from "./directional.js";
+import {
+  type DirectionalOptions,
+  type FfnQuantileOptions,
+  transformerInternalDerivatives,
+} from "./directional.js";
 import type { ProbeResult } from "./radius.js";
 
 /** The output probe plus the internal radii, all for a unit direction. */
@@ -14,7 +19,10 @@ export interface NetworkProbe {
   output: ProbeResult;
   /** π / (largest attention-score spread over samples, blocks, heads and queries). */
   rhoAttention: number;
-  /** The `ffnQuantile` quantile of |h|/|ḣ| over all FFN pre-activations (distance to the kink). */
+  /**
+   * The `ffnQuantile` quantile of |h|/|ḣ| over all FFN pre-activations (distance to the kink),
+   * read between order statistics by `ffnQuantileMethod`.
+   */
   rhoFfn: number;
 }
 
@@ -35,7 +43,7 @@ export function probeNetwork(
   p: Params,
   norm: number,
   x: JaxArray,
-  opts: DirectionalOptions & { ffnQuantile?: number } = {},
+  opts: DirectionalOptions & FfnQuantileOptions = {},
 ): NetworkProbe {
   const d = transformerInternalDerivatives(model, params, state, p, x, opts);
   for (let i = 0; i < d.a.length; i++) d.a[i] /= norm;

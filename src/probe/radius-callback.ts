@@ -14,8 +14,18 @@ import { type Dataset, gatherRows } from "../data/dataset.js";
 import { type DeviceArray, toDevice } from "../engine/arrays.js";
 import { Resident, type Scope, scoped } from "../engine/scope.js";
 import type { Model, ModelState, Params } from "../models/types.js";
-import type { ControllerRadius, RadiusCallback, RadiusKind } from "../optim/controllers.js";
-import { type DirectionalOptions, directionalLogitDerivatives, ProbeError } from "./directional.js";
+import {
+  bindingRadius,
+  type ControllerRadius,
+  type RadiusCallback,
+  type RadiusKind,
+} from "../optim/controllers.js";
+import {
+  type DirectionalOptions,
+  directionalLogitDerivatives,
+  type FfnQuantileOptions,
+  ProbeError,
+} from "./directional.js";
 import { hasInternals, probeNetwork } from "./network.js";
 import {
   type ProbeResult,
@@ -25,7 +35,7 @@ import {
 } from "./radius.js";
 
 /** Options of a {@link RadiusProbe}: which samples, how reduced, how differentiated. */
-export interface RadiusProbeOptions extends RadiusOptions {
+export interface RadiusProbeOptions extends RadiusOptions, FfnQuantileOptions {
   /** Exact forward-mode JVP (`"jvp"`, default) or central finite differences (`"fd"`). */
   method?: DirectionalOptions["method"];
   /** Samples per device call (bounds memory on large sample sets). */
@@ -69,7 +79,7 @@ export interface RadiusMeasurement extends RadiusReport {
  */
 export class RadiusProbe {
   private readonly estimator: RadiusEstimator;
-  private readonly directional: DirectionalOptions;
+  private readonly directional: DirectionalOptions & FfnQuantileOptions;
   /** The whole sample set on the device, uploaded by the first probe that needs it. */
   private readonly resident: Resident<DeviceArray>;
   private lastMeasurement: RadiusMeasurement | null = null;
@@ -96,6 +106,10 @@ export class RadiusProbe {
       mode: options.mode,
       fdStep: options.fdStep,
       dtype: options.dtype,
+      ...(options.ffnQuantile === undefined ? {} : { ffnQuantile: options.ffnQuantile }),
+      ...(options.ffnQuantileMethod === undefined
+        ? {}
+        : { ffnQuantileMethod: options.ffnQuantileMethod }),
     };
     this.resident = new Resident(() =>
       toDevice(samples.x, [samples.n, samples.d], model.config.dtype),
@@ -159,7 +173,7 @@ export class RadiusProbe {
     if (!(norm > 0) || !Number.isFinite(norm)) {
       throw new ProbeError(`RadiusProbe: the update norm must be positive and finite, got ${norm}`);
     }
-    const all = kind === "all" && hasInternals(this.model);
+    const all = kind !== "output" && hasInternals(this.model);
     let internal = { rhoAttention: Number.POSITIVE_INFINITY, rhoFfn: Number.POSITIVE_INFINITY };
     const probe = (indices: Int32Array | null): ProbeResult =>
       scoped((scope) => {
@@ -182,12 +196,11 @@ export class RadiusProbe {
         return out;
       });
     const report = this.estimator.estimate(probe, rows);
-    const candidates: [string, number][] = [
-      ["output", report.driven],
-      ["attention", internal.rhoAttention],
-      ["ffn", internal.rhoFfn],
-    ];
-    const [binding, rho] = candidates.reduce((a, b) => (b[1] < a[1] ? b : a));
+    const [binding, rho] = bindingRadius(kind, {
+      output: report.driven,
+      attention: internal.rhoAttention,
+      ffn: internal.rhoFfn,
+    });
     this.lastMeasurement = { ...report, rho, binding, kind, proposedNorm: norm };
     return { rho, binding };
   }

@@ -18,9 +18,18 @@ import { scoped } from "../engine/scope.js";
 import { treeGlobalNormHost, treeVdot } from "../engine/tree.js";
 import type { Model, ModelState, Params } from "../models/types.js";
 import { applyBorrowed, updateBorrowed } from "../optim/combine.js";
-import type { ControlReport, RadiusCallback, RadiusKind } from "../optim/controllers.js";
+import {
+  bindingRadius,
+  type ControlReport,
+  type RadiusCallback,
+  type RadiusKind,
+} from "../optim/controllers.js";
 import type { GradientTransformation, OptState, TrainingExtra } from "../optim/types.js";
-import { type DirectionalOptions, directionalLogitDerivatives } from "../probe/directional.js";
+import {
+  type DirectionalOptions,
+  directionalLogitDerivatives,
+  type FfnQuantileOptions,
+} from "../probe/directional.js";
 import { hasInternals, probeNetwork } from "../probe/network.js";
 import type { ProbeResult, RadiusEstimator, RadiusOptions, RadiusReport } from "../probe/radius.js";
 import type { StepRecord } from "./record.js";
@@ -41,7 +50,7 @@ export interface RunContext {
   learningRateAt: (step: number) => number;
   estimator: RadiusEstimator;
   referenceEstimator: RadiusEstimator | null;
-  directional: DirectionalOptions;
+  directional: DirectionalOptions & FfnQuantileOptions;
   probe: {
     every: number;
     onProbe?: (step: number, result: ProbeResult, rows: Int32Array | null) => void;
@@ -65,7 +74,10 @@ export interface RadiusMeasurement {
   report: RadiusReport;
   /** Internal radii, when the all-radii probe measured them. */
   internal: { rhoAttention: number; rhoFfn: number } | null;
-  /** min(ρ_out, ρ_attn, ρ_ffn) (ρ_a alone without internals) and which binds. */
+  /**
+   * The smallest radius the controller asked for — min(ρ_out, ρ_attn, ρ_ffn), min(ρ_out, ρ_attn)
+   * for "output-attention", ρ_a alone without internals — and which binds.
+   */
   rho: number;
   binding: string;
 }
@@ -100,19 +112,18 @@ export function computeGradient(run: RunContext, batch: Batch, scope: Scope): Lo
   return lg;
 }
 
-/** The smallest of the output and internal radii, and its name. */
-function bindingRadius(
+/** The smallest of the output radius and the internal radii `kind` asks for, and its name. */
+function smallestRadius(
+  kind: RadiusKind,
   output: number,
   internal: RadiusMeasurement["internal"],
 ): [binding: string, rho: number] {
   if (internal === null) return ["output", output];
-  return (
-    [
-      ["output", output],
-      ["attention", internal.rhoAttention],
-      ["ffn", internal.rhoFfn],
-    ] as [string, number][]
-  ).reduce((a, b) => (b[1] < a[1] ? b : a));
+  return bindingRadius(kind, {
+    output,
+    attention: internal.rhoAttention,
+    ffn: internal.rhoFfn,
+  });
 }
 
 /**
@@ -163,7 +174,7 @@ export function measureRadius(
   norm: number,
   kind: RadiusKind,
 ): { measurement: RadiusMeasurement; driven: { rho: number; binding: string } } {
-  const all = kind === "all" && hasInternals(run.model);
+  const all = kind !== "output" && hasInternals(run.model);
   const logits = readsLogits(run.estimator, run.probe.onProbe);
   let internal: RadiusMeasurement["internal"] = null;
   const probe = (indices: Int32Array | null): ProbeResult =>
@@ -180,10 +191,10 @@ export function measureRadius(
       return out;
     });
   const report = run.estimator.estimate(probe, batch.rows);
-  const [binding, rho] = bindingRadius(report.rhoA, internal);
+  const [binding, rho] = smallestRadius(kind, report.rhoA, internal);
   const measurement: RadiusMeasurement = { report, internal, rho, binding };
   if (report.driven === report.rhoA) return { measurement, driven: { rho, binding } };
-  const [drivenBinding, driven] = bindingRadius(report.driven, internal);
+  const [drivenBinding, driven] = smallestRadius(kind, report.driven, internal);
   return { measurement, driven: { rho: driven, binding: drivenBinding } };
 }
 

@@ -16,7 +16,7 @@ import { chain, initBorrowed } from "../optim/combine.js";
 import { jitChain } from "../optim/fuse.js";
 import { buildOptimizer, type ControllerSpec, type OptimizerSpec } from "../optim/spec.js";
 import type { GradientTransformation, TrainingExtra } from "../optim/types.js";
-import type { DirectionalOptions } from "../probe/directional.js";
+import type { DirectionalOptions, FfnQuantileOptions } from "../probe/directional.js";
 import { type ProbeResult, RadiusEstimator, type RadiusOptions } from "../probe/radius.js";
 import type { StepRecord, TrainResult } from "./record.js";
 import {
@@ -36,8 +36,11 @@ import {
 export type { EvaluationMode } from "../engine/compute.js";
 export type { StepRecord, TrainResult } from "./record.js";
 
-/** How the loop measures the radius along each step. */
-export interface ProbeOptions extends RadiusOptions {
+/**
+ * How the loop measures the radius along each step. `ffnQuantile` and `ffnQuantileMethod`
+ * reduce the FFN ratios to ρ_ffn where a controller asks for the transformer's internal radii.
+ */
+export interface ProbeOptions extends RadiusOptions, FfnQuantileOptions {
   /** Exact forward-mode JVP (default) or central finite differences. */
   method?: DirectionalOptions["method"];
   /** Samples per probe chunk (bounds memory on large sets). */
@@ -236,6 +239,10 @@ function startRun(
       mode: probeOpts.mode,
       fdStep: probeOpts.fdStep,
       dtype: probeOpts.dtype,
+      ...(probeOpts.ffnQuantile === undefined ? {} : { ffnQuantile: probeOpts.ffnQuantile }),
+      ...(probeOpts.ffnQuantileMethod === undefined
+        ? {}
+        : { ffnQuantileMethod: probeOpts.ffnQuantileMethod }),
     },
     probe: {
       every: probeOpts.every ?? 1,

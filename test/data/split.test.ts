@@ -5,6 +5,7 @@ import {
   loadDigits,
   loadIris,
   makeDataset,
+  randomSplit,
   splitDataset,
   stratifiedSplit,
   subset,
@@ -122,7 +123,41 @@ describe("headSplit (the published reference's split)", () => {
       "headSplit: a 0.2 head split of 3 rows leaves 0 test and 3 training rows",
     );
     expect(() => splitDataset(digits, { kind: "tail" as never, seed: 0 })).toThrow(
-      'split must be "stratified" or "head", got "tail"',
+      'split must be "stratified", "head" or "random", got "tail"',
     );
+  });
+});
+
+describe("randomSplit", () => {
+  it("splits digits 70/30 by one permutation: ⌊n·f⌋ = 539 test rows, disjoint and covering", () => {
+    const s = randomSplit(digits, { seed: 42, testFraction: 0.3 });
+    expect([s.test.n, s.train.n]).toEqual([539, 1258]);
+    const all = new Set([...s.trainIndices, ...s.testIndices]);
+    expect(all.size).toBe(digits.n);
+    // in the original order, the rows of the source
+    expect(Array.from(s.testIndices)).toEqual(Array.from(s.testIndices).sort((a, b) => a - b));
+    const i = s.testIndices[5]!;
+    expect(Array.from(s.test.x.subarray(5 * 64, 6 * 64))).toEqual(
+      Array.from(digits.x.subarray(i * 64, (i + 1) * 64)),
+    );
+    expect(s.test.y[5]).toBe(digits.y[i]);
+  });
+
+  it("is deterministic for a seed, differs across seeds, and is not the stratified split", () => {
+    const a = randomSplit(digits, { seed: 42, testFraction: 0.3 });
+    const b = randomSplit(digits, { seed: 42, testFraction: 0.3 });
+    const c = randomSplit(digits, { seed: 43, testFraction: 0.3 });
+    expect(Array.from(a.testIndices)).toEqual(Array.from(b.testIndices));
+    expect(Array.from(a.testIndices)).not.toEqual(Array.from(c.testIndices));
+    // class proportions hold only on average: some class is off its exact share by more than one row
+    const counts = classCounts(a.test);
+    const whole = classCounts(digits);
+    const off = Array.from(counts).some((n, k) => Math.abs(n - whole[k]! * 0.3) > 1);
+    expect(off).toBe(true);
+  });
+
+  it("rejects a fraction outside [0, 1) and an empty test split", () => {
+    expect(() => randomSplit(digits, { seed: 0, testFraction: 1 })).toThrow(/testFraction/);
+    expect(() => randomSplit(digits, { seed: 0, testFraction: 1e-4 })).toThrow(/empty/);
   });
 });

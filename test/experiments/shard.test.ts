@@ -101,6 +101,27 @@ describe("--shard k/N", () => {
     expect(summaryOf(out, "fake-sum")).toEqual(summaryOf(whole, "fake-sum"));
   });
 
+  it("'partial' summarises the runs on disk of an unfinished grid, in plan order", async () => {
+    const out = temp();
+    await expect(
+      runExperiment(fakeSum, { out, quick: true, shard: { index: 1, count: 2 } }),
+    ).rejects.toThrow(IncompleteGridError);
+    const done = await runExperiment(fakeSum, {
+      out,
+      quick: true,
+      onlyCached: true,
+      partial: true,
+    });
+    const order = (done.summary as { order: string[] }).order;
+    expect(order.length).toBe(3);
+    const whole = temp();
+    const all = await runExperiment(fakeSum, { out: whole, quick: true });
+    const allOrder = (all.summary as { order: string[] }).order;
+    expect(allOrder.filter((k) => order.includes(k))).toEqual(order);
+    expect(done.file.runs).toBe(6);
+    expect(done.file.computedRuns).toBe(0);
+  });
+
   it("reports a shard that is not k/N in one line, exit 2", async () => {
     for (const [arg, message] of [
       ["3/2", "--shard 3/2: k must be between 1 and 2"],

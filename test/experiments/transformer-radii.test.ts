@@ -16,6 +16,13 @@ import {
   bindingWithOutput,
   binSeries,
   countBindings,
+  countBindingsAtEvaluations,
+  evaluationPoints,
+  isPublishedMethod,
+  isPublishedRun,
+  OUR_METHODS,
+  type OurRun,
+  PUBLISHED_METHODS,
   RADII,
   type RadiusName,
   THIRDS,
@@ -72,13 +79,15 @@ describe("binSeries", () => {
 
 const DIGITS = { kind: "digits" } as const;
 /** The quick plan's first run (every run shares the protocol's steps and cadences). */
-const quickRun = () => transformerRadii.plan({ quick: true, data: DIGITS }).runs[0];
+const quickRun = Object.assign(() => transformerRadii.plan({ quick: true, data: DIGITS }).runs[0], {
+  published: () => transformerRadii.plan({ quick: true, data: DIGITS }).runs.find(isPublishedRun)!,
+});
 
 describe("the plan", () => {
   it("runs each method with its own setting, seeds innermost, keyed by method and seed", () => {
     const { runs } = transformerRadii.plan({ quick: false, data: DIGITS, seeds: [0, 1] });
     expect(runs.map((r) => transformerRadii.runKey(r))).toEqual(
-      ["all-radii", "output", "fixed-1x", "fixed-16x"].flatMap((m) => [`${m}-s0`, `${m}-s1`]),
+      [...OUR_METHODS, ...PUBLISHED_METHODS].flatMap((m) => [`${m}-s0`, `${m}-s1`]),
     );
     const setting = (m: string) => {
       const r = runs.find((x) => x.method === m)!;
@@ -89,6 +98,48 @@ describe("the plan", () => {
     expect(setting("fixed-1x")).toEqual([1e-3, null]);
     expect(setting("fixed-16x")).toEqual([1.6e-2, null]);
     expect(runs[0]).toMatchObject({ steps: 1000, batchSize: 128, referenceEvery: 3 });
+    expect(setting("published-fixed-1x")).toEqual([2e-3, null]);
+    expect(setting("published-fixed-16x")).toEqual([3.2e-2, null]);
+    expect(setting("published-attn-out")).toEqual([null, 1]);
+  });
+
+  it("keeps our arm's run specs as committed, and gives the published arm its own protocol", () => {
+    const { runs } = transformerRadii.plan({ quick: false, data: DIGITS });
+    const ours = runs.find((r) => r.method === "all-radii" && r.seed === 0)!;
+    // exactly the keys of the committed run files: no setting of the published arm leaks in
+    expect(Object.keys(ours).sort()).toEqual(
+      [
+        "arch",
+        "batchSize",
+        "evalEvery",
+        "learningRate",
+        "method",
+        "rTarget",
+        "referenceEvery",
+        "sampleSet",
+        "seed",
+        "steps",
+        "testFraction",
+      ].sort(),
+    );
+    const pub = runs.find((r) => r.method === "published-all-radii" && r.seed === 3)!;
+    expect(isPublishedRun(pub)).toBe(true);
+    expect(pub).toMatchObject({
+      attentionBias: false,
+      steps: 1201,
+      batchSize: "full",
+      optimizer: "adamw",
+      weightDecay: 1e-4,
+      sampleSet: "train",
+      ffnQuantile: 0.01,
+      ffnQuantileMethod: "linear",
+      evalEvery: 20,
+      split: "random",
+      splitSeed: 42,
+      testFraction: 0.3,
+    });
+    // the fixed arms of the published protocol are planned first among its runs
+    expect(runs.filter(isPublishedRun).map((r) => r.method)[0]).toBe("published-fixed-16x");
   });
 
   it("labels a method with its setting", () => {
@@ -102,13 +153,29 @@ describe("the plan", () => {
 
   it("quick keeps every method on one seed with fewer, smaller steps", () => {
     const { runs } = transformerRadii.plan({ quick: true, data: DIGITS });
-    expect(runs.map((r) => `${r.method}-s${r.seed}`)).toEqual([
-      "all-radii-s0",
-      "output-s0",
-      "fixed-1x-s0",
-      "fixed-16x-s0",
-    ]);
+    expect(runs.map((r) => `${r.method}-s${r.seed}`)).toEqual(
+      [...OUR_METHODS, ...PUBLISHED_METHODS].map((m) => `${m}-s0`),
+    );
     expect(runs[0].steps).toBeLessThan(100);
+    expect(runs.find(isPublishedRun)!.steps).toBeLessThan(10);
+  });
+});
+
+describe("binding counts at the evaluation points (the published count)", () => {
+  it("takes steps 0, every, 2·every, … and cuts m points into thirds of ⌊m/3⌋ (61 → 20/20/21)", () => {
+    expect(evaluationPoints(1201, 20)).toBe(61);
+    const run: RadiusName[] = Array.from({ length: 1201 }, (_, step) =>
+      step < 400 ? "ffn" : step < 800 ? "attention" : "output",
+    );
+    const c = countBindingsAtEvaluations([run, run], 20);
+    expect(c.early).toEqual({ evaluations: 40, output: 0, attention: 0, ffn: 40 });
+    expect(c.middle).toEqual({ evaluations: 40, output: 0, attention: 40, ffn: 0 });
+    expect(c.late).toEqual({ evaluations: 42, output: 42, attention: 0, ffn: 0 });
+    // off the evaluation points nothing counts; nulls are no evaluations
+    const sparse: (RadiusName | null)[] = ["ffn", "output", "output", null, "attention", "ffn"];
+    const d = countBindingsAtEvaluations([sparse], 3);
+    expect(d.early).toEqual({ evaluations: 1, output: 0, attention: 0, ffn: 1 });
+    expect(d.middle.evaluations + d.late.evaluations).toBe(0);
   });
 });
 
@@ -122,7 +189,7 @@ describe("transformer-radii, quick, through the runner", () => {
       out,
       quick: true,
     })) as ExperimentOutcome<TransformerRadiiSummary>;
-  }, 300_000); // ~1 min idle; the 120 s default ran out on a loaded 2-core machine
+  }, 600_000); // ~2 min idle (the published arm's full-batch probes); ~5 min on a loaded 2-core machine
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it("is registered", () => {
@@ -138,17 +205,13 @@ describe("transformer-radii, quick, through the runner", () => {
       describe: { baseLearningRate: 1e-3, highMultiplier: 16 },
       grid: { rTarget: [null, 1] },
     });
-    for (const r of summary.table) {
+    for (const r of summary.table.filter((x) => !isPublishedMethod(x.method))) {
       // every arm measured τ/ρ_out over the training split on the reference steps
       expect(r.medianRTrain).toBeGreaterThan(0);
       expect(r.maxRTrain).toBeGreaterThanOrEqual(r.medianRTrain);
     }
-    expect(summary.table.map((r) => r.method)).toEqual([
-      "all-radii",
-      "output",
-      "fixed-1x",
-      "fixed-16x",
-    ]);
+    expect(summary.table.map((r) => r.method)).toEqual([...OUR_METHODS, ...PUBLISHED_METHODS]);
+    expect(summary.published).toMatchObject({ steps: 4, evaluations: 2 });
     const row = (m: string) => summary.table.find((r) => r.method === m)!;
     expect(row("fixed-1x").learningRate).toBe(1e-3);
     expect(row("fixed-16x").learningRate).toBeCloseTo(1.6e-2, 12);
@@ -160,23 +223,35 @@ describe("transformer-radii, quick, through the runner", () => {
       expect(r.q25).toBeLessThanOrEqual(r.medianFinalTestAcc);
       expect(r.medianFinalTestAcc).toBeLessThanOrEqual(r.q75);
     }
-    for (const r of [row("all-radii"), row("output")]) {
+    expect(row("published-fixed-1x").learningRate).toBe(2e-3);
+    expect(row("published-fixed-1x").lrMin).toBe(2e-3);
+    for (const m of ["all-radii", "output", "published-all-radii", "published-attn-out"]) {
+      const r = row(m);
       expect(r.lrMin).toBeGreaterThan(0);
       expect(r.lrMax).toBeGreaterThan(r.lrMin);
       // ρ-set applies exactly τ = r_target·ρ: r is the target wherever it was measured
       expect(r.medianR).toBeCloseTo(1, 4);
     }
+    // the published output-only controller's radius is ρ_out over the training split itself
+    expect(row("published-output").medianRTrain).toBeCloseTo(1, 4);
     expect(summary.curves.filter((c) => c.method === "all-radii").length).toBe(
       Math.ceil(transformerRadii.plan({ quick: true, data: DIGITS }).runs[0].steps / summary.bin),
     );
     expect(summary.accuracy.length).toBeGreaterThan(0);
-    expect(outcome.figures.map((f) => f.name)).toEqual(["effective-lr", "loss", "accuracy"]);
+    expect(outcome.figures.map((f) => f.name)).toEqual([
+      "effective-lr",
+      "loss",
+      "accuracy",
+      "effective-lr-published",
+      "loss-published",
+      "accuracy-published",
+    ]);
     for (const f of outcome.figures) expect(existsSync(f.path)).toBe(true);
   });
 
   it("counts one binding per controller step (and per reference step), only among output/attention/ffn", () => {
-    const { steps, referenceEvery: every } = quickRun();
-    const { binding } = outcome.summary;
+    const { steps, referenceEvery: every } = quickRun() as OurRun;
+    const binding = outcome.summary.binding.filter((b) => !isPublishedMethod(b.method));
     expect(binding.map((b) => `${b.method}:${b.outputOver}:${b.third}`)).toEqual(
       ["all-radii", "output"].flatMap((m) =>
         ["batch", "train"].flatMap((o) => THIRDS.map((t) => `${m}:${o}:${t}`)),
@@ -199,7 +274,7 @@ describe("transformer-radii, quick, through the runner", () => {
   });
 
   it("keeps the per-step series; a step the batch ρ_out bound is bound by output with the training split too", () => {
-    const { steps, referenceEvery: every } = quickRun();
+    const { steps, referenceEvery: every } = quickRun() as OurRun;
     const rec = decodeJson(
       readFileSync(join(outcome.dir, "runs", "all-radii-s0.json"), "utf8"),
     ) as { result: TransformerRadiiResult };
@@ -218,9 +293,30 @@ describe("transformer-radii, quick, through the runner", () => {
     });
   });
 
+  it("counts the published controllers' binding at their evaluation points, attn-out never by the FFN", () => {
+    const pub = quickRun.published();
+    const points = evaluationPoints(pub.steps, pub.evalEvery);
+    const rows = (m: string) => outcome.summary.binding.filter((b) => b.method === m);
+    for (const m of ["published-all-radii", "published-attn-out", "published-output"]) {
+      expect(rows(m).map((b) => `${b.outputOver}:${b.third}`)).toEqual(
+        THIRDS.map((t) => `train:${t}`),
+      );
+      expect(rows(m).reduce((s, b) => s + b.evaluations, 0)).toBe(points);
+    }
+    for (const b of rows("published-attn-out")) expect(b.ffn).toBe(0);
+    for (const b of rows("published-output")) expect(b.output).toBe(b.evaluations);
+    const rec = decodeJson(
+      readFileSync(join(outcome.dir, "runs", "published-all-radii-s0.json"), "utf8"),
+    ) as { result: TransformerRadiiResult };
+    // one full-batch step per step; the controller's ρ_out is over the training split
+    expect(rec.result.loss).toHaveLength(pub.steps);
+    expect(rec.result.bindingTrain.every((b) => b === null)).toBe(true);
+  });
+
   it("has the report tables and a verdict", () => {
-    expect(outcome.report.tables.length).toBe(2);
-    expect(outcome.report.tables[1].rows.length).toBe(12);
+    expect(outcome.report.tables.length).toBe(3);
+    expect(outcome.report.tables[1].rows.length).toBe(12 + 9);
+    expect(outcome.report.tables[2].rows.length).toBe(PUBLISHED_METHODS.length);
     // the verdict (its rule: test/experiments/verdicts.test.ts) quotes this run's numbers
     const f16 = outcome.summary.table.find((r) => r.method === "fixed-16x")!;
     expect(outcome.report.verdict.sentence).toMatch(

@@ -227,6 +227,38 @@ describe("shape adaptation and bad input", () => {
     disposeTree(params);
   });
 
+  it("a transformer without attention biases has the same other parameters, and computes as zero biases", () => {
+    const withBias = buildModel("transformer", config);
+    const noBias = buildModel("transformer", { ...config, attentionBias: false });
+    const a = withBias.init(3).params;
+    const b = noBias.init(3).params;
+    const entries = (t: Params) => treeEntries(t).map(([path, v]) => [path, toHost(v)] as const);
+    const ea = entries(a);
+    const eb = entries(b);
+    const isAttnBias = (path: string) => /^block\d\.attn\.[qkvo]\.b$/.test(path);
+    expect(ea.filter(([path]) => isAttnBias(path)).length).toBe(8);
+    expect(eb.map(([path]) => path)).toEqual(
+      ea.map(([path]) => path).filter((path) => !isAttnBias(path)),
+    );
+    for (const [path, v] of eb) expect(v, path).toEqual(ea.find(([q]) => q === path)![1]);
+    // the biased model with its attention biases set to zero is the bias-free model
+    const zeroed = refTree(a);
+    for (const blk of ["block1", "block2"]) {
+      const attn = (zeroed[blk] as Params)["attn"] as Params;
+      for (const k of ["q", "k", "v", "o"]) {
+        const proj = attn[k] as Params;
+        (proj["b"] as JaxArray).dispose();
+        proj["b"] = toDevice(new Float64Array(32), [32]);
+      }
+    }
+    const x = toDevice(digitsLike(3, 64), [3, 64]);
+    const za = withBias.apply(zeroed, x.ref, { mode: "eval" });
+    const zb = noBias.apply(refTree(b), x, { mode: "eval" });
+    expect(maxAbsDiff(takeToHost(za), takeToHost(zb))).toBe(0);
+    disposeTree(a);
+    disposeTree(b);
+  });
+
   it("the transformer needs a square width or an explicit token count", () => {
     expect(() => buildModel("transformer", { inputDim: 60, numClasses: 10 })).toThrow(/tokens/);
     expect(() => buildModel("transformer", { inputDim: 60, numClasses: 10, tokens: 7 })).toThrow(

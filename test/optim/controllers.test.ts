@@ -3,10 +3,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   type ArrayTree,
   adamDirection,
+  allRadii,
+  bindingRadius,
+  buildOptimizer,
   type ControlReport,
   chain,
   findState,
   type RadiusCallback,
+  type RadiusKind,
   rhoClip,
   rhoClipGrad,
   rhoSet,
@@ -256,6 +260,110 @@ describe("rhoClipGrad (the published controller)", () => {
     );
     expect(() => rhoClipGrad({ rMax: -1 })).toThrow(
       "rhoClipGrad: rMax must be a positive finite number, got -1",
+    );
+  });
+});
+
+describe("rhoSet with decoupled weight decay", () => {
+  it("probes along u alone and applies −η·(u + wd·θ), η = r·ρ(u)/‖u‖ (PyTorch AdamW at rate η)", () => {
+    const u = randomRef(rng(20));
+    const theta = randomRef(rng(21));
+    const wd = 0.3;
+    const seen: number[] = [];
+    const cb: RadiusCallback = (_p, n) => {
+      seen.push(n);
+      return { rho: 0.2, binding: "output" };
+    };
+    const reports: ControlReport[] = [];
+    const opt = rhoSet({ rTarget: 1.5, weightDecay: wd });
+    const [out] = opt.update(toJax(u), opt.init(toJax(theta)), toJax(theta), {
+      radius: cb,
+      onControl: (r: ControlReport) => reports.push(r),
+    });
+    // the radius was asked along u itself, not u + wd·θ
+    expect(Math.abs(seen[0]! / norm(u) - 1)).toBeLessThan(1e-6); // float32 leaves
+    const eta = (1.5 * 0.2) / seen[0]!;
+    expect(reports[0].scale).toBeCloseTo(eta, 12);
+    fromJax(out).forEach((leaf, i) => {
+      leaf.forEach((v, j) => {
+        expect(v).toBeCloseTo(-eta * (u[i][j] + wd * theta[i][j]), 5);
+      });
+    });
+  });
+
+  it("is what buildOptimizer makes of adamw under ρ-set: Adam's direction probed, the decay at rate η", () => {
+    const g = randomRef(rng(24));
+    const theta = randomRef(rng(25));
+    const seen: number[] = [];
+    const cb: RadiusCallback = (_p, n) => {
+      seen.push(n);
+      return { rho: 0.5, binding: "output" };
+    };
+    const built = buildOptimizer(
+      { name: "adamw", learningRate: 1, weightDecay: 0.3 },
+      { name: "rho-set", rTarget: 1 },
+    );
+    const [out] = built.transform.update(
+      toJax(g),
+      built.transform.init(toJax(theta)),
+      toJax(theta),
+      // the loop passes the gradient to every built chain (only rho-clip-grad reads it)
+      { radius: cb, grad: toJax(g), gradNorm: 1, learningRate: 1 },
+    );
+    // first Adam step: u = g/(|g|+ε) ≈ sign(g), so ‖u‖² ≈ the number of entries
+    const size = g.reduce((n, leaf) => n + leaf.length, 0);
+    expect(seen[0]!).toBeCloseTo(Math.sqrt(size), 3);
+    const eta = 0.5 / seen[0]!;
+    fromJax(out).forEach((leaf, i) => {
+      leaf.forEach((v, j) => {
+        const u = g[i][j] / (Math.abs(g[i][j]) + 1e-8);
+        expect(v).toBeCloseTo(-eta * (u + 0.3 * theta[i][j]), 4);
+      });
+    });
+  });
+
+  it("needs the parameters, and rejects a negative decay", () => {
+    const g = randomRef(rng(22));
+    const opt = rhoSet({ rTarget: 1, weightDecay: 1e-4 });
+    expect(() =>
+      opt.update(toJax(g), opt.init(toJax(g)), undefined, { radius: fixedRadius(1).cb }),
+    ).toThrow(/weightDecay needs the parameters/);
+    expect(() => rhoSet({ rTarget: 1, weightDecay: -1 })).toThrow(RangeError);
+  });
+});
+
+describe("the radii a controller asks for", () => {
+  const radii = { output: 3, attention: 2, ffn: 1 };
+  it("binds by the smallest radius of its kind (attn-out: output and attention only)", () => {
+    expect(bindingRadius("all", radii)).toEqual(["ffn", 1]);
+    expect(bindingRadius("output-attention", radii)).toEqual(["attention", 2]);
+    expect(bindingRadius("output", radii)).toEqual(["output", 3]);
+    expect(bindingRadius("output-attention", { output: 1, attention: 2, ffn: 0.5 })).toEqual([
+      "output",
+      1,
+    ]);
+    // ties go to the output radius; an unmeasured radius never binds
+    expect(bindingRadius("all", { output: 1, attention: 1 })).toEqual(["output", 1]);
+  });
+
+  it("allRadii with radii 'output-attention' asks for that kind and rescales by min(ρ_out, ρ_attn)", () => {
+    const g = randomRef(rng(23));
+    const kinds: RadiusKind[] = [];
+    const cb: RadiusCallback = (_p, _n, kind) => {
+      kinds.push(kind);
+      const [binding, rho] = bindingRadius(kind, { output: 0.5, attention: 0.25, ffn: 0.01 });
+      return { rho, binding };
+    };
+    const opt = allRadii({ mode: "set", rTarget: 1, radii: "output-attention" });
+    const [u] = opt.update(toJax(g), opt.init(toJax(g)), undefined, { radius: cb });
+    expect(kinds).toEqual(["output-attention"]);
+    expect(norm(fromJax(u))).toBeCloseTo(0.25, 6);
+    const all = allRadii({ mode: "clip", rMax: 1 });
+    const [v] = all.update(toJax(g), all.init(toJax(g)), undefined, { radius: cb });
+    expect(kinds[1]).toBe("all");
+    expect(norm(fromJax(v))).toBeCloseTo(Math.min(norm(g), 0.01), 6);
+    expect(() => allRadii({ mode: "set", rTarget: 1, radii: "ffn" as "all" })).toThrow(
+      /radii must be/,
     );
   });
 });

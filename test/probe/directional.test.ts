@@ -22,7 +22,7 @@ import {
   quantileOf,
   transformerInternalDerivatives,
 } from "../../src/probe/directional.js";
-import { spreads } from "../../src/theory/spread.js";
+import { quantile, spreads } from "../../src/theory/spread.js";
 import { digitsLike, lcg, maxAbsDiff, relDiff } from "../engine/helpers.js";
 import { hostInternals } from "./internals.helpers.js";
 
@@ -343,5 +343,21 @@ describe("quantileOf", () => {
     expect(quantileOf(Float64Array.from([Number.NaN, 2, 1]), 1)).toBe(Infinity);
     expect(quantileOf(new Float64Array(0), 0.5)).toBeNaN();
     expect(() => quantileOf(values, 1.5)).toThrow(ProbeError);
+  });
+
+  it("with method 'linear' equals the theory's type-7 quantile (numpy's and torch's default)", () => {
+    const r = lcg(5);
+    for (const m of [1, 2, 7, 1001, 4096]) {
+      const values = Float64Array.from({ length: m }, () => r() * 100 - 50);
+      // ties, to exercise the partitioning
+      for (let i = 0; i < m; i += 5) values[i] = Math.round(values[i]!);
+      for (const q of [0, 0.01, 0.1, 0.5, 0.77, 0.999, 1]) {
+        expect(quantileOf(values, q, "linear"), `m ${m} q ${q}`).toBe(quantile(values, q));
+      }
+    }
+    // NaN counts as +∞, an infinite neighbour is returned as is
+    expect(quantileOf(Float64Array.from([1, Number.NaN]), 0.5, "linear")).toBe(Infinity);
+    expect(quantileOf(Float64Array.from([1, 2, 3, 4]), 0.5, "linear")).toBe(2.5);
+    expect(quantileOf(Float64Array.from([1, 2, 3, 4]), 0.5)).toBe(2);
   });
 });

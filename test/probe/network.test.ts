@@ -19,6 +19,7 @@ import { buildModel } from "../../src/models/index.js";
 import type { Params } from "../../src/models/types.js";
 import { directionalLogitDerivatives, quantileOf } from "../../src/probe/directional.js";
 import { hasInternals, probeNetwork } from "../../src/probe/network.js";
+import { quantile } from "../../src/theory/spread.js";
 import { digitsLike, lcg, maxAbsDiff } from "../engine/helpers.js";
 import { hostInternals } from "./internals.helpers.js";
 
@@ -95,6 +96,23 @@ describe("probeNetwork", () => {
     expect(
       Math.abs(half.rhoFfn / quantileOf(Float64Array.from(host.ratios), 0.5) - 1),
     ).toBeLessThan(1e-5);
+  });
+
+  it("ffnQuantileMethod 'linear' interpolates the quantile of the host ratios (the reference's ρ_ffn)", () => {
+    const host = hostInternals(model, params, unit, x, n);
+    const linear = probeNetwork(model, params, state, p, NORM, x, {
+      ffnQuantileMethod: "linear",
+    });
+    const want = quantile(
+      Float64Array.from(host.ratios, (v) => (Number.isNaN(v) ? Infinity : v)),
+      0.01,
+    );
+    expect(Math.abs(linear.rhoFfn / want - 1)).toBeLessThan(1e-5);
+    expect(() =>
+      probeNetwork(model, params, state, p, NORM, x, {
+        ffnQuantileMethod: "nearest" as "linear",
+      }),
+    ).toThrow(/ffnQuantileMethod/);
   });
 
   it("only the transformer exposes internals", () => {

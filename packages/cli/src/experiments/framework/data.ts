@@ -98,7 +98,14 @@ export function createDataLoader(): DataLoader {
   }
 
   return (spec, seed, testFraction = 0.2, kind = "stratified") => {
-    const key = encodeJson({ spec, seed, testFraction, kind }, "data request", 0);
+    // the stratified split's key keeps its old form: one cache entry per request either way
+    const key = encodeJson(
+      kind === "stratified"
+        ? { spec, seed, testFraction }
+        : { spec, seed, testFraction, split: kind },
+      "data request",
+      0,
+    );
     let split = splits.get(key);
     if (split === undefined) {
       const whole = loadWhole(spec);

@@ -118,6 +118,12 @@ export type RunExperimentOptions = {
   shard?: Shard;
   /** Execute nothing: summarise what is on disk, or throw {@link IncompleteGridError}. */
   onlyCached?: boolean;
+  /**
+   * Summarise the runs on disk even when some of the grid is missing (with `onlyCached`: an
+   * arm still being computed, committed run by run), instead of throwing
+   * {@link IncompleteGridError}. The summary then covers only the runs present.
+   */
+  partial?: boolean;
   /** `--save DIR`: runs computed now store their final weights under `DIR/<id>/` (see `ctx.saveWeights`). */
   saveDir?: string;
 };
@@ -421,13 +427,18 @@ export async function runExperiment<
     // Other shards may have stored their runs meanwhile.
     for (const i of missing) if (results[i] === undefined) await readStored(i);
     const onDisk = results.filter((r) => r !== undefined).length;
-    if (onDisk < runs.length) throw new IncompleteGridError(id, onDisk, runs.length);
+    if (onDisk < runs.length && opts.partial !== true) {
+      throw new IncompleteGridError(id, onDisk, runs.length);
+    }
   }
 
-  const ordered = runs.map((run, i) => {
+  const ordered = runs.flatMap((run, i) => {
     const r = results[i];
-    if (r === undefined) throw new Error(`${id}: run ${keys[i]} has no result`); // unreachable
-    return { run: run as Run, result: r.result };
+    if (r === undefined) {
+      if (opts.partial === true) return [];
+      throw new Error(`${id}: run ${keys[i]} has no result`); // unreachable
+    }
+    return [{ run: run as Run, result: r.result }];
   });
   const summary = prefixErrors(id, "summarize", () => def.summarize(config, ordered));
   const reserved = Object.keys(summary).filter((k) =>

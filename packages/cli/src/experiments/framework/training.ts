@@ -10,6 +10,7 @@
 import { batchesPerEpoch, type Dataset, randomSubset, type SplitKind } from "softmax-ghosts/data";
 import { scaleTree, scoped, toDevice, trainModeState, treeSize } from "softmax-ghosts/engine";
 import {
+  type ArchitectureOptions,
   buildModel,
   type Model,
   ModelConfigError,
@@ -35,16 +36,19 @@ export function modelFor(
   arch: string,
   inputDim: number,
   numClasses: number,
-  options: { temperature?: number } = {},
+  options: { temperature?: number } & ArchitectureOptions = {},
 ): Model {
-  const t = options.temperature;
-  const key = `${arch}:${inputDim}:${numClasses}${t === undefined ? "" : `:T${t}`}`;
+  const { temperature: t, ...arch0 } = options;
+  const extra = Object.keys(arch0).length === 0 ? "" : `:${JSON.stringify(arch0)}`;
+  const key = `${arch}:${inputDim}:${numClasses}${t === undefined ? "" : `:T${t}`}${extra}`;
   let model = models.get(key);
   if (model === undefined) {
     try {
       model = buildModel(
         arch,
-        t === undefined ? { inputDim, numClasses } : { inputDim, numClasses, temperature: t },
+        t === undefined
+          ? { inputDim, numClasses, ...arch0 }
+          : { inputDim, numClasses, temperature: t, ...arch0 },
       );
     } catch (err) {
       if (err instanceof ModelConfigError) {
@@ -139,16 +143,18 @@ function subsetOf(ds: Dataset, m: number | null, seed: number, salt: number): Da
 
 /** Which data a run trains and evaluates on. */
 export type RunDataOptions = {
-  /** Seed of the stratified split and of the subsets. */
+  /** Seed of the stratified split (unless `splitSeed` is given) and of the subsets. */
   seed: number;
   /** Fraction of each class held out for testing (default 0.2). */
   testFraction?: number;
   /**
    * `"stratified"` (default): the seeded stratified split; `"head"`: the published
    * reference's split — the first `testFraction` of the rows, unshuffled, the same for every
-   * seed (`headSplit`).
+   * seed (`headSplit`); `"random"`: one seeded permutation of all rows (`randomSplit`).
    */
   split?: SplitKind;
+  /** Seed of the split, when it is not the run's (a protocol whose split is the same for every seed). */
+  splitSeed?: number;
   /** Train on a seeded random subset of this many training rows (`null`: all). */
   trainSubset?: number | null;
   /** Evaluate on a seeded random subset of this many test rows (`null`: all). */
@@ -157,10 +163,7 @@ export type RunDataOptions = {
 
 /** The data of a run: the context's seeded split, optionally cut to seeded subsets. */
 export function runData(ctx: RunContext, o: RunDataOptions): DataSplit {
-  const split =
-    o.split === undefined
-      ? ctx.loadData(ctx.data, o.seed, o.testFraction)
-      : ctx.loadData(ctx.data, o.seed, o.testFraction, o.split);
+  const split = ctx.loadData(ctx.data, o.splitSeed ?? o.seed, o.testFraction, o.split);
   return {
     train: subsetOf(split.train, o.trainSubset ?? null, o.seed, 1),
     test: subsetOf(split.test, o.testSubset ?? null, o.seed, 2),
@@ -196,6 +199,8 @@ export type TrainingRun = Omit<TrainOptions, "model" | "data" | "onStep"> &
     arch: string;
     /** Calibrate BatchNorm's running statistics at initialisation (see {@link withCalibratedBatchNorm}). */
     calibrateBatchNorm?: boolean;
+    /** Options of the architecture (e.g. the transformer's attention biases); default none. */
+    modelOptions?: ArchitectureOptions;
     /** Smallest number of classes the model is built for (default 1). */
     minClasses?: number;
     /** Sees every step's record (after progress has been reported). */
@@ -239,13 +244,15 @@ export async function trainRun(run: TrainingRun, ctx: RunContext): Promise<Train
     seed,
     testFraction,
     split,
+    splitSeed,
     trainSubset,
     testSubset,
+    modelOptions,
     ...options
   } = run;
-  const data = runData(ctx, { seed, testFraction, split, trainSubset, testSubset });
+  const data = runData(ctx, { seed, testFraction, split, splitSeed, trainSubset, testSubset });
   const numClasses = Math.max(classesOf(data), minClasses ?? 1);
-  const shared = modelFor(arch, data.train.d, numClasses);
+  const shared = modelFor(arch, data.train.d, numClasses, modelOptions);
   const model = calibrateBatchNorm ? withCalibratedBatchNorm(shared, data.train) : shared;
   let result: Awaited<ReturnType<typeof train>>;
   try {

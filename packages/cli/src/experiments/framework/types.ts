@@ -81,6 +81,9 @@ export type RunContext = {
    * split (`seed` and `testFraction` are ignored). Results are cached per thread: calling
    * it again with the same arguments returns the same objects — do not mutate them.
    *
+   * `split: "random"` replaces the stratified split by one seeded permutation of all rows
+   * (`randomSplit`: the published scripts' split).
+   *
    * @throws {DataError} if the data cannot be read (the run fails with exit status 2).
    */
   loadData(spec: DataSpec, seed: number, testFraction?: number, split?: SplitKind): DataSplit;
@@ -92,6 +95,9 @@ export type RunContext = {
    */
   saveWeights?: (weights: Weights) => Promise<void>;
 };
+
+/** How a data set is cut into training and test rows (the library's `SplitKind`). */
+export type { SplitKind };
 
 /** A table of the report: typically "ours beside published" numbers. */
 export type ReportTable = {
