@@ -28,8 +28,11 @@ export type LossAwareExtra = UpdateExtra & LossExtra;
  *
  * @throws {Error} naming `who` when the training loop did not pass them.
  */
-export function lossExtraFrom(extra: UpdateExtra | undefined, who: string): LossExtra {
-  const e = extra ?? {};
+export function lossExtraFrom(
+  extra: (UpdateExtra & Partial<LossExtra>) | undefined,
+  who: string,
+): LossExtra {
+  const e: Partial<LossExtra> = extra ?? {};
   const ok =
     typeof e.loss === "number" &&
     typeof e.gradNorm === "number" &&
@@ -40,5 +43,5 @@ export function lossExtraFrom(extra: UpdateExtra | undefined, who: string): Loss
       `${who}: the training loop must pass extra.loss, extra.gradNorm, extra.lossAt and extra.gradDot`,
     );
   }
-  return e as unknown as LossExtra;
+  return e as LossExtra;
 }

@@ -38,8 +38,8 @@ export type OptState = ArrayTree;
  * args (`value`, `grad`, `value_fn`). A link declares the ones it reads in its type,
  * `GradientTransformation<RadiusExtra & ControlExtra>`, so calling it without them is a
  * compile error; {@link chain} asks for the union of what its links need. Everything inside
- * an extra is borrowed. (Type aliases rather than interfaces, so that they combine with the
- * open {@link UpdateExtra}.) {@link TrainingExtra} is what the training loop passes every step.
+ * an extra is borrowed. (Type aliases rather than interfaces, so that they intersect with
+ * {@link UpdateExtra}.) {@link TrainingExtra} is what the training loop passes every step.
  */
 export type RadiusExtra = {
   /** The radius along a direction (the ρ-controllers call it with their proposed update). */
@@ -78,10 +78,12 @@ export type UpdateNormExtra = {
 
 /**
  * The extra every link may receive (the default of {@link GradientTransformation}): all keys
- * optional, and open, because {@link chain} hands one object to every link and each reads
- * only its own keys.
+ * optional. It is closed: a link that reads anything else declares it in its type
+ * ({@link RadiusExtra}, {@link GradientExtra}, `LossExtra`, `ScaleByExtraArgs`), and
+ * {@link chain} asks for the intersection, so a misspelt or missing key is a compile error.
+ * (At run time {@link chain} hands one object to every link; each reads only its own keys.)
  */
-export type UpdateExtra = ControlExtra & UpdateNormExtra & { readonly [key: string]: unknown };
+export type UpdateExtra = ControlExtra & UpdateNormExtra;
 
 /** Everything the training loop passes to its chain on every step. */
 export type TrainingExtra = UpdateExtra & RadiusExtra & LossExtra & GradientExtra;

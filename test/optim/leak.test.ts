@@ -8,6 +8,7 @@ import {
   clipByGlobalNorm,
   type GradientTransformation,
   type OptState,
+  type ScaleByExtraArgs,
   scaleByAdam,
   scaleByExtra,
   scaleByLearningRate,
@@ -47,7 +48,7 @@ const SMALL: LeafSpec[] = [
 const gradsPool = Array.from({ length: 4 }, () => randomRef(u, SMALL, 3));
 
 /** The most demanding chain: clipping, Adam, scheduled decoupled decay, spiked learning rate, extra-driven scale. */
-function bigChain(): GradientTransformation {
+function bigChain(): GradientTransformation<ScaleByExtraArgs<"gain">> {
   return chain(
     clipByGlobalNorm(1),
     scaleByAdam({ nesterov: true }),
@@ -71,10 +72,11 @@ describeSlow("no device-buffer leaks over 1,000 steps", () => {
     expect(counter.live()).toBe(before);
   });
 
-  for (const [name, make] of [
+  const cases: [string, () => GradientTransformation<ScaleByExtraArgs<"gain">>][] = [
     ["eager clip+NAdam+scheduled decay+spike", bigChain],
     ["eager Nesterov SGD", () => sgd(0.01, { momentum: 0.9, nesterov: true })],
-  ] as const) {
+  ];
+  for (const [name, make] of cases) {
     test(name, async () => {
       const opt = make();
       const gain = np.array(0.5);

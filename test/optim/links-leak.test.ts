@@ -22,6 +22,7 @@ import {
   rhoClip,
   rhoClipGrad,
   rhoSet,
+  type ScaleByExtraArgs,
   scale,
   scaleByAdam,
   scaleByExtra,
@@ -54,7 +55,7 @@ let gradient: ArrayTree = {};
 beforeAll(() => {
   gradient = tree(5);
 });
-const extra: TrainingExtra = {
+const extra: TrainingExtra & ScaleByExtraArgs<"gain"> = {
   radius: (_p, norm) => ({ rho: norm / 3, binding: "output" }),
   loss: 1,
   gradNorm: 1,
@@ -68,7 +69,7 @@ const extra: TrainingExtra = {
   gain: 0.5,
 };
 
-const links: [string, () => GradientTransformation<TrainingExtra>][] = [
+const links: [string, () => GradientTransformation<TrainingExtra & ScaleByExtraArgs<"gain">>][] = [
   ["identity", () => identity()],
   ["setToZero", () => setToZero()],
   ["scale", () => scale(0.3)],

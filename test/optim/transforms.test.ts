@@ -5,6 +5,7 @@ import {
   addDecayedWeights,
   chain,
   clipByGlobalNorm,
+  type ExtraArg,
   findState,
   type GradientTransformation,
   identity,
@@ -37,16 +38,17 @@ beforeAll(async () => {
 });
 
 /** Run a link over a sequence of gradients (and params), returning each step's output. */
-function run(
-  link: GradientTransformation,
+function run<E extends UpdateExtra = UpdateExtra>(
+  link: GradientTransformation<E>,
   grads: RefTree[],
   params?: RefTree[],
-  extra?: UpdateExtra,
+  extra?: E,
 ): RefTree[] {
   let state: OptState = link.init(toJax(params?.[0] ?? grads[0]));
   const outs: RefTree[] = [];
   grads.forEach((g, i) => {
-    const [u, s] = link.update(toJax(g), state, params ? toJax(params[i]) : undefined, extra);
+    const p = params ? toJax(params[i]) : undefined;
+    const [u, s] = link.update(toJax(g), state, p, ...([extra] as ExtraArg<E>));
     outs.push(fromJax(u));
     tree.dispose(u);
     state = s;
@@ -348,7 +350,7 @@ describe("chain", () => {
         return [upd, state];
       },
     });
-    const extra = { radius: (x: number) => x };
+    const extra = { onControl: () => {} };
     const link = chain(spy("a"), addDecayedWeights(0.5), spy("b"));
     const g = toJax(grads[0]);
     const p = toJax(params[0]);

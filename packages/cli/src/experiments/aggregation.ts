@@ -19,8 +19,15 @@
  * @module
  */
 
-import type { GradientTransformation } from "softmax-ghosts/optim";
-import { type ControlReport, type RadiusCallback, rhoClip } from "softmax-ghosts/optim";
+import {
+  type ControlReport,
+  type ExtraArg,
+  type GradientTransformation,
+  type RadiusCallback,
+  type RadiusExtra,
+  rhoClip,
+  type UpdateExtra,
+} from "softmax-ghosts/optim";
 import { type SampleSet, sampleSetName } from "softmax-ghosts/probe";
 import type { Aggregate } from "softmax-ghosts/theory";
 import { z } from "zod";
@@ -197,31 +204,36 @@ export type ControllerHooks = {
  * Wraps a controller link so that every call of the loop's radius callback is timed and every
  * control report is seen; the link's behaviour and what the loop receives are unchanged.
  */
-export function instrumentController(
-  link: GradientTransformation,
+export function instrumentController<E extends UpdateExtra & Partial<RadiusExtra>>(
+  link: GradientTransformation<E>,
   hooks: ControllerHooks,
-): GradientTransformation {
+): GradientTransformation<E> {
   return {
     init: (params) => link.init(params),
-    update(updates, state, params, extra) {
-      const radius = extra?.radius as RadiusCallback | undefined;
-      const control = extra?.onControl as ((r: ControlReport) => void) | undefined;
-      const wrapped: Record<string, unknown> = { ...extra };
-      if (typeof radius === "function") {
-        wrapped.radius = ((p, norm, kind) => {
-          const t0 = performance.now();
-          try {
-            return radius(p, norm, kind);
-          } finally {
-            hooks.onRadiusMs?.(performance.now() - t0);
-          }
-        }) satisfies RadiusCallback;
-      }
-      wrapped.onControl = (r: ControlReport) => {
-        hooks.onControl?.(r);
-        if (typeof control === "function") control(r);
-      };
-      return link.update(updates, state, params, wrapped);
+    update(updates, state, params, ...rest) {
+      const extra = rest[0];
+      const radius = extra?.radius;
+      const control = extra?.onControl;
+      const timed: RadiusCallback | undefined =
+        radius === undefined
+          ? undefined
+          : (p, norm, kind) => {
+              const t0 = performance.now();
+              try {
+                return radius(p, norm, kind);
+              } finally {
+                hooks.onRadiusMs?.(performance.now() - t0);
+              }
+            };
+      const wrapped = {
+        ...extra,
+        ...(timed === undefined ? {} : { radius: timed }),
+        onControl: (r: ControlReport) => {
+          hooks.onControl?.(r);
+          control?.(r);
+        },
+      } as E;
+      return link.update(updates, state, params, ...([wrapped] as ExtraArg<E>));
     },
   };
 }
